@@ -1,0 +1,120 @@
+//! Datasets: readers (IDX, CIFAR-10), the shipped `mnist10k` sample, named datasets and their
+//! download, user-supplied IDX folders, transforms, the batch iterator and the 2-D/1-D toy sets.
+//!
+//! A [`Dataset`] holds all of its examples in one tensor: 8-bit images as `u8 [n, c, h, w]`, or
+//! continuous vectors as `f32 [n, d]`. Models turn raw pixels into what they consume (binarized,
+//! dequantized, scaled) with [`transforms`].
+use tch::{Device, Kind, Tensor};
+
+pub mod batches;
+pub mod cifar;
+pub mod download;
+pub mod idx;
+pub mod registry;
+pub mod toy;
+pub mod transforms;
+
+pub use batches::BatchIter;
+
+/// What the examples of a dataset are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum DataKind {
+    /// 8-bit images, `u8 [n, channels, height, width]`, values 0..=255.
+    Image { channels: i64, height: i64, width: i64 },
+    /// Continuous vectors, `f32 [n, dim]`.
+    Vector { dim: i64 },
+}
+
+impl DataKind {
+    /// Dimensions per example (c*h*w or dim): the D of bits/dim.
+    pub fn dims(&self) -> i64 {
+        match *self {
+            DataKind::Image { channels, height, width } => channels * height * width,
+            DataKind::Vector { dim } => dim,
+        }
+    }
+    /// The shape of one example.
+    pub fn example_shape(&self) -> Vec<i64> {
+        match *self {
+            DataKind::Image { channels, height, width } => vec![channels, height, width],
+            DataKind::Vector { dim } => vec![dim],
+        }
+    }
+    /// True for 8-bit images.
+    pub fn is_image(&self) -> bool {
+        matches!(self, DataKind::Image { .. })
+    }
+}
+
+/// A set of examples with optional integer labels.
+#[derive(Debug)]
+pub struct Dataset {
+    /// Name used in reports (`mnist10k/train`).
+    pub name: String,
+    /// What the examples are.
+    pub kind: DataKind,
+    /// `u8 [n, c, h, w]` for images, `f32 [n, d]` for vectors.
+    pub x: Tensor,
+    /// `i64 [n]` labels, if any.
+    pub y: Option<Tensor>,
+    /// Number of classes when labelled.
+    pub num_classes: Option<i64>,
+}
+
+impl Dataset {
+    /// Number of examples.
+    pub fn len(&self) -> i64 {
+        self.x.size()[0]
+    }
+    /// True when the dataset holds no example.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The same data on `device`.
+    pub fn to_device(&self, device: Device) -> Dataset {
+        Dataset {
+            name: self.name.clone(),
+            kind: self.kind,
+            x: self.x.to_device(device),
+            y: self.y.as_ref().map(|y| y.to_device(device)),
+            num_classes: self.num_classes,
+        }
+    }
+    /// The first `n` examples (all of them when `n >= len`).
+    pub fn take(&self, n: i64) -> Dataset {
+        let n = n.min(self.len());
+        Dataset {
+            name: self.name.clone(),
+            kind: self.kind,
+            x: self.x.narrow(0, 0, n),
+            y: self.y.as_ref().map(|y| y.narrow(0, 0, n)),
+            num_classes: self.num_classes,
+        }
+    }
+    /// The examples as `f32` in [0,1] (images) or as they are (vectors).
+    pub fn x_unit_f32(&self) -> Tensor {
+        match self.kind {
+            DataKind::Image { .. } => self.x.to_kind(Kind::Float) / 255.0,
+            DataKind::Vector { .. } => self.x.to_kind(Kind::Float),
+        }
+    }
+}
+
+/// A train/test pair.
+#[derive(Debug)]
+pub struct Split {
+    pub train: Dataset,
+    pub test: Dataset,
+}
+
+/// One mini-batch, on the model's device.
+#[derive(Debug)]
+pub struct Batch {
+    /// Examples as stored in the dataset (`u8 [b, c, h, w]` or `f32 [b, d]`).
+    pub x: Tensor,
+    /// `i64 [b]` labels, if the dataset has them.
+    pub y: Option<Tensor>,
+    /// What the examples are.
+    pub kind: DataKind,
+}

@@ -1,0 +1,233 @@
+//! The one model interface every family implements, and the registry entry through which the
+//! CLI builds models by name.
+//!
+//! A model owns its `nn::VarStore`. The trainer calls [`GenerativeModel::train_step`] with an
+//! [`Optimize`] handle: a single-optimizer model computes its [`Losses`] and calls
+//! `opt.minimize("model", losses.total())`; a GAN calls `minimize` once per player group.
+use std::collections::BTreeMap;
+
+use tch::{nn, Device, Tensor};
+
+use crate::data::{Batch, DataKind, Dataset};
+use crate::units::NllUnit;
+use crate::Result;
+
+/// Named loss parts of one step. The part named `total` is the one optimized.
+#[derive(Debug)]
+pub struct Losses {
+    parts: Vec<(String, Tensor)>,
+}
+
+impl Losses {
+    /// Losses whose optimized part is `total` (a scalar tensor).
+    pub fn new(total: Tensor) -> Self {
+        Losses { parts: vec![("total".to_string(), total)] }
+    }
+    /// Adds a named part (a scalar tensor) for reporting.
+    pub fn with(mut self, name: &str, value: Tensor) -> Self {
+        self.parts.push((name.to_string(), value));
+        self
+    }
+    /// The optimized scalar.
+    pub fn total(&self) -> &Tensor {
+        &self.parts[0].1
+    }
+    /// The parts in insertion order, `total` first.
+    pub fn parts(&self) -> &[(String, Tensor)] {
+        &self.parts
+    }
+    /// The parts as numbers (one device sync).
+    pub fn to_map(&self) -> BTreeMap<String, f64> {
+        let vals = Tensor::stack(
+            &self.parts.iter().map(|(_, t)| t.detach().to_kind(tch::Kind::Double).reshape([])).collect::<Vec<_>>(),
+            0,
+        )
+        .to_device(Device::Cpu);
+        let vals: Vec<f64> = Vec::try_from(&vals).unwrap_or_default();
+        self.parts.iter().map(|(n, _)| n.clone()).zip(vals).collect()
+    }
+}
+
+/// What a reported likelihood is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum LikelihoodKind {
+    /// Exact (flows, autoregressive models, closed-form baselines).
+    #[serde(rename = "exact")]
+    Exact,
+    /// A bound: an upper bound on the NLL (the ELBO; a dequantization bound).
+    #[serde(rename = "bound")]
+    Bound,
+    /// An importance-sampled estimate (IWAE with k samples): a stochastic upper bound on the NLL
+    /// that tightens as k grows.
+    #[serde(rename = "is-estimate")]
+    IsEstimate,
+    /// No likelihood (GANs, the deterministic AE).
+    #[serde(rename = "none")]
+    None,
+}
+
+impl LikelihoodKind {
+    /// The label used in tables and JSON.
+    pub fn label(self) -> &'static str {
+        match self {
+            LikelihoodKind::Exact => "exact",
+            LikelihoodKind::Bound => "bound",
+            LikelihoodKind::IsEstimate => "is-estimate",
+            LikelihoodKind::None => "none",
+        }
+    }
+}
+
+/// Options for evaluation.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct EvalOptions {
+    /// Importance samples per example for latent-variable models (k of the IWAE bound).
+    pub importance_samples: usize,
+    /// Examples per evaluation batch.
+    pub batch_size: i64,
+    /// Seed of every random choice in evaluation (static binarization, dequantization noise, ...).
+    pub seed: u64,
+    /// Evaluate on at most this many test examples.
+    pub max_examples: Option<i64>,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        EvalOptions { importance_samples: 5000, batch_size: 100, seed: 0, max_examples: None }
+    }
+}
+
+/// The likelihood report of a model on a dataset, saying what the number is.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct EvalReport {
+    /// Test negative log-likelihood in `unit`, or `None` when the model has no likelihood.
+    pub nll: Option<f64>,
+    pub unit: NllUnit,
+    pub kind: LikelihoodKind,
+    /// Which data and preprocessing the number is on, e.g.
+    /// `mnist10k/test (1000), static binarization seed 0` or `mnist10k/test (1000), 8-bit`.
+    pub data: String,
+    /// The family's own metrics (`elbo`, `kl`, `recon`, `active_units`, `kl_to_truth`, ...).
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// One named group of parameters, optimized by its own optimizer.
+pub struct ParamGroup {
+    pub name: String,
+    /// `(name, tensor)` pairs, names as in the VarStore.
+    pub vars: Vec<(String, Tensor)>,
+}
+
+/// The trainer's optimization handle passed to [`GenerativeModel::train_step`].
+pub trait Optimize {
+    /// Zeroes every gradient, back-propagates `loss`, clips and steps the optimizer of `group`.
+    fn minimize(&mut self, group: &str, loss: &Tensor) -> Result<()>;
+    /// The global step being taken (0-based).
+    fn step(&self) -> u64;
+}
+
+/// The interface shared by every genzoo model.
+pub trait GenerativeModel {
+    /// Registry name (`vae-mlp`, `realnvp`, `gmm`).
+    fn name(&self) -> &str;
+    /// `autoregressive`, `vae`, `gan`, `flow` or `baseline`.
+    fn family(&self) -> &str;
+    /// The model's configuration, written to every run directory as `config.json`.
+    fn config_json(&self) -> serde_json::Value;
+    /// The variables (saved in checkpoints).
+    fn var_store(&self) -> &nn::VarStore;
+    /// Mutable variables (loaded from checkpoints).
+    fn var_store_mut(&mut self) -> &mut nn::VarStore;
+    /// Parameter groups with their own optimizers. Default: one group `model` of all trainable
+    /// variables.
+    fn param_groups(&self) -> Vec<ParamGroup> {
+        let vars = self.var_store().variables().into_iter().filter(|(_, t)| t.requires_grad()).collect();
+        vec![ParamGroup { name: "model".into(), vars }]
+    }
+    /// Optional data-dependent initialization on the first training batch (ActNorm).
+    fn init_from_batch(&mut self, _batch: &Batch) -> Result<()> {
+        Ok(())
+    }
+    /// One training step on `batch`; returns its named loss parts.
+    fn train_step(&mut self, batch: &Batch, opt: &mut dyn Optimize) -> Result<Losses>;
+    /// Test-set likelihood (or sample metrics) and the family's metrics.
+    fn evaluate(&self, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport>;
+    /// `n` seeded samples in data space: images as `f32 [n, c, h, w]` in [0,1], vectors as
+    /// `f32 [n, d]`.
+    fn sample(&self, n: i64, seed: u64) -> Result<Tensor>;
+    /// Reconstructions of `x` (a batch as stored), for models that have them; same layout as
+    /// [`GenerativeModel::sample`].
+    fn reconstruct(&self, _x: &Tensor) -> Option<Result<Tensor>> {
+        None
+    }
+}
+
+/// What a model is built from.
+pub struct BuildArgs<'a> {
+    /// Named preset (`tiny`, the paper's, ...).
+    pub preset: &'a str,
+    /// Overrides of preset fields (the `[model]` table of a TOML run config); unknown keys are
+    /// rejected with an error naming the key.
+    pub overrides: Option<&'a serde_json::Value>,
+    /// The data the model will see.
+    pub data: DataKind,
+    /// Number of classes, for conditional models.
+    pub num_classes: Option<i64>,
+    pub device: Device,
+}
+
+/// A registry entry: how the CLI finds, describes and builds a model.
+pub struct ModelSpec {
+    pub name: &'static str,
+    pub family: &'static str,
+    /// One line for `--help` and tables.
+    pub about: &'static str,
+    /// Preset names; the first is the default.
+    pub presets: &'static [&'static str],
+    /// Which data kinds the model accepts.
+    pub accepts: fn(&DataKind) -> bool,
+    pub build: fn(&BuildArgs) -> Result<Box<dyn GenerativeModel>>,
+}
+
+/// Looks a model up by name in `specs`.
+pub fn find_spec<'a>(specs: &'a [ModelSpec], name: &str) -> Result<&'a ModelSpec> {
+    specs.iter().find(|s| s.name == name).ok_or_else(|| crate::CoreError::Unknown {
+        what: "model",
+        name: name.to_string(),
+        known: specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
+    })
+}
+
+/// Builds a config from a named preset and optional overrides, rejecting unknown keys: the
+/// helper every model's `build` uses. `presets(name)` returns the preset's config.
+pub fn config_from<C>(
+    model: &str,
+    preset: &str,
+    overrides: Option<&serde_json::Value>,
+    presets: impl Fn(&str) -> Option<C>,
+    preset_names: &[&str],
+) -> Result<C>
+where
+    C: serde::Serialize + serde::de::DeserializeOwned,
+{
+    let base = presets(preset).ok_or_else(|| crate::CoreError::Unknown {
+        what: "preset",
+        name: format!("{model}/{preset}"),
+        known: preset_names.join(", "),
+    })?;
+    let Some(over) = overrides else { return Ok(base) };
+    let mut value = serde_json::to_value(&base)?;
+    let (Some(obj), Some(over_obj)) = (value.as_object_mut(), over.as_object()) else {
+        return Err(crate::CoreError::config("model", "overrides must be a table"));
+    };
+    for (k, v) in over_obj {
+        if !obj.contains_key(k) {
+            return Err(crate::CoreError::config(
+                format!("model.{k}"),
+                format!("unknown key for {model}; known: {}", obj.keys().cloned().collect::<Vec<_>>().join(", ")),
+            ));
+        }
+        obj.insert(k.clone(), v.clone());
+    }
+    serde_json::from_value(value).map_err(|e| crate::CoreError::config("model", e.to_string()))
+}
