@@ -6,21 +6,8 @@ use std::path::Path;
 
 use tch::{Kind, Tensor};
 
+use crate::engine::checkpoint::write_atomic;
 use crate::{CoreError, Result};
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, then a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| CoreError::io(dir, e))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).map_err(|e| CoreError::io(&tmp, e))?;
-    f.write_all(bytes).map_err(|e| CoreError::io(&tmp, e))?;
-    f.sync_all().map_err(|e| CoreError::io(&tmp, e))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(|e| CoreError::io(path, e))
-}
 
 /// Lays `images` (`f32 [n, c, h, w]` in [0,1]) out in a grid, `nrow` images per row, and returns
 /// `(width, height, channels, bytes)` of the 8-bit grid.

@@ -1,1 +1,96 @@
-//! genzoo-vae
+//! genzoo-vae: the autoencoder family.
+//!
+//! * [`ae`]: the deterministic autoencoder (MLP and convolutional), no likelihood.
+//! * [`vae`]: the VAE of Kingma & Welling (2014) with Bernoulli, 256-way categorical,
+//!   discretized-logistic or Gaussian decoders; the beta-VAE, KL warm-up and free bits as
+//!   configurations; pathwise or score-function encoder gradients.
+//! * [`iwae`]: the importance-weighted autoencoder (Burda et al. 2016), trained on L_k.
+//! * [`cvae`]: the conditional VAE (Sohn et al. 2015).
+//! * [`vq_vae`], [`vq_vae2`]: VQ-VAE (van den Oord et al. 2017) and its two-level successor
+//!   (Razavi et al. 2019) with [`quantizer`].
+//! * [`nets`]: encoders and decoders reused by the GAN family (adversarial autoencoder) and the
+//!   autoregressive family (VAE with a PixelCNN decoder); [`obs`]: decoder likelihoods;
+//!   [`latent`]: the Gaussian-latent encoder/decoder pair; [`eval`]: batched ELBO, IS-NLL, active
+//!   units, mutual information; [`viz`]: PNG grids; [`grad`]: gradient-estimator variance;
+//!   [`bench`]: the training-throughput and IS-NLL benchmarks.
+//!
+//! [`registry`] lists every model for the CLI.
+pub mod ae;
+pub mod bench;
+pub mod cvae;
+pub mod eval;
+pub mod grad;
+pub mod iwae;
+pub mod latent;
+pub mod model;
+pub mod nets;
+pub mod obs;
+pub mod quantizer;
+pub mod vae;
+pub mod viz;
+pub mod vq_vae;
+pub mod vq_vae2;
+
+#[cfg(test)]
+mod tests;
+
+use genzoo_core::data::DataKind;
+use genzoo_core::engine::{config_from, BuildArgs, GenerativeModel, ModelSpec};
+use genzoo_core::Result;
+
+pub use model::{Model, Owned};
+
+fn any(_: &DataKind) -> bool {
+    true
+}
+
+fn images(k: &DataKind) -> bool {
+    k.is_image()
+}
+
+fn boxed<M: Model + 'static>(args: &BuildArgs, f: impl FnOnce(&tch::nn::Path) -> Result<M>) -> Result<Box<dyn GenerativeModel>> {
+    Ok(Box::new(Owned::build(args.device, f)?))
+}
+
+macro_rules! vae_like {
+    ($fn_name:ident, $model:literal, $presets:expr, $preset_fn:path, $ty:ty, $ctor:expr) => {
+        fn $fn_name(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
+            let mut cfg = config_from($model, args.preset, args.overrides, $preset_fn, $presets)?;
+            cfg.data = args.data;
+            boxed(args, |p| -> Result<$ty> { $ctor(p, &cfg) })
+        }
+    };
+}
+
+vae_like!(build_ae_mlp, "ae-mlp", ae::MLP_PRESETS, ae::Config::mlp_preset, ae::Autoencoder, ae::Autoencoder::new);
+vae_like!(build_ae_conv, "ae-conv", ae::CONV_PRESETS, ae::Config::conv_preset, ae::Autoencoder, ae::Autoencoder::new);
+vae_like!(build_vae_mlp, "vae-mlp", vae::MLP_PRESETS, vae::Config::mlp_preset, vae::Vae, |p, c| vae::Vae::named(p, c, "vae-mlp"));
+vae_like!(build_vae_conv, "vae-conv", vae::CONV_PRESETS, vae::Config::conv_preset, vae::Vae, |p, c| vae::Vae::named(p, c, "vae-conv"));
+vae_like!(build_beta_vae, "beta-vae", vae::BETA_PRESETS, vae::Config::beta_preset, vae::Vae, |p, c| vae::Vae::named(p, c, "beta-vae"));
+vae_like!(build_iwae, "iwae", iwae::PRESETS, iwae::Config::preset, iwae::Iwae, iwae::Iwae::new);
+vae_like!(build_vq_vae, "vq-vae", vq_vae::PRESETS, vq_vae::Config::preset, vq_vae::VqVae, vq_vae::VqVae::new);
+vae_like!(build_vq_vae2, "vq-vae2", vq_vae2::PRESETS, vq_vae2::Config::preset, vq_vae2::VqVae2, vq_vae2::VqVae2::new);
+
+fn build_cvae(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
+    let mut cfg = config_from("cvae", args.preset, args.overrides, cvae::Config::preset, cvae::PRESETS)?;
+    cfg.data = args.data;
+    if let Some(k) = args.num_classes {
+        cfg.num_classes = k;
+    }
+    boxed(args, |p| cvae::Cvae::new(p, &cfg))
+}
+
+/// Every model of the family, as the CLI builds them.
+pub fn registry() -> Vec<ModelSpec> {
+    vec![
+        ModelSpec { name: "ae-mlp", family: "vae", about: "deterministic MLP autoencoder (reconstruction error, no likelihood)", presets: ae::MLP_PRESETS, accepts: any, build: build_ae_mlp },
+        ModelSpec { name: "ae-conv", family: "vae", about: "deterministic convolutional autoencoder", presets: ae::CONV_PRESETS, accepts: images, build: build_ae_conv },
+        ModelSpec { name: "vae-mlp", family: "vae", about: "VAE, MLP 784-400-20 (Kingma & Welling 2014; pytorch/examples)", presets: vae::MLP_PRESETS, accepts: any, build: build_vae_mlp },
+        ModelSpec { name: "vae-conv", family: "vae", about: "VAE with a convolutional encoder/decoder", presets: vae::CONV_PRESETS, accepts: images, build: build_vae_conv },
+        ModelSpec { name: "beta-vae", family: "vae", about: "beta-VAE, KL warm-up and free bits (Higgins et al. 2017)", presets: vae::BETA_PRESETS, accepts: images, build: build_beta_vae },
+        ModelSpec { name: "iwae", family: "vae", about: "importance-weighted autoencoder trained on L_k (Burda et al. 2016)", presets: iwae::PRESETS, accepts: any, build: build_iwae },
+        ModelSpec { name: "cvae", family: "vae", about: "conditional VAE on class labels (Sohn et al. 2015)", presets: cvae::PRESETS, accepts: any, build: build_cvae },
+        ModelSpec { name: "vq-vae", family: "vae", about: "VQ-VAE with EMA codebook (van den Oord et al. 2017)", presets: vq_vae::PRESETS, accepts: images, build: build_vq_vae },
+        ModelSpec { name: "vq-vae2", family: "vae", about: "two-level VQ-VAE-2 adapted to 28x28 (Razavi et al. 2019)", presets: vq_vae2::PRESETS, accepts: images, build: build_vq_vae2 },
+    ]
+}

@@ -1,9 +1,35 @@
 //! Distributions over tensors, in the spirit of `torch.distributions`: parameters are tensors of
 //! a batch shape, `log_prob` is elementwise over that shape (callers sum over event dimensions),
 //! `sample` uses torch's global generator (seed it with [`crate::seed`]).
-use tch::Tensor;
+//!
+//! * [`gaussian`]: diagonal Gaussian ([`DiagGaussian`]) and [`StandardNormal`].
+//! * [`bernoulli`]: [`Bernoulli`] parameterized by logits.
+//! * [`categorical`]: [`Categorical`] over logits (including 256-way pixel logits).
+//! * [`logistic`]: the [`Logistic`] distribution (location, log-scale).
+//! * [`dmol`]: the discretized logistic mixture of PixelCNN++ (Salimans et al. 2017, sec. 2.1),
+//!   per dimension ([`DiscretizedLogisticMixture`]) and with PixelCNN++'s RGB coupling
+//!   ([`dmol::pixelcnnpp_log_prob`]).
+//!
+//! Every distribution validates its parameters at construction (`new` returns
+//! [`crate::Result`]) and offers `f_log_prob`, the fallible form of [`Distribution::log_prob`]
+//! that reports an `x` whose shape does not broadcast against the batch shape as
+//! [`crate::CoreError::Shape`]. All log-densities are computed in log space (softplus,
+//! log-softmax, log-sum-exp) so that logits of +-1e4 give finite values.
+use tch::{Kind, Tensor};
 
-use crate::Result;
+use crate::{CoreError, Result};
+
+pub mod bernoulli;
+pub mod categorical;
+pub mod dmol;
+pub mod gaussian;
+pub mod logistic;
+
+pub use bernoulli::Bernoulli;
+pub use categorical::Categorical;
+pub use dmol::DiscretizedLogisticMixture;
+pub use gaussian::{DiagGaussian, StandardNormal};
+pub use logistic::Logistic;
 
 /// The common interface of genzoo's distributions.
 pub trait Distribution {
@@ -17,4 +43,122 @@ pub trait Distribution {
     fn log_prob(&self, x: &Tensor) -> Tensor;
     /// Elementwise entropy, where it has a closed form.
     fn entropy(&self) -> Result<Tensor>;
+}
+
+/// The shape two shapes broadcast to under numpy/torch rules, or `None` when they do not.
+pub fn broadcast_shapes(a: &[i64], b: &[i64]) -> Option<Vec<i64>> {
+    let n = a.len().max(b.len());
+    let mut out = vec![0; n];
+    for i in 0..n {
+        let da = if i < n - a.len() {
+            1
+        } else {
+            a[i - (n - a.len())]
+        };
+        let db = if i < n - b.len() {
+            1
+        } else {
+            b[i - (n - b.len())]
+        };
+        out[i] = match (da, db) {
+            (x, y) if x == y => x,
+            (1, y) => y,
+            (x, 1) => x,
+            _ => return None,
+        };
+    }
+    Some(out)
+}
+
+/// Checks that the tensor `name` broadcasts against `shape` (an error naming it otherwise).
+pub fn check_broadcast(name: &str, x: &Tensor, shape: &[i64]) -> Result<Vec<i64>> {
+    broadcast_shapes(&x.size(), shape).ok_or_else(|| {
+        CoreError::shape(
+            name,
+            format!(
+                "shape {:?} does not broadcast against batch shape {:?}",
+                x.size(),
+                shape
+            ),
+        )
+    })
+}
+
+/// Checks that two parameter tensors have the same shape.
+pub fn check_same_shape(name_a: &str, a: &Tensor, name_b: &str, b: &Tensor) -> Result<()> {
+    if a.size() != b.size() {
+        return Err(CoreError::shape(
+            name_b,
+            format!(
+                "shape {:?} differs from `{name_a}` shape {:?}",
+                b.size(),
+                a.size()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `kind` is a real floating-point kind (half, bfloat16, float, double).
+pub fn is_float_kind(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Half | Kind::BFloat16 | Kind::Float | Kind::Double
+    )
+}
+
+/// Checks that the tensor `name` has a floating-point kind.
+pub fn check_float(name: &str, t: &Tensor) -> Result<()> {
+    if is_float_kind(t.kind()) {
+        Ok(())
+    } else {
+        Err(CoreError::shape(
+            name,
+            format!("expected a floating-point tensor, got {:?}", t.kind()),
+        ))
+    }
+}
+
+/// `sample_shape ++ batch_shape`.
+pub fn extended_shape(sample_shape: &[i64], batch_shape: &[i64]) -> Vec<i64> {
+    sample_shape
+        .iter()
+        .chain(batch_shape.iter())
+        .copied()
+        .collect()
+}
+
+/// The floating kind used for computations on `x` given the parameter kind: integer inputs
+/// (pixel values, class indices) are computed in the parameters' kind.
+pub(crate) fn float_kind_of(x: &Tensor, param_kind: Kind) -> Kind {
+    if is_float_kind(x.kind()) {
+        x.kind()
+    } else {
+        param_kind
+    }
+}
+
+/// Unwraps the fallible form of `log_prob` for the trait method, whose signature has no error.
+pub(crate) fn expect_log_prob(r: Result<Tensor>, dist: &str) -> Tensor {
+    match r {
+        Ok(t) => t,
+        Err(e) => panic!("{dist}::log_prob: {e} (use `f_log_prob` to get this as an error)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcast_rules() {
+        assert_eq!(broadcast_shapes(&[3, 1], &[4]), Some(vec![3, 4]));
+        assert_eq!(broadcast_shapes(&[], &[2, 5]), Some(vec![2, 5]));
+        assert_eq!(broadcast_shapes(&[2, 3], &[3, 3]), None);
+        let x = Tensor::zeros([2, 3], (Kind::Float, tch::Device::Cpu));
+        match check_broadcast("x", &x, &[4, 3]) {
+            Err(CoreError::Shape { name, .. }) => assert_eq!(name, "x"),
+            other => panic!("expected a shape error, got {other:?}"),
+        }
+    }
 }

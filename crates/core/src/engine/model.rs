@@ -78,8 +78,10 @@ impl LikelihoodKind {
     }
 }
 
-/// Options for evaluation.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+/// Options for evaluation (`[train.eval]` in TOML: unset keys take the defaults, unknown keys
+/// are rejected).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct EvalOptions {
     /// Importance samples per example for latent-variable models (k of the IWAE bound).
     pub importance_samples: usize,

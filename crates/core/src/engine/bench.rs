@@ -1,0 +1,235 @@
+//! The engine-overhead benchmark (issue 3, engine item 7): the same MLP trained by a bare tch
+//! loop (tch's own Adam, `backward_step`, no reseeding, no loss read-back, no metrics) and by the
+//! [`Trainer`], alternated over several rounds on the same batches, same batch size and thread
+//! count. The engine must stay within 5% of the bare loop (`ratio >= 0.95`).
+//!
+//! The model is a 784-H-H-784 ReLU autoencoder with a Bernoulli (sigmoid cross-entropy) decoder on
+//! pixels scaled to [0,1]; the data are MNIST-shaped `u8 [n, 1, 28, 28]` images.
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, Module, OptimizerConfig};
+use tch::{Device, Kind, Reduction, Tensor};
+
+use super::config::TrainConfig;
+use super::model::{EvalOptions, EvalReport, GenerativeModel, LikelihoodKind, Losses, Optimize};
+use super::trainer::{epoch_order, Trainer};
+use crate::data::{Batch, DataKind, Dataset, Split};
+use crate::units::NllUnit;
+use crate::{seed, CoreError, Result};
+
+/// Benchmark settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BenchConfig {
+    /// Timed rounds per side (after one untimed warm-up round each).
+    pub rounds: usize,
+    pub steps_per_round: u64,
+    pub batch_size: i64,
+    pub threads: usize,
+    pub hidden: i64,
+    /// Training examples (random MNIST-shaped images).
+    pub examples: i64,
+    pub lr: f64,
+    pub device: String,
+}
+
+impl Default for BenchConfig {
+    fn default() -> Self {
+        BenchConfig { rounds: 5, steps_per_round: 200, batch_size: 128, threads: 2, hidden: 256, examples: 6400, lr: 1e-3, device: "cpu".into() }
+    }
+}
+
+/// Throughput of both sides (total images / total seconds over the timed rounds).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BenchResult {
+    pub bare_images_per_sec: f64,
+    pub engine_images_per_sec: f64,
+    /// engine / bare: 1 means no overhead, 0.95 is the bound.
+    pub ratio: f64,
+    pub bare_rounds: Vec<f64>,
+    pub engine_rounds: Vec<f64>,
+    pub config: BenchConfig,
+}
+
+/// The benchmark's model (an autoencoder: it reports reconstruction, no likelihood).
+pub struct BenchMlp {
+    vs: nn::VarStore,
+    net: nn::Sequential,
+    hidden: i64,
+}
+
+impl BenchMlp {
+    /// A freshly initialized model; torch is seeded with `seed` first so both sides start equal.
+    pub fn new(hidden: i64, device: Device, seed_value: u64) -> BenchMlp {
+        seed::seed_torch_stream(seed_value, "bench-init", 0);
+        let vs = nn::VarStore::new(device);
+        let p = vs.root();
+        let net = nn::seq()
+            .add(nn::linear(&p / "fc1", 784, hidden, Default::default()))
+            .add_fn(|x| x.relu())
+            .add(nn::linear(&p / "fc2", hidden, hidden, Default::default()))
+            .add_fn(|x| x.relu())
+            .add(nn::linear(&p / "out", hidden, 784, Default::default()));
+        BenchMlp { vs, net, hidden }
+    }
+
+    fn loss(&self, x: &Tensor) -> Tensor {
+        let x = x.to_kind(Kind::Float).reshape([-1, 784]) / 255.0; // [b, 784]
+        self.net.forward(&x).binary_cross_entropy_with_logits::<Tensor>(&x, None, None, Reduction::Mean)
+    }
+}
+
+impl GenerativeModel for BenchMlp {
+    fn name(&self) -> &str {
+        "bench-mlp"
+    }
+    fn family(&self) -> &str {
+        "bench"
+    }
+    fn config_json(&self) -> serde_json::Value {
+        serde_json::json!({ "hidden": self.hidden })
+    }
+    fn var_store(&self) -> &nn::VarStore {
+        &self.vs
+    }
+    fn var_store_mut(&mut self) -> &mut nn::VarStore {
+        &mut self.vs
+    }
+    fn train_step(&mut self, batch: &Batch, opt: &mut dyn Optimize) -> Result<Losses> {
+        let loss = self.loss(&batch.x);
+        opt.minimize("model", &loss)?;
+        Ok(Losses::new(loss))
+    }
+    fn evaluate(&self, data: &Dataset, _opts: &EvalOptions) -> Result<EvalReport> {
+        let recon = self.loss(&data.x.to_device(self.vs.device())).double_value(&[]);
+        Ok(EvalReport {
+            nll: None,
+            unit: NllUnit::Nats,
+            kind: LikelihoodKind::None,
+            data: format!("{} ({})", data.name, data.len()),
+            metrics: [("recon_bce".to_string(), recon)].into(),
+        })
+    }
+    fn sample(&self, _n: i64, _seed: u64) -> Result<Tensor> {
+        Err(CoreError::model("bench-mlp", "an autoencoder has no sampler"))
+    }
+}
+
+/// Random MNIST-shaped data for the benchmark.
+pub fn bench_split(examples: i64, seed_value: u64) -> Split {
+    seed::seed_torch_stream(seed_value, "bench-data", 0);
+    let kind = DataKind::Image { channels: 1, height: 28, width: 28 };
+    let make = |n: i64, name: &str| Dataset {
+        name: name.into(),
+        kind,
+        x: Tensor::randint(256, [n, 1, 28, 28], (Kind::Int64, Device::Cpu)).to_kind(Kind::Uint8),
+        y: None,
+        num_classes: None,
+    };
+    Split { train: make(examples, "bench-random/train"), test: make(256, "bench-random/test") }
+}
+
+/// The bare loop: tch's Adam over the same batches as the engine's data order. Returns images/s.
+fn bare_round(cfg: &BenchConfig, data: &Dataset, device: Device) -> Result<f64> {
+    let model = BenchMlp::new(cfg.hidden, device, 0);
+    let mut opt = nn::Adam::default().build(&model.vs, cfg.lr)?;
+    let x = data.x.to_device(device);
+    let n = data.len();
+    let per_epoch = (n / cfg.batch_size).max(1) as u64;
+    let mut order: Option<(u64, Tensor)> = None;
+    let t0 = Instant::now();
+    let mut last = Tensor::zeros([], (Kind::Float, device));
+    for step in 0..cfg.steps_per_round {
+        let (e, b) = (step / per_epoch, step % per_epoch);
+        if order.as_ref().is_none_or(|o| o.0 != e) {
+            order = Some((e, Tensor::from_slice(&epoch_order(0, e, n)).to_device(device)));
+        }
+        let idx = order.as_ref().expect("set").1.narrow(0, b as i64 * cfg.batch_size, cfg.batch_size);
+        let loss = model.loss(&x.index_select(0, &idx));
+        opt.backward_step(&loss);
+        last = loss;
+    }
+    let _ = last.double_value(&[]); // device sync
+    Ok(cfg.steps_per_round as f64 * cfg.batch_size as f64 / t0.elapsed().as_secs_f64())
+}
+
+/// The same training through the [`Trainer`] (no run directory, no evaluation). Returns images/s.
+fn engine_round(cfg: &BenchConfig, split: &Split, device: Device) -> Result<f64> {
+    let mut model = BenchMlp::new(cfg.hidden, device, 0);
+    let mut tc = TrainConfig::quick(cfg.steps_per_round, cfg.batch_size, cfg.lr);
+    tc.threads = cfg.threads;
+    tc.progress = false;
+    tc.log_every = 10;
+    let t0 = Instant::now();
+    let mut trainer = Trainer::new(tc, None)?;
+    let s = trainer.fit(&mut model, split)?;
+    Ok(s.steps_run as f64 * cfg.batch_size as f64 / t0.elapsed().as_secs_f64())
+}
+
+/// Runs the benchmark: one warm-up round per side, then `rounds` alternating timed rounds.
+pub fn engine_overhead(cfg: &BenchConfig) -> Result<BenchResult> {
+    if cfg.rounds == 0 || cfg.steps_per_round == 0 || cfg.batch_size <= 0 || cfg.hidden <= 0 {
+        return Err(CoreError::Invalid("bench engine: rounds, steps_per_round, batch_size and hidden must be > 0".into()));
+    }
+    if cfg.examples < cfg.batch_size {
+        return Err(CoreError::Invalid(format!("bench engine: examples ({}) < batch_size ({})", cfg.examples, cfg.batch_size)));
+    }
+    let device = crate::device::parse_device(&cfg.device)?;
+    seed::set_threads(cfg.threads);
+    let split = bench_split(cfg.examples, 0);
+    bare_round(cfg, &split.train, device)?;
+    engine_round(cfg, &split, device)?;
+    let (mut bare, mut eng) = (Vec::new(), Vec::new());
+    for r in 0..cfg.rounds {
+        if r % 2 == 0 {
+            bare.push(bare_round(cfg, &split.train, device)?);
+            eng.push(engine_round(cfg, &split, device)?);
+        } else {
+            eng.push(engine_round(cfg, &split, device)?);
+            bare.push(bare_round(cfg, &split.train, device)?);
+        }
+    }
+    // total images / total seconds = harmonic mean of the per-round rates (equal images per round)
+    let hmean = |v: &[f64]| v.len() as f64 / v.iter().map(|x| 1.0 / x).sum::<f64>();
+    let (b, e) = (hmean(&bare), hmean(&eng));
+    Ok(BenchResult { bare_images_per_sec: b, engine_images_per_sec: e, ratio: e / b, bare_rounds: bare, engine_rounds: eng, config: cfg.clone() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bench_runs_both_sides_on_a_tiny_config() {
+        let cfg = BenchConfig { rounds: 2, steps_per_round: 3, batch_size: 8, hidden: 8, examples: 32, ..Default::default() };
+        let r = engine_overhead(&cfg).unwrap();
+        assert_eq!(r.bare_rounds.len(), 2);
+        assert!(r.bare_images_per_sec > 0.0 && r.engine_images_per_sec > 0.0);
+        assert!((r.ratio - r.engine_images_per_sec / r.bare_images_per_sec).abs() < 1e-12);
+        assert!(engine_overhead(&BenchConfig { rounds: 0, ..cfg }).is_err());
+    }
+
+    #[test]
+    fn engine_and_bare_loop_train_the_same_model_to_the_same_weights() {
+        // Same init, same batches, Adam on both sides: the engine's own Adam must reproduce
+        // tch's, so the benchmark compares like with like.
+        let cfg = BenchConfig { steps_per_round: 5, batch_size: 8, hidden: 8, examples: 32, ..Default::default() };
+        let split = bench_split(cfg.examples, 1);
+        let bare = BenchMlp::new(cfg.hidden, Device::Cpu, 0);
+        let mut opt = nn::Adam::default().build(&bare.vs, cfg.lr).unwrap();
+        for step in 0..5u64 {
+            let e = step / 4;
+            let idx = Tensor::from_slice(&epoch_order(0, e, 32)).narrow(0, (step % 4) as i64 * 8, 8);
+            opt.backward_step(&bare.loss(&split.train.x.index_select(0, &idx)));
+        }
+        let mut eng = BenchMlp::new(cfg.hidden, Device::Cpu, 0);
+        let mut tc = TrainConfig::quick(5, 8, cfg.lr);
+        tc.progress = false;
+        Trainer::new(tc, None).unwrap().fit(&mut eng, &split).unwrap();
+        let (a, b) = (bare.vs.variables(), eng.vs.variables());
+        for (k, v) in &a {
+            let d = (v - &b[k]).abs().max().double_value(&[]);
+            assert!(d < 1e-5, "{k}: {d}");
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! What every flow model shares: dequantization, pre-processing, body, prior, class condition,
+//! and from them the likelihood (exact for uniform dequantization, a bound for variational),
+//! training losses, evaluation, sampling with a temperature and round-trip reconstruction.
+//!
+//! Likelihood of a batch (change of variables, Dinh et al. 2017 eq. 3):
+//! * 8-bit images: `y = (x + u)/256`, `-log P(x) <= -log p(y) + log q(u|x) + D log 256` in nats
+//!   (the D log 256 from `genzoo_core::units`), reported in bits/dim;
+//! * vectors (2-D toys): `-log p(x)` in nats.
+use std::collections::BTreeMap;
+
+use tch::{Device, Kind, Tensor};
+
+use crate::bijector::{Bijector, Ctx};
+use crate::dequant::{self, VariationalDequantizer};
+use crate::prior::Prior;
+use genzoo_core::data::toy::{self, Toy};
+use genzoo_core::data::{transforms, Batch, DataKind, Dataset};
+use genzoo_core::engine::{EvalOptions, EvalReport, LikelihoodKind, Losses};
+use genzoo_core::units::{self, NllUnit};
+use genzoo_core::{CoreError, Result};
+
+/// Whether the body takes images as they are or flattened to `[b, D]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyInput {
+    Image,
+    Flat,
+}
+
+/// The per-example parts of the NLL, `[b]` each, in nats.
+pub struct NllParts {
+    /// NLL of the data as stored (discrete for images): the optimized and reported quantity.
+    pub nll: Tensor,
+    pub log_pz: Tensor,
+    pub logdet: Tensor,
+    /// `log q(u|x)` (zero for uniform dequantization).
+    pub log_q: Tensor,
+}
+
+/// The shared core of a flow model.
+pub struct FlowCore {
+    pub model: String,
+    pub data: DataKind,
+    pub pre: Box<dyn Bijector>,
+    pub body: Box<dyn Bijector>,
+    pub body_input: BodyInput,
+    pub prior: Prior,
+    pub vdq: Option<VariationalDequantizer>,
+    /// Classes of a class-conditional model.
+    pub num_classes: Option<i64>,
+    pub temperature: f64,
+    pub device: Device,
+}
+
+impl FlowCore {
+    /// Data dims D.
+    pub fn dims(&self) -> i64 {
+        self.data.dims()
+    }
+
+    /// The class one-hot `[b, k]` of a conditional model (an error if labels are missing).
+    pub fn cond(&self, y: Option<&Tensor>, b: i64) -> Result<Option<Tensor>> {
+        let Some(k) = self.num_classes else { return Ok(None) };
+        let y = y.ok_or_else(|| CoreError::model(&self.model, "this conditional model needs labels (batch.y)"))?;
+        if y.size() != [b] {
+            return Err(CoreError::shape("labels", format!("expected [{b}], got {:?}", y.size())));
+        }
+        Ok(Some(transforms::one_hot(y, k)?.to_device(self.device)))
+    }
+
+    fn check_data(&self, x: &Tensor) -> Result<()> {
+        let mut want = vec![x.size().first().copied().unwrap_or(0)];
+        want.extend(self.data.example_shape());
+        if x.size() != want {
+            return Err(CoreError::shape(
+                format!("{} input", self.model),
+                format!("expected [b, {:?}] for {:?}, got {:?}", self.data.example_shape(), self.data, x.size()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn body_shape(&self, t: &Tensor) -> Tensor {
+        match self.body_input {
+            BodyInput::Flat => t.reshape([t.size()[0], -1]),
+            BodyInput::Image => t.shallow_clone(),
+        }
+    }
+
+    /// Continuous data (unit-interval images or vectors) to the flat latent `[b, D]` with
+    /// `log|det|` of the whole map (pre-processing and body).
+    pub fn to_latent(&self, y: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
+        let (h, ld1) = self.pre.forward(y, ctx)?;
+        let (z, ld2) = self.body.forward(&self.body_shape(&h), ctx)?;
+        Ok((z.reshape([z.size()[0], -1]), ld1 + ld2))
+    }
+
+    /// The flat latent `[b, D]` back to continuous data of the data shape, with `log|det|`.
+    pub fn from_latent(&self, z: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
+        let n = z.size()[0];
+        let mut shape = vec![n];
+        shape.extend(self.data.example_shape());
+        let (h, ld2) = self.body.inverse(z, ctx)?;
+        let (y, ld1) = self.pre.inverse(&h.reshape(shape.as_slice()), ctx)?;
+        Ok((y.reshape(shape.as_slice()), ld1 + ld2))
+    }
+
+    /// `log p(y)` `[b]` of continuous `y` (unit-interval images or vectors) with its parts
+    /// `(log p, log p_z, log-det)`.
+    pub fn log_prob_continuous(&self, y: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor, Tensor)> {
+        let (z, ld) = self.to_latent(y, ctx)?;
+        let log_pz = self.prior.log_prob(&z)?;
+        Ok((&log_pz + &ld, log_pz, ld))
+    }
+
+    /// The NLL parts of data `x` as stored (dequantizing 8-bit images with torch's generator).
+    pub fn nll(&self, x: &Tensor, labels: Option<&Tensor>, train: bool) -> Result<NllParts> {
+        self.check_data(x)?;
+        let b = x.size()[0];
+        let cond = self.cond(labels, b)?;
+        let ctx = Ctx { cond: cond.as_ref(), train, init: false };
+        if self.data.is_image() {
+            let (y, log_q) = match &self.vdq {
+                Some(v) => v.dequantize(x)?,
+                None => (dequant::uniform(x)?, Tensor::zeros([b], (Kind::Float, x.device()))),
+            };
+            let (lp, log_pz, logdet) = self.log_prob_continuous(&y, &ctx)?;
+            let disc = units::discretization_nats(self.dims() as usize, 256);
+            let nll = -lp + &log_q + disc;
+            Ok(NllParts { nll, log_pz, logdet, log_q })
+        } else {
+            let (lp, log_pz, logdet) = self.log_prob_continuous(&x.to_kind(Kind::Float), &ctx)?;
+            Ok(NllParts { nll: -lp, log_pz, logdet, log_q: Tensor::zeros([b], (Kind::Float, x.device())) })
+        }
+    }
+
+    /// The NLL unit of this data.
+    pub fn unit(&self) -> NllUnit {
+        if self.data.is_image() {
+            NllUnit::BitsPerDim
+        } else {
+            NllUnit::Nats
+        }
+    }
+
+    /// Training losses: `total` = mean NLL (bits/dim for images, nats for vectors), plus
+    /// `nll_nats`, `log_pz`, `logdet` (and `log_q` with variational dequantization).
+    pub fn losses(&self, batch: &Batch) -> Result<Losses> {
+        let p = self.nll(&batch.x, batch.y.as_ref(), true)?;
+        let nll = p.nll.mean(Kind::Float);
+        let per_unit = self.unit().from_nats(1.0, self.dims() as usize);
+        let mut l = Losses::new(&nll * per_unit)
+            .with("nll_nats", nll)
+            .with("log_pz", p.log_pz.mean(Kind::Float))
+            .with("logdet", p.logdet.mean(Kind::Float));
+        if self.vdq.is_some() {
+            l = l.with("log_q", p.log_q.mean(Kind::Float));
+        }
+        Ok(l)
+    }
+
+    /// Data-dependent initialization (ActNorm) on a batch, without gradients.
+    pub fn init(&self, batch: &Batch) -> Result<()> {
+        self.check_data(&batch.x)?;
+        let b = batch.x.size()[0];
+        let cond = self.cond(batch.y.as_ref(), b)?;
+        let ctx = Ctx { cond: cond.as_ref(), train: false, init: true };
+        let y = if self.data.is_image() {
+            match &self.vdq {
+                Some(v) => tch::no_grad(|| v.dequantize(&batch.x))?.0,
+                None => dequant::uniform(&batch.x)?,
+            }
+        } else {
+            batch.x.to_kind(Kind::Float)
+        };
+        tch::no_grad(|| self.log_prob_continuous(&y, &ctx)).map(|_| ())
+    }
+
+    /// `n` samples at temperature `t` for class labels `labels` (`[n]`, conditional models; `None`
+    /// cycles through the classes), seeded.
+    pub fn sample(&self, n: i64, t: f64, seed: u64, labels: Option<&Tensor>) -> Result<Tensor> {
+        if n < 1 {
+            return Err(CoreError::Invalid(format!("{}: cannot draw {n} samples", self.model)));
+        }
+        genzoo_core::seed::seed_torch_stream(seed, "flow-sample", 0);
+        let cycled;
+        let labels = match (labels, self.num_classes) {
+            (Some(l), _) => Some(l),
+            (None, Some(k)) => {
+                cycled = Tensor::arange(n, (Kind::Int64, self.device)).remainder(k);
+                Some(&cycled)
+            }
+            (None, None) => None,
+        };
+        let cond = self.cond(labels, n)?;
+        let ctx = Ctx { cond: cond.as_ref(), train: false, init: false };
+        tch::no_grad(|| {
+            let z = self.prior.sample(n, t, self.device)?;
+            let h = self.from_latent(&z, &ctx)?.0;
+            Ok(if self.data.is_image() { h.clamp(0.0, 1.0) } else { h })
+        })
+    }
+
+    /// Round trip `data -> latent -> data` of stored data (pixel centres `(x + 1/2)/256` for
+    /// images); returns `(reconstruction, max abs error)`.
+    pub fn round_trip(&self, x: &Tensor, labels: Option<&Tensor>) -> Result<(Tensor, f64)> {
+        self.check_data(x)?;
+        let b = x.size()[0];
+        let cond = self.cond(labels, b)?;
+        let ctx = Ctx { cond: cond.as_ref(), train: false, init: false };
+        tch::no_grad(|| {
+            let y = if self.data.is_image() { (x.to_kind(Kind::Float) + 0.5) / 256.0 } else { x.to_kind(Kind::Float) };
+            let (z, _) = self.to_latent(&y, &ctx)?;
+            let (back, _) = self.from_latent(&z, &ctx)?;
+            let err = (&back - &y).abs().max().double_value(&[]);
+            Ok((back, err))
+        })
+    }
+
+    /// Test NLL over `data` (at most `opts.max_examples`, batches of `opts.batch_size`,
+    /// dequantization noise seeded by `opts.seed`) with the round-trip error.
+    pub fn evaluate(&self, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {
+        let n = opts.max_examples.map_or(data.len(), |m| m.min(data.len()));
+        if n < 1 {
+            return Err(CoreError::Invalid(format!("{}: no examples to evaluate in {}", self.model, data.name)));
+        }
+        let bs = opts.batch_size.max(1);
+        genzoo_core::seed::seed_torch_stream(opts.seed, "flow-eval", 0);
+        let mut sum = 0.0;
+        let mut log_q = 0.0;
+        let mut recon: f64 = 0.0;
+        let mut start = 0;
+        while start < n {
+            let len = bs.min(n - start);
+            let x = data.x.narrow(0, start, len).to_device(self.device);
+            let y = data.y.as_ref().map(|y| y.narrow(0, start, len).to_device(self.device));
+            let p = tch::no_grad(|| self.nll(&x, y.as_ref(), false))?;
+            sum += p.nll.sum(Kind::Double).double_value(&[]);
+            log_q += p.log_q.sum(Kind::Double).double_value(&[]);
+            if start == 0 {
+                recon = self.round_trip(&x, y.as_ref())?.1;
+            }
+            start += len;
+        }
+        let nll_nats = sum / n as f64;
+        if !nll_nats.is_finite() {
+            return Err(CoreError::model(&self.model, format!("non-finite test NLL on {}", data.name)));
+        }
+        let dims = self.dims() as usize;
+        let unit = self.unit();
+        let mut metrics = BTreeMap::new();
+        metrics.insert("nll_nats".to_string(), nll_nats);
+        metrics.insert("recon_error".to_string(), recon);
+        if let (Some(t), None) = (toy_of(data), self.num_classes) {
+            let kl = self.kl_to_truth(t)?;
+            metrics.insert("kl_to_truth".to_string(), kl.nats);
+        }
+        let (kind, what) = match (&self.vdq, self.data.is_image()) {
+            (Some(_), _) => {
+                metrics.insert("log_q".to_string(), log_q / n as f64);
+                (LikelihoodKind::Bound, "8-bit, variational dequantization bound (Flow++)".to_string())
+            }
+            (None, true) => (
+                LikelihoodKind::Exact,
+                format!("8-bit, exact density of uniformly dequantized data + D log 256 (noise seed {})", opts.seed),
+            ),
+            (None, false) => (LikelihoodKind::Exact, "continuous".to_string()),
+        };
+        Ok(EvalReport { nll: Some(unit.from_nats(nll_nats, dims)), unit, kind, data: format!("{} ({n}), {what}", data.name), metrics })
+    }
+}
+
+impl FlowCore {
+    /// `log p(x)` `[m]` of continuous vectors (evaluation mode, no gradient).
+    pub fn log_prob_vectors(&self, x: &Tensor) -> Result<Tensor> {
+        if self.data.is_image() || self.num_classes.is_some() {
+            return Err(CoreError::model(&self.model, "log_prob_vectors needs an unconditional model of vectors"));
+        }
+        let x = x.to_device(self.device).to_kind(Kind::Float);
+        tch::no_grad(|| self.log_prob_continuous(&x, &Ctx::eval())).map(|r| r.0)
+    }
+
+    /// KL(true || model) in nats by quadrature on a 400x400 (1-D: 400) grid over the toy's bounds.
+    pub fn kl_to_truth(&self, t: Toy) -> Result<toy::KlEstimate> {
+        toy::kl_grid(&t, &mut |x: &Tensor| self.log_prob_vectors(x), 400)
+    }
+}
+
+/// The whole flow as a bijector from continuous data to the flat latent.
+impl Bijector for FlowCore {
+    fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
+        self.to_latent(x, ctx)
+    }
+    fn inverse(&self, z: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
+        self.from_latent(z, ctx)
+    }
+    fn name(&self) -> &str {
+        &self.model
+    }
+}
+
+/// The toy set with a closed-form density that `data` was drawn from (by its name `toy/part`).
+pub fn toy_of(data: &Dataset) -> Option<Toy> {
+    if data.kind.is_image() {
+        return None;
+    }
+    let base = data.name.split('/').next()?;
+    Toy::from_name(base).filter(|t| t.has_density() && t.dim() as i64 == data.kind.dims())
+}
+
+/// Implements `GenerativeModel` for a model struct with fields `vs: nn::VarStore`,
+/// `core: FlowCore`, `cfg: Config` (serde) and a `name: &'static str` argument.
+#[macro_export]
+macro_rules! impl_flow_model {
+    ($ty:ty, $name:expr) => {
+        impl genzoo_core::engine::GenerativeModel for $ty {
+            fn name(&self) -> &str {
+                &self.core.model
+            }
+            fn family(&self) -> &str {
+                "flow"
+            }
+            fn config_json(&self) -> serde_json::Value {
+                serde_json::to_value(&self.cfg).unwrap_or(serde_json::Value::Null)
+            }
+            fn var_store(&self) -> &tch::nn::VarStore {
+                &self.vs
+            }
+            fn var_store_mut(&mut self) -> &mut tch::nn::VarStore {
+                &mut self.vs
+            }
+            fn init_from_batch(&mut self, batch: &genzoo_core::data::Batch) -> genzoo_core::Result<()> {
+                self.core.init(batch)
+            }
+            fn train_step(
+                &mut self,
+                batch: &genzoo_core::data::Batch,
+                opt: &mut dyn genzoo_core::engine::Optimize,
+            ) -> genzoo_core::Result<genzoo_core::engine::Losses> {
+                let losses = self.core.losses(batch)?;
+                opt.minimize("model", losses.total())?;
+                Ok(losses)
+            }
+            fn evaluate(
+                &self,
+                data: &genzoo_core::data::Dataset,
+                opts: &genzoo_core::engine::EvalOptions,
+            ) -> genzoo_core::Result<genzoo_core::engine::EvalReport> {
+                self.core.evaluate(data, opts)
+            }
+            fn sample(&self, n: i64, seed: u64) -> genzoo_core::Result<tch::Tensor> {
+                self.core.sample(n, self.core.temperature, seed, None)
+            }
+            fn reconstruct(&self, x: &tch::Tensor) -> Option<genzoo_core::Result<tch::Tensor>> {
+                Some(self.core.round_trip(x, None).map(|r| r.0))
+            }
+        }
+    };
+}

@@ -1,0 +1,216 @@
+//! Coupling layers: additive (NICE, Dinh et al. 2015, eq. 5-6) with NICE's diagonal scaling
+//! (sec. 3.3), and affine (RealNVP, Dinh et al. 2017, eqs. 6-9; Glow, Kingma & Dhariwal 2018,
+//! table 1), with checkerboard, channel-wise and alternating (vector) masks.
+//!
+//! Masked form (checkerboard and vector masks), `m` = 1 on the conditioning part:
+//! `y = m x + (1 - m) (x exp(s(m x)) + t(m x))`, `log|det| = sum (1 - m) s`.
+//! Split form (channel-wise masks): `x = [x_a, x_b]` along channels, `y_b = x_b exp(s(x_a)) + t(x_a)`.
+//! The scale is bounded for stability: `s = exp(g) tanh(h)` with a learned per-channel `g`
+//! (RealNVP) or `s = log sigmoid(h + 2)` (Glow). Additive coupling has `s = 0`.
+use tch::{nn, Kind, Tensor};
+
+use crate::bijector::{check_shape, sum_per_example, Bijector, Ctx};
+use crate::layers::nets::{CouplingNet, NetConfig};
+use genzoo_core::{CoreError, Result};
+
+/// Which part conditions the other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MaskKind {
+    /// Images: pixels with (i + j) even (parity 0) or odd (parity 1) condition the others.
+    Checkerboard,
+    /// Images: the first (parity 0) or second (parity 1) half of the channels condition the others.
+    Channel,
+    /// Vectors: even (parity 0) or odd (parity 1) coordinates condition the others.
+    Alternate,
+}
+
+/// How the transformed part is changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CouplingKind {
+    /// `y = x + t` (NICE).
+    Additive,
+    /// `y = x exp(s) + t` with `s = exp(g) tanh(h)` (RealNVP).
+    AffineTanh,
+    /// `y = (x + t) sigmoid(h + 2)` (Glow).
+    AffineSigmoid,
+}
+
+/// A coupling layer.
+#[derive(Debug)]
+pub struct Coupling {
+    pub mask: MaskKind,
+    pub kind: CouplingKind,
+    pub parity: i64,
+    /// Shape of one example (`[c, h, w]` or `[d]`).
+    pub shape: Vec<i64>,
+    /// The fixed mask (`[1, c, h, w]` or `[1, d]`), 1 = conditioning; unused by channel masks.
+    m: Tensor,
+    net: CouplingNet,
+    /// RealNVP's per-channel scale of tanh, `[1, c_out(, 1, 1)]`, as `log`.
+    log_scale: Option<Tensor>,
+}
+
+impl Coupling {
+    /// A coupling on examples of `shape` (`[c, h, w]` or `[d]`), with a condition of `cond_dim`
+    /// channels/features (0 for none).
+    pub fn new(
+        p: &nn::Path,
+        shape: &[i64],
+        mask: MaskKind,
+        parity: i64,
+        kind: CouplingKind,
+        net: &NetConfig,
+        cond_dim: i64,
+    ) -> Result<Self> {
+        let dev = p.device();
+        let (m, cin, cout) = match (mask, shape) {
+            (MaskKind::Checkerboard, [c, h, w]) => {
+                let i = Tensor::arange(*h, (Kind::Int64, dev)).view([*h, 1]);
+                let j = Tensor::arange(*w, (Kind::Int64, dev)).view([1, *w]);
+                let m = (i + j + parity).remainder(2).eq(0).to_kind(Kind::Float);
+                (m.view([1, 1, *h, *w]).expand([1, *c, *h, *w], false).contiguous(), *c, *c)
+            }
+            (MaskKind::Channel, [c, _, _]) => {
+                if c % 2 != 0 {
+                    return Err(CoreError::config("coupling.mask", format!("channel mask needs an even channel count, got {c}")));
+                }
+                (Tensor::ones([1], (Kind::Float, dev)), c / 2, c / 2)
+            }
+            (MaskKind::Alternate, [d]) => {
+                if *d < 2 {
+                    return Err(CoreError::config("coupling.mask", format!("alternate mask needs dim >= 2, got {d}")));
+                }
+                let m = (Tensor::arange(*d, (Kind::Int64, dev)) + parity).remainder(2).eq(0).to_kind(Kind::Float);
+                (m.view([1, *d]), *d, *d)
+            }
+            _ => {
+                return Err(CoreError::config(
+                    "coupling.mask",
+                    format!("{mask:?} mask does not fit examples of shape {shape:?}"),
+                ))
+            }
+        };
+        let n_out = if kind == CouplingKind::Additive { cout } else { 2 * cout };
+        let net = CouplingNet::new(&(p / "net"), net, cin, cond_dim, n_out)?;
+        let log_scale = (kind == CouplingKind::AffineTanh).then(|| {
+            let s = if shape.len() == 3 { vec![1, cout, 1, 1] } else { vec![1, cout] };
+            p.zeros("log_scale", &s)
+        });
+        Ok(Coupling { mask, kind, parity, shape: shape.to_vec(), m, net, log_scale })
+    }
+
+    /// `(s, t)` from the conditioning part; `s` is the log-scale (None for additive).
+    fn st(&self, xa: &Tensor, cond: Option<&Tensor>) -> Result<(Option<Tensor>, Tensor)> {
+        let h = self.net.forward(xa, cond)?;
+        Ok(match self.kind {
+            CouplingKind::Additive => (None, h),
+            CouplingKind::AffineTanh => {
+                let v = h.chunk(2, 1);
+                let g = self.log_scale.as_ref().map(|g| g.exp());
+                let s = match g {
+                    Some(g) => v[0].tanh() * g,
+                    None => v[0].tanh(),
+                };
+                (Some(s), v[1].shallow_clone())
+            }
+            CouplingKind::AffineSigmoid => {
+                let v = h.chunk(2, 1);
+                ((Some((&v[0] + 2.0).log_sigmoid())), v[1].shallow_clone())
+            }
+        })
+    }
+
+    fn check(&self, x: &Tensor) -> Result<()> {
+        let mut s = vec![0];
+        s.extend(&self.shape);
+        check_shape("coupling input", x, &s)
+    }
+
+    fn apply(&self, x: &Tensor, ctx: &Ctx, inverse: bool) -> Result<(Tensor, Tensor)> {
+        self.check(x)?;
+        let sign = if inverse { -1.0 } else { 1.0 };
+        if self.mask == MaskKind::Channel {
+            let v = x.chunk(2, 1);
+            let (xa, xb) = if self.parity == 0 { (&v[0], &v[1]) } else { (&v[1], &v[0]) };
+            let (s, t) = self.st(xa, ctx.cond)?;
+            let yb = match (&s, inverse, self.kind) {
+                (None, false, _) => xb + &t,
+                (None, true, _) => xb - &t,
+                (Some(s), false, CouplingKind::AffineSigmoid) => (xb + &t) * s.exp(),
+                (Some(s), true, CouplingKind::AffineSigmoid) => xb * (-s).exp() - &t,
+                (Some(s), false, _) => xb * s.exp() + &t,
+                (Some(s), true, _) => (xb - &t) * (-s).exp(),
+            };
+            let y = if self.parity == 0 { Tensor::cat(&[xa, &yb], 1) } else { Tensor::cat(&[&yb, xa], 1) };
+            let ld = match s {
+                Some(s) => sum_per_example(&s) * sign,
+                None => Tensor::zeros([x.size()[0]], (x.kind(), x.device())),
+            };
+            return Ok((y, ld));
+        }
+        let m = self.m.to_kind(x.kind());
+        let inv_m = 1.0 - &m;
+        let xa = x * &m;
+        let (s, t) = self.st(&xa, ctx.cond)?;
+        let yb = match (&s, inverse, self.kind) {
+            (None, false, _) => x + &t,
+            (None, true, _) => x - &t,
+            (Some(s), false, CouplingKind::AffineSigmoid) => (x + &t) * s.exp(),
+            (Some(s), true, CouplingKind::AffineSigmoid) => x * (-s).exp() - &t,
+            (Some(s), false, _) => x * s.exp() + &t,
+            (Some(s), true, _) => (x - &t) * (-s).exp(),
+        };
+        let y = xa + &inv_m * yb;
+        let ld = match s {
+            Some(s) => sum_per_example(&(s * &inv_m)) * sign,
+            None => Tensor::zeros([x.size()[0]], (x.kind(), x.device())),
+        };
+        Ok((y, ld))
+    }
+}
+
+impl Bijector for Coupling {
+    fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
+        self.apply(x, ctx, false)
+    }
+    fn inverse(&self, z: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
+        self.apply(z, ctx, true)
+    }
+    fn name(&self) -> &str {
+        "coupling"
+    }
+}
+
+/// NICE's diagonal scaling layer (sec. 3.3): `z = x exp(s)`, `log|det| = sum s`, one learned `s`
+/// per dimension (`[1, d]` or `[1, c, h, w]`).
+#[derive(Debug)]
+pub struct DiagScale {
+    pub log_s: Tensor,
+}
+
+impl DiagScale {
+    pub fn new(p: &nn::Path, shape: &[i64]) -> Self {
+        let mut s = vec![1];
+        s.extend(shape);
+        DiagScale { log_s: p.zeros("log_s", &s) }
+    }
+    fn ld(&self, x: &Tensor) -> Tensor {
+        self.log_s.sum(self.log_s.kind()).expand([x.size()[0]], false)
+    }
+}
+
+impl Bijector for DiagScale {
+    fn forward(&self, x: &Tensor, _ctx: &Ctx) -> Result<(Tensor, Tensor)> {
+        let z = x.f_mul(&self.log_s.exp()).map_err(|e| CoreError::shape("diag-scale input", e.to_string()))?;
+        Ok((z, self.ld(x)))
+    }
+    fn inverse(&self, z: &Tensor, _ctx: &Ctx) -> Result<(Tensor, Tensor)> {
+        let x = z.f_mul(&(-&self.log_s).exp()).map_err(|e| CoreError::shape("diag-scale input", e.to_string()))?;
+        Ok((x, -self.ld(z)))
+    }
+    fn name(&self) -> &str {
+        "diag-scale"
+    }
+}

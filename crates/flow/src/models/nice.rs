@@ -1,0 +1,110 @@
+//! NICE (Dinh, Krueger & Bengio 2015, "NICE: Non-linear Independent Components Estimation"):
+//! additive couplings (eq. 5) with alternating partitions of the flattened input, MLP coupling
+//! nets, the diagonal scaling layer (sec. 3.3) and a logistic prior (sec. 3.4). On 8-bit images
+//! the input is uniformly dequantized to [0,1]^D (sec. 5.1); NLL in bits/dim with the D log 256
+//! term. Also runs on vector data (nats).
+use tch::{nn, Device};
+
+use crate::bijector::Sequential;
+use crate::density::{BodyInput, FlowCore};
+use crate::dequant::{DequantKind, VariationalDequantizer};
+use crate::layers::{Coupling, CouplingKind, DiagScale, MaskKind, NetConfig, NetKind, Preprocess};
+use crate::prior::{Prior, PriorKind};
+use genzoo_core::data::DataKind;
+use genzoo_core::engine::{config_from, BuildArgs, GenerativeModel};
+use genzoo_core::{CoreError, Result};
+
+/// NICE's configuration.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Additive coupling layers (4 in the paper).
+    pub couplings: i64,
+    /// Hidden units per coupling-net layer (1000).
+    pub hidden: i64,
+    /// Hidden layers per coupling net (5).
+    pub depth: i64,
+    pub prior: PriorKind,
+    pub dequant: DequantKind,
+    /// Sampling temperature.
+    pub temperature: f64,
+    /// Class-conditional coupling nets.
+    pub conditional: bool,
+}
+
+pub const PRESETS: &[&str] = &["tiny", "paper"];
+
+impl Config {
+    pub fn preset(name: &str) -> Option<Config> {
+        let base = Config {
+            couplings: 4,
+            hidden: 1000,
+            depth: 5,
+            prior: PriorKind::Logistic,
+            dequant: DequantKind::Uniform,
+            temperature: 1.0,
+            conditional: false,
+        };
+        match name {
+            "paper" => Some(base),
+            "tiny" => Some(Config { hidden: 64, depth: 2, ..base }),
+            _ => None,
+        }
+    }
+}
+
+/// The NICE model.
+pub struct Nice {
+    pub vs: nn::VarStore,
+    pub core: FlowCore,
+    pub cfg: Config,
+}
+
+impl Nice {
+    pub fn new(cfg: &Config, data: DataKind, num_classes: Option<i64>, device: Device) -> Result<Self> {
+        let vs = nn::VarStore::new(device);
+        let core = Self::core(&vs.root(), cfg, data, num_classes)?;
+        Ok(Nice { vs, core, cfg: cfg.clone() })
+    }
+
+    /// Builds the flow under `p`.
+    pub fn core(p: &nn::Path, cfg: &Config, data: DataKind, num_classes: Option<i64>) -> Result<FlowCore> {
+        if cfg.couplings < 1 {
+            return Err(CoreError::config("nice.couplings", format!("{} < 1", cfg.couplings)));
+        }
+        let k = super::classes("nice", cfg.conditional, num_classes)?;
+        let d = data.dims();
+        let net = NetConfig { kind: NetKind::Mlp, hidden: cfg.hidden, depth: cfg.depth };
+        let mut body = Sequential::new();
+        for i in 0..cfg.couplings {
+            body.push(Coupling::new(&(p / format!("coupling{i}")), &[d], MaskKind::Alternate, i % 2, CouplingKind::Additive, &net, k.unwrap_or(0))?);
+        }
+        body.push(DiagScale::new(&(p / "scale"), &[d]));
+        let vdq = match (cfg.dequant, data) {
+            (DequantKind::Variational, DataKind::Image { channels, height, width }) => {
+                Some(VariationalDequantizer::new(&(p / "dequant"), &[channels, height, width], 4, 32)?)
+            }
+            _ => None,
+        };
+        Ok(FlowCore {
+            model: "nice".into(),
+            data,
+            pre: Preprocess::None.bijector(),
+            body: Box::new(body),
+            body_input: BodyInput::Flat,
+            prior: Prior::new(&(p / "prior"), cfg.prior, d),
+            vdq,
+            num_classes: k,
+            temperature: cfg.temperature,
+            device: p.device(),
+        })
+    }
+
+    /// Registry builder.
+    pub fn build(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
+        let cfg: Config = config_from("nice", args.preset, args.overrides, Config::preset, PRESETS)?;
+        Ok(Box::new(Nice::new(&cfg, args.data, args.num_classes, args.device)?))
+    }
+}
+
+crate::impl_flow_model!(Nice, "nice");

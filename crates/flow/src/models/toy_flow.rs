@@ -1,0 +1,100 @@
+//! Small coupling flows for the 2-D toy densities (RealNVP, Dinh et al. 2017, fig. 1 style):
+//! alternating affine couplings (`s = exp(g) tanh(h)`) with MLP nets on `[b, 2]` vectors, optional
+//! ActNorm between them, a standard Gaussian prior. Exact NLL in nats; with a known true density,
+//! the KL to it on a grid (see [`crate::heatmap`]). Registry names `toy-flow` and `realnvp-2d`.
+use tch::{nn, Device};
+
+use crate::bijector::Sequential;
+use crate::density::{BodyInput, FlowCore};
+use crate::layers::{ActNorm, Coupling, CouplingKind, MaskKind, NetConfig, NetKind, Preprocess};
+use crate::prior::{Prior, PriorKind};
+use genzoo_core::data::DataKind;
+use genzoo_core::engine::{config_from, BuildArgs, GenerativeModel};
+use genzoo_core::{CoreError, Result};
+
+/// The toy flow's configuration.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub couplings: i64,
+    pub hidden: i64,
+    pub depth: i64,
+    pub actnorm: bool,
+    pub prior: PriorKind,
+    pub temperature: f64,
+    pub conditional: bool,
+}
+
+pub const PRESETS: &[&str] = &["tiny", "paper"];
+
+impl Config {
+    pub fn preset(name: &str) -> Option<Config> {
+        let paper = Config {
+            couplings: 8,
+            hidden: 64,
+            depth: 2,
+            actnorm: true,
+            prior: PriorKind::StandardGaussian,
+            temperature: 1.0,
+            conditional: false,
+        };
+        match name {
+            "paper" => Some(paper),
+            "tiny" => Some(Config { couplings: 4, hidden: 32, ..paper }),
+            _ => None,
+        }
+    }
+}
+
+/// The 2-D coupling flow.
+pub struct ToyFlow {
+    pub vs: nn::VarStore,
+    pub core: FlowCore,
+    pub cfg: Config,
+}
+
+impl ToyFlow {
+    pub fn new(cfg: &Config, data: DataKind, num_classes: Option<i64>, device: Device) -> Result<Self> {
+        let vs = nn::VarStore::new(device);
+        let core = Self::core(&vs.root(), cfg, data, num_classes)?;
+        Ok(ToyFlow { vs, core, cfg: cfg.clone() })
+    }
+
+    pub fn core(p: &nn::Path, cfg: &Config, data: DataKind, num_classes: Option<i64>) -> Result<FlowCore> {
+        let DataKind::Vector { dim } = data else {
+            return Err(CoreError::config("toy-flow.data", format!("toy-flow models vectors, got {data:?}")));
+        };
+        if cfg.couplings < 1 {
+            return Err(CoreError::config("toy-flow.couplings", "must be >= 1"));
+        }
+        let k = super::classes("toy-flow", cfg.conditional, num_classes)?;
+        let net = NetConfig { kind: NetKind::Mlp, hidden: cfg.hidden, depth: cfg.depth };
+        let mut body = Sequential::new();
+        for i in 0..cfg.couplings {
+            if cfg.actnorm {
+                body.push(ActNorm::new(&(p / format!("actnorm{i}")), dim));
+            }
+            body.push(Coupling::new(&(p / format!("coupling{i}")), &[dim], MaskKind::Alternate, i % 2, CouplingKind::AffineTanh, &net, k.unwrap_or(0))?);
+        }
+        Ok(FlowCore {
+            model: "toy-flow".into(),
+            data,
+            pre: Preprocess::None.bijector(),
+            body: Box::new(body),
+            body_input: BodyInput::Flat,
+            prior: Prior::new(&(p / "prior"), cfg.prior, dim),
+            vdq: None,
+            num_classes: k,
+            temperature: cfg.temperature,
+            device: p.device(),
+        })
+    }
+
+    /// Registry builder.
+    pub fn build(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
+        let cfg: Config = config_from("toy-flow", args.preset, args.overrides, Config::preset, PRESETS)?;
+        Ok(Box::new(ToyFlow::new(&cfg, args.data, args.num_classes, args.device)?))
+    }
+}
+
+crate::impl_flow_model!(ToyFlow, "toy-flow");

@@ -1,0 +1,115 @@
+//! The Gaussian-latent encoder/decoder pair shared by the VAE, beta-VAE, IWAE and cVAE:
+//! q(z|x[,y]) = N(mu, diag(exp(logvar))), p(z) = N(0, I), p(x|z[,y]) an observation model of
+//! [`crate::obs`] (Kingma & Welling 2014, sec. 2 and appendix C).
+//!
+//! * [`GaussianLatent::encode`]: `input [b, ...]` -> q as a `DiagGaussian` of batch shape `[b, d]`.
+//! * [`GaussianLatent::decode`]: `z [n, d]` -> decoder parameters `[n, P, ...shape]`.
+//! * [`GaussianLatent::log_weights`]: the importance weights of Burda et al. (2016, eq. 8),
+//!   `log w_i = log p(x, z_i) - log q(z_i|x)`, `z_i ~ q`, as `[k, b]`. `logmeanexp` over `k` is
+//!   L_k; with `k = 1` it is the single-sample ELBO.
+//! * [`GaussianLatent::kl`]: the closed-form KL(q || N(0, I)) per latent dimension, `[b, d]`
+//!   (Kingma & Welling 2014, appendix B).
+use genzoo_core::data::DataKind;
+use genzoo_core::dist::{DiagGaussian, Distribution, StandardNormal};
+use genzoo_core::divergence;
+use genzoo_core::{CoreError, Result};
+use tch::{nn, Device, Kind, Tensor};
+
+use crate::nets::{Arch, VectorDecoder, VectorEncoder};
+use crate::obs::Likelihood;
+
+/// The encoder q(z|x), decoder p(x|z) and their sizes.
+#[derive(Debug)]
+pub struct GaussianLatent {
+    pub enc: VectorEncoder,
+    pub dec: VectorDecoder,
+    /// The resolved observation model (never `Auto`).
+    pub lik: Likelihood,
+    /// Latent dimensions d.
+    pub latent: i64,
+    /// Width of the condition (one-hot label) fed to encoder and decoder; 0 when unconditional.
+    pub cond_dim: i64,
+    /// The data the pair models.
+    pub data: DataKind,
+    /// Where the weights live.
+    pub device: Device,
+}
+
+impl GaussianLatent {
+    /// Builds `enc` and `dec` under `p / "enc"` and `p / "dec"`.
+    pub fn new(p: &nn::Path, arch: &Arch, latent: i64, lik: Likelihood, data: DataKind, cond_dim: i64) -> Result<Self> {
+        if latent <= 0 {
+            return Err(CoreError::config("latent_dim", format!("must be positive, got {latent}")));
+        }
+        let lik = lik.resolve(&data)?;
+        let shape = data.example_shape();
+        let enc = VectorEncoder::new(&(p / "enc"), arch, &shape, cond_dim, 2 * latent)?;
+        let dec = VectorDecoder::new(&(p / "dec"), arch, latent, cond_dim, &shape, lik.params())?;
+        Ok(GaussianLatent { enc, dec, lik, latent, cond_dim, data, device: p.device() })
+    }
+
+    /// q(z|x): `input [b, ...shape]` f32 -> a Gaussian of batch shape `[b, d]`.
+    pub fn encode(&self, input: &Tensor, cond: Option<&Tensor>) -> Result<DiagGaussian> {
+        let h = self.enc.forward(input, cond);
+        let parts = h.f_chunk(2, 1)?;
+        // Clamp the log-variance to keep exp() finite early in training.
+        DiagGaussian::from_log_var(&parts[0], &parts[1].f_clamp(-20.0, 10.0)?)
+    }
+
+    /// Decoder parameters for `z [n, d]` (and `cond [n, c]`): `[n, P, ...shape]`.
+    pub fn decode(&self, z: &Tensor, cond: Option<&Tensor>) -> Tensor {
+        self.dec.forward(z, cond)
+    }
+
+    /// `log p(x|z)` summed over dimensions, `[n]`.
+    pub fn log_px(&self, params: &Tensor, target: &Tensor) -> Result<Tensor> {
+        self.lik.log_prob(params, target)
+    }
+
+    /// KL(q(z|x) || N(0, I)) per example and latent dimension, `[b, d]`, in closed form.
+    pub fn kl(&self, q: &DiagGaussian) -> Result<Tensor> {
+        divergence::kl::kl_std_normal(&q.loc, &q.log_scale.f_mul_scalar(2.0)?)
+    }
+
+    /// `log p(z)` under N(0, I), summed over the last dimension: `z [.., d]` -> `[..]`.
+    pub fn log_prior(&self, z: &Tensor) -> Result<Tensor> {
+        let prior = StandardNormal::new(&[self.latent], z.kind(), z.device())?;
+        Ok(prior.f_log_prob(z)?.f_sum_dim_intlist(-1, false, Kind::Float)?)
+    }
+
+    /// Importance log-weights `log p(x|z) + log p(z) - log q(z|x)` for `k` reparameterized draws
+    /// `z ~ q(z|x)`: `[k, b]`. Differentiable (the IWAE training objective); call under
+    /// `no_grad` for evaluation.
+    pub fn log_weights(&self, input: &Tensor, target: &Tensor, cond: Option<&Tensor>, k: i64) -> Result<Tensor> {
+        let q = self.encode(input, cond)?;
+        self.log_weights_from(&q, target, cond, k)
+    }
+
+    /// [`GaussianLatent::log_weights`] from a given posterior `q` of batch shape `[b, d]`.
+    pub fn log_weights_from(&self, q: &DiagGaussian, target: &Tensor, cond: Option<&Tensor>, k: i64) -> Result<Tensor> {
+        let b = target.size()[0];
+        let z = q.rsample(&[k])?; // [k, b, d]
+        let log_q = q.f_log_prob(&z)?.f_sum_dim_intlist(-1, false, Kind::Float)?; // [k, b]
+        let log_pz = self.log_prior(&z)?; // [k, b]
+        let zf = z.f_reshape([k * b, self.latent])?;
+        let condk = match cond {
+            Some(c) => Some(c.f_repeat([k, 1])?),
+            None => None,
+        };
+        let params = self.decode(&zf, condk.as_ref());
+        let tgt = expand_rows(target, k)?;
+        let log_px = self.log_px(&params, &tgt)?.f_reshape([k, b])?;
+        Ok(log_px.f_add(&log_pz)?.f_sub(&log_q)?)
+    }
+}
+
+/// `x [b, ...]` repeated `k` times along the first dimension: `[k * b, ...]` (row `i * b + j` is
+/// example `j`), matching `z [k, b, d].reshape([k * b, d])`.
+pub fn expand_rows(x: &Tensor, k: i64) -> Result<Tensor> {
+    if k == 1 {
+        return Ok(x.shallow_clone());
+    }
+    let mut reps = vec![1i64; x.dim()];
+    reps[0] = k;
+    Ok(x.f_repeat(reps.as_slice())?)
+}

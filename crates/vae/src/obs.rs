@@ -1,0 +1,184 @@
+//! Observation models p(x|z) of the autoencoder family's decoders, and the preparation of stored
+//! data (`u8` images, `f32` vectors) into what encoder and decoder consume.
+//!
+//! * Bernoulli over binarized pixels (Kingma & Welling 2014, appendix C.1): dynamic binarization
+//!   in training, a fixed seeded static binarization of the test set in evaluation; nats.
+//! * 256-way categorical over 8-bit grey levels (van den Oord et al. 2016, sec. 5.3): a discrete
+//!   mass, so `-log P(x|z)` needs no dequantization term; bits/dim.
+//! * Discretized logistic (Salimans et al. 2017, sec. 2.1, one mixture component) over 8-bit
+//!   levels: the logistic mass of each pixel's bin; bits/dim.
+//! * Diagonal Gaussian (Kingma & Welling 2014, appendix C.2) for continuous vectors; nats.
+//!
+//! Decoder outputs are laid out `[n, P, ...shape]` with `P` = [`Likelihood::params`].
+//! The log-probabilities come from `genzoo_core::dist`; the Bernoulli case of the training loss
+//! uses libtorch's fused `binary_cross_entropy_with_logits`, which equals
+//! `-dist::Bernoulli::log_prob` (tested in `tests::obs`).
+use genzoo_core::data::{transforms, DataKind};
+use genzoo_core::dist::{dmol, Categorical, DiagGaussian, DiscretizedLogisticMixture, Distribution};
+use genzoo_core::units::NllUnit;
+use genzoo_core::{CoreError, Result};
+use serde::{Deserialize, Serialize};
+use tch::{Kind, Reduction, Tensor};
+
+/// The decoder's observation model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Likelihood {
+    /// Bernoulli for images, Gaussian for vectors (resolved when the model is built).
+    Auto,
+    Bernoulli,
+    /// 256-way softmax per 8-bit value.
+    Categorical,
+    /// Discretized logistic per 8-bit value.
+    Logistic,
+    /// Diagonal Gaussian with learned per-dimension log-scale (continuous vectors).
+    Gaussian,
+}
+
+/// How stored data is turned into model inputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Dynamic binarization with torch's global generator (reseeded by the trainer every step).
+    Train,
+    /// Deterministic: a static binarization with this seed (same for every batching).
+    Eval { seed: u64 },
+}
+
+/// A batch ready for the model: `input` is what the encoder sees (`f32 [b, ...shape]`), `target`
+/// what the decoder scores (binary `f32`, `i64` levels, or `f32` vectors).
+#[derive(Debug)]
+pub struct Prepared {
+    pub input: Tensor,
+    pub target: Tensor,
+}
+
+impl Likelihood {
+    /// Resolves `Auto` and checks that the likelihood fits the data.
+    pub fn resolve(self, kind: &DataKind) -> Result<Likelihood> {
+        let image = kind.is_image();
+        match (self, image) {
+            (Likelihood::Auto, true) => Ok(Likelihood::Bernoulli),
+            (Likelihood::Auto, false) => Ok(Likelihood::Gaussian),
+            (Likelihood::Gaussian, false) | (Likelihood::Gaussian, true) => Ok(Likelihood::Gaussian),
+            (l, true) => Ok(l),
+            (l, false) => Err(CoreError::config(
+                "likelihood",
+                format!("{l:?} needs 8-bit images, but the data are continuous vectors; use gaussian"),
+            )),
+        }
+    }
+
+    /// Decoder outputs per data dimension.
+    pub fn params(self) -> i64 {
+        match self {
+            Likelihood::Auto | Likelihood::Bernoulli => 1,
+            Likelihood::Categorical => 256,
+            Likelihood::Logistic | Likelihood::Gaussian => 2,
+        }
+    }
+
+    /// The unit its NLL is reported in: nats for binarized and continuous data, bits/dim for
+    /// 8-bit levels.
+    pub fn unit(self) -> NllUnit {
+        match self {
+            Likelihood::Categorical | Likelihood::Logistic => NllUnit::BitsPerDim,
+            _ => NllUnit::Nats,
+        }
+    }
+
+    /// A description of the preprocessing for [`genzoo_core::engine::EvalReport::data`].
+    pub fn data_label(self, seed: u64) -> String {
+        match self {
+            Likelihood::Auto | Likelihood::Bernoulli => format!("static binarization (Bernoulli draw of x/255), seed {seed}"),
+            Likelihood::Categorical | Likelihood::Logistic => "8-bit levels".to_string(),
+            Likelihood::Gaussian => "continuous".to_string(),
+        }
+    }
+
+    /// Prepares a batch as stored (`u8 [b, c, h, w]` or `f32 [b, d]`). The static binarization
+    /// treats `x` as examples `0..b` of its dataset: pass whole datasets in evaluation.
+    pub fn prepare(self, x: &Tensor, mode: Mode) -> Result<Prepared> {
+        match self {
+            Likelihood::Auto | Likelihood::Bernoulli => {
+                let t = match mode {
+                    Mode::Train => transforms::binarize_dynamic(x)?,
+                    Mode::Eval { seed } => transforms::binarize_static(x, seed, 0)?,
+                };
+                Ok(Prepared { input: t.shallow_clone(), target: t })
+            }
+            Likelihood::Categorical | Likelihood::Logistic => {
+                if x.kind() != Kind::Uint8 {
+                    return Err(CoreError::shape("x", format!("8-bit likelihoods need u8 images, got {:?}", x.kind())));
+                }
+                Ok(Prepared { input: transforms::scale_unit(x), target: x.f_to_kind(Kind::Int64)? })
+            }
+            Likelihood::Gaussian => {
+                let t = if x.kind() == Kind::Uint8 { transforms::scale_unit(x) } else { x.f_to_kind(Kind::Float)? };
+                Ok(Prepared { input: t.shallow_clone(), target: t })
+            }
+        }
+    }
+
+    /// `log p(target | params)` summed over each example's dimensions: params `[n, P, ...shape]`,
+    /// target `[n, ...shape]` -> `[n]` in nats.
+    pub fn log_prob(self, params: &Tensor, target: &Tensor) -> Result<Tensor> {
+        let n = params.size()[0];
+        let lp = match self {
+            Likelihood::Auto | Likelihood::Bernoulli => {
+                let logits = params.f_select(1, 0)?;
+                return Ok(logits
+                    .f_binary_cross_entropy_with_logits(target, None::<Tensor>, None::<Tensor>, Reduction::None)?
+                    .f_reshape([n, -1])?
+                    .f_sum_dim_intlist(1, false, Kind::Float)?
+                    .f_neg()?);
+            }
+            Likelihood::Categorical => Categorical::with_class_dim(params, 1)?.f_log_prob(target)?,
+            Likelihood::Logistic => {
+                let (loc, log_scale) = (params.f_select(1, 0)?, params.f_select(1, 1)?);
+                let x = dmol::levels_to_unit(target, 256, loc.kind())?;
+                dmol::discretized_logistic_log_prob(&x, &loc, &log_scale, 256)?
+            }
+            Likelihood::Gaussian => {
+                let (loc, log_scale) = (params.f_select(1, 0)?, params.f_select(1, 1)?);
+                DiagGaussian::new(&loc, &log_scale.f_clamp(-7.0, 5.0)?)?.f_log_prob(target)?
+            }
+        };
+        Ok(lp.f_reshape([n, -1])?.f_sum_dim_intlist(1, false, Kind::Float)?)
+    }
+
+    /// The mean of p(x|z) in data space: images `f32 [n, c, h, w]` in [0,1], vectors `[n, d]`.
+    pub fn mean(self, params: &Tensor) -> Result<Tensor> {
+        Ok(match self {
+            Likelihood::Auto | Likelihood::Bernoulli => params.f_select(1, 0)?.f_sigmoid()?,
+            Likelihood::Categorical => {
+                let probs = params.f_softmax(1, Kind::Float)?;
+                let mut shape = vec![1i64; params.dim()];
+                shape[1] = 256;
+                let levels = Tensor::f_arange(256, (Kind::Float, params.device()))?.f_reshape(shape.as_slice())?;
+                probs.f_mul(&levels)?.f_sum_dim_intlist(1, false, Kind::Float)?.f_div_scalar(255.0)?
+            }
+            Likelihood::Logistic => params.f_select(1, 0)?.f_add_scalar(1.0)?.f_mul_scalar(0.5)?.f_clamp(0.0, 1.0)?,
+            Likelihood::Gaussian => params.f_select(1, 0)?,
+        })
+    }
+
+    /// A draw from p(x|z) in data space (same layout as [`Likelihood::mean`]).
+    pub fn sample(self, params: &Tensor) -> Result<Tensor> {
+        Ok(match self {
+            Likelihood::Auto | Likelihood::Bernoulli => params.f_select(1, 0)?.f_sigmoid()?.f_bernoulli()?,
+            Likelihood::Categorical => {
+                let c = Categorical::with_class_dim(params, 1)?;
+                c.sample(&[]).f_to_kind(Kind::Float)?.f_div_scalar(255.0)?
+            }
+            Likelihood::Logistic => {
+                let (loc, log_scale) = (params.f_select(1, 0)?.f_unsqueeze(-1)?, params.f_select(1, 1)?.f_unsqueeze(-1)?);
+                let d = DiscretizedLogisticMixture::new(&loc.f_zeros_like()?, &loc, &log_scale, 256)?;
+                d.sample(&[]).f_add_scalar(1.0)?.f_mul_scalar(0.5)?
+            }
+            Likelihood::Gaussian => {
+                let (loc, log_scale) = (params.f_select(1, 0)?, params.f_select(1, 1)?);
+                DiagGaussian::new(&loc, &log_scale.f_clamp(-7.0, 5.0)?)?.sample(&[])
+            }
+        })
+    }
+}

@@ -1,0 +1,230 @@
+//! VQ-VAE-2 (Razavi, van den Oord & Vinyals 2019, sec. 3.1 and Fig. 2a), its two-level
+//! hierarchy adapted to 28x28 inputs: a bottom code map at 14x14 (stride 2) for local detail and
+//! a top code map at 7x7 (stride 4) for global structure.
+//!
+//! * `h_b = enc_b(x)` `[b, C, 14, 14]`; `h_t = enc_t(h_b)` `[b, C, 7, 7]`;
+//! * `q_t = VQ_t(conv1x1(h_t))` `[b, D, 7, 7]`;
+//! * `q_b = VQ_b(conv1x1([h_b, dec_t(q_t)]))` `[b, D, 14, 14]` (the bottom codes see the top);
+//! * `x ~ p(x | dec([q_b, up(q_t)]))`.
+//!
+//! Loss: `-log p(x|q_t, q_b)` plus each level's codebook and commitment terms (eq. 3 of VQ-VAE,
+//! summed over the code maps). Priors: independent per-position categoricals over top and bottom
+//! codes fitted to the training codes (the paper's PixelCNN priors belong to the autoregressive
+//! family), giving the bound `-log p(x) <= -log p(x|q) - log pi_t(top) - log pi_b(bottom)`.
+use std::collections::BTreeMap;
+
+use genzoo_core::data::{Batch, DataKind, Dataset};
+use genzoo_core::engine::{EvalOptions, EvalReport, Losses, Optimize};
+use genzoo_core::{CoreError, Result};
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, Module};
+use tch::{Device, Kind, Tensor};
+
+use crate::model::Model;
+use crate::nets::{SpatialDecoder, SpatialEncoder};
+use crate::obs::{Likelihood, Mode, Prepared};
+use crate::quantizer::{PositionPrior, Quantizer};
+use crate::vae::MNIST;
+use crate::vq_vae::{batched, code_stats, image_geometry, to_params, vq_report};
+
+/// VQ-VAE-2's configuration (one codebook size and dimension for both levels).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    pub channels: i64,
+    pub res_blocks: usize,
+    pub res_channels: i64,
+    pub codebook_size: i64,
+    pub code_dim: i64,
+    pub commitment: f64,
+    pub ema: bool,
+    pub decay: f64,
+    pub dead_threshold: f64,
+    pub prior_decay: f64,
+    pub likelihood: Likelihood,
+    pub data: DataKind,
+}
+
+/// Preset names of `vq-vae2`; the first is the default.
+pub const PRESETS: &[&str] = &["razavi", "tiny"];
+
+impl Config {
+    /// `razavi`: the paper's settings (K = 512, D = 64, beta = 0.25, EMA 0.99, two residual
+    /// blocks) on 28x28 with 128 hidden channels.
+    pub fn preset(name: &str) -> Option<Config> {
+        let razavi = Config {
+            channels: 128,
+            res_blocks: 2,
+            res_channels: 32,
+            codebook_size: 512,
+            code_dim: 64,
+            commitment: 0.25,
+            ema: true,
+            decay: 0.99,
+            dead_threshold: 0.01,
+            prior_decay: 0.99,
+            likelihood: Likelihood::Auto,
+            data: MNIST,
+        };
+        Some(match name {
+            "razavi" => razavi,
+            "tiny" => Config { channels: 8, res_blocks: 1, res_channels: 4, codebook_size: 16, code_dim: 4, ..razavi },
+            _ => return None,
+        })
+    }
+}
+
+/// VQ-VAE-2 with two levels.
+#[derive(Debug)]
+pub struct VqVae2 {
+    cfg: Config,
+    lik: Likelihood,
+    enc_b: SpatialEncoder,
+    enc_t: SpatialEncoder,
+    pre_t: nn::Conv2D,
+    pre_b: nn::Conv2D,
+    dec_t: SpatialDecoder,
+    up_t: nn::ConvTranspose2D,
+    dec: SpatialDecoder,
+    pub quant_t: Quantizer,
+    pub quant_b: Quantizer,
+    pub prior_t: PositionPrior,
+    pub prior_b: PositionPrior,
+    /// Top and bottom grid sizes.
+    grids: ((i64, i64), (i64, i64)),
+    device: Device,
+}
+
+/// Top and bottom codes of a batch.
+#[derive(Debug)]
+pub struct Codes2 {
+    pub top: Tensor,
+    pub bottom: Tensor,
+}
+
+impl VqVae2 {
+    pub fn new(p: &nn::Path, cfg: &Config) -> Result<Self> {
+        let (c, h, w) = image_geometry(&cfg.data, 4)?;
+        let lik = cfg.likelihood.resolve(&cfg.data)?;
+        let (ch, d, k) = (cfg.channels, cfg.code_dim, cfg.codebook_size);
+        let enc_b = SpatialEncoder::new(&(p / "enc_b"), c, ch, 1, cfg.res_blocks, cfg.res_channels)?;
+        let enc_t = SpatialEncoder::new(&(p / "enc_t"), ch, ch, 1, cfg.res_blocks, cfg.res_channels)?;
+        let pre_t = nn::conv2d(p / "pre_vq_t", ch, d, 1, Default::default());
+        let pre_b = nn::conv2d(p / "pre_vq_b", ch + d, d, 1, Default::default());
+        let dec_t = SpatialDecoder::new(&(p / "dec_t"), d, ch, d, 1, cfg.res_blocks, cfg.res_channels)?;
+        let up_cfg = nn::ConvTransposeConfig { stride: 2, padding: 1, ..Default::default() };
+        let up_t = nn::conv_transpose2d(p / "up_t", d, d, 4, up_cfg);
+        let dec = SpatialDecoder::new(&(p / "dec"), 2 * d, ch, lik.params() * c, 1, cfg.res_blocks, cfg.res_channels)?;
+        let quant_t = Quantizer::new(&(p / "vq_t"), k, d, cfg.ema, cfg.decay, cfg.dead_threshold)?;
+        let quant_b = Quantizer::new(&(p / "vq_b"), k, d, cfg.ema, cfg.decay, cfg.dead_threshold)?;
+        let grids = ((h / 4, w / 4), (h / 2, w / 2));
+        let prior_t = PositionPrior::new(&(p / "prior_t"), grids.0 .0 * grids.0 .1, k, cfg.prior_decay)?;
+        let prior_b = PositionPrior::new(&(p / "prior_b"), grids.1 .0 * grids.1 .1, k, cfg.prior_decay)?;
+        Ok(VqVae2 { cfg: cfg.clone(), lik, enc_b, enc_t, pre_t, pre_b, dec_t, up_t, dec, quant_t, quant_b, prior_t, prior_b, grids, device: p.device() })
+    }
+
+    /// Decoder parameters `[b, P, c, h, w]` from quantized top `[b, D, 7, 7]` and bottom
+    /// `[b, D, 14, 14]` maps.
+    pub fn decode(&self, q_t: &Tensor, q_b: &Tensor) -> Result<Tensor> {
+        let h = Tensor::f_cat(&[q_b.shallow_clone(), self.up_t.forward(q_t)], 1)?;
+        to_params(&self.dec.forward(&h), self.lik.params())
+    }
+
+    /// Encodes and quantizes both levels (updating codebooks when `train`); returns the
+    /// straight-through maps, codes and the summed VQ loss terms `(commitment, codebook)`.
+    fn quantize(&self, input: &Tensor, train: bool) -> Result<(Tensor, Tensor, Codes2, Tensor, Tensor, Tensor)> {
+        let h_b = self.enc_b.forward(input);
+        let h_t = self.enc_t.forward(&h_b);
+        let qt = self.quant_t.forward(&self.pre_t.forward(&h_t), train)?;
+        let cond = self.dec_t.forward(&qt.z_q);
+        let qb = self.quant_b.forward(&self.pre_b.forward(&Tensor::f_cat(&[h_b, cond], 1)?), train)?;
+        let d = self.cfg.code_dim as f64;
+        let (nt, nb) = ((self.grids.0 .0 * self.grids.0 .1) as f64 * d, (self.grids.1 .0 * self.grids.1 .1) as f64 * d);
+        let commit = qt.commitment.f_mul_scalar(nt)?.f_add(&qb.commitment.f_mul_scalar(nb)?)?;
+        let codebook = qt.codebook.f_mul_scalar(nt)?.f_add(&qb.codebook.f_mul_scalar(nb)?)?;
+        let perplexity = qb.perplexity;
+        Ok((qt.z_q, qb.z_q, Codes2 { top: qt.codes, bottom: qb.codes }, commit, codebook, perplexity))
+    }
+
+    /// Losses of a prepared batch; with `train`, updates codebooks and priors.
+    pub fn loss(&self, prep: &Prepared, train: bool) -> Result<Losses> {
+        let (q_t, q_b, codes, commit, codebook, perplexity) = self.quantize(&prep.input, train)?;
+        let log_px = self.lik.log_prob(&self.decode(&q_t, &q_b)?, &prep.target)?;
+        let recon = log_px.f_mean(Kind::Float)?.f_neg()?;
+        let total = recon.f_add(&codebook)?.f_add(&commit.f_mul_scalar(self.cfg.commitment)?)?;
+        if train {
+            self.prior_t.update(&codes.top)?;
+            self.prior_b.update(&codes.bottom)?;
+        }
+        Ok(Losses::new(total).with("recon", recon).with("commitment", commit).with("codebook", codebook).with("perplexity_bottom", perplexity))
+    }
+
+    /// Codes of a prepared input (no gradient, no update).
+    pub fn codes(&self, input: &Tensor) -> Result<Codes2> {
+        tch::no_grad(|| Ok(self.quantize(input, false)?.2))
+    }
+
+    /// Decoder parameters of given codes.
+    pub fn decode_codes(&self, codes: &Codes2) -> Result<Tensor> {
+        self.decode(&self.quant_t.lookup(&codes.top)?, &self.quant_b.lookup(&codes.bottom)?)
+    }
+}
+
+impl Model for VqVae2 {
+    fn name(&self) -> &str {
+        "vq-vae2"
+    }
+    fn config_json(&self) -> serde_json::Value {
+        serde_json::to_value(&self.cfg).unwrap_or_default()
+    }
+    fn train_step(&mut self, batch: &Batch, opt: &mut dyn Optimize) -> Result<Losses> {
+        let prep = self.lik.prepare(&batch.x, Mode::Train)?;
+        let losses = self.loss(&prep, true)?;
+        opt.minimize("model", losses.total())?;
+        Ok(losses)
+    }
+    fn evaluate(&self, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {
+        let data = match opts.max_examples {
+            Some(m) => data.take(m),
+            None => data.take(data.len()),
+        };
+        let prep = self.lik.prepare(&data.x.to_device(self.device), Mode::Eval { seed: opts.seed })?;
+        let (mut tops, mut bottoms, mut lp) = (vec![], vec![], vec![]);
+        let log_px = batched(data.len(), opts.batch_size, |i, m| {
+            tch::no_grad(|| {
+                let c = self.codes(&prep.input.narrow(0, i, m))?;
+                let params = self.decode_codes(&c)?;
+                lp.push(self.prior_t.log_prob(&c.top)?.f_add(&self.prior_b.log_prob(&c.bottom)?)?);
+                tops.push(c.top);
+                bottoms.push(c.bottom);
+                self.lik.log_prob(&params, &prep.target.narrow(0, i, m))
+            })
+        })?;
+        let k = self.cfg.codebook_size;
+        let (pt, ut) = code_stats(&Tensor::f_cat(&tops, 0)?, k)?;
+        let (pb, ub) = code_stats(&Tensor::f_cat(&bottoms, 0)?, k)?;
+        let mut metrics = BTreeMap::new();
+        metrics.insert("perplexity_top".into(), pt);
+        metrics.insert("codebook_usage_top".into(), ut);
+        metrics.insert("perplexity_bottom".into(), pb);
+        metrics.insert("codebook_usage_bottom".into(), ub);
+        vq_report("vq-vae2", self.lik, &data, self.cfg.data.dims(), opts.seed, &log_px, &Tensor::f_cat(&lp, 0)?, metrics)
+    }
+    fn sample(&self, n: i64, seed: u64) -> Result<Tensor> {
+        if n < 1 {
+            return Err(CoreError::Invalid(format!("sample: n = {n}, need at least 1")));
+        }
+        tch::no_grad(|| {
+            genzoo_core::seed::seed_torch_stream(seed, "vq2-sample", 0);
+            let ((ht, wt), (hb, wb)) = self.grids;
+            let codes = Codes2 { top: self.prior_t.sample(n, ht, wt)?, bottom: self.prior_b.sample(n, hb, wb)? };
+            self.lik.mean(&self.decode_codes(&codes)?)
+        })
+    }
+    fn reconstruct(&self, x: &Tensor) -> Option<Result<Tensor>> {
+        Some(tch::no_grad(|| {
+            let prep = self.lik.prepare(x, Mode::Eval { seed: 0 })?;
+            let c = self.codes(&prep.input)?;
+            self.lik.mean(&self.decode_codes(&c)?)
+        }))
+    }
+}

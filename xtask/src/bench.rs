@@ -1,0 +1,130 @@
+//! `cargo xtask bench NAME`: a genzoo model against its twin written in PyTorch Python (kept in
+//! `benches/`, run with the project's own `.venv`), same data, batch and thread count, alternated
+//! over several rounds. Prints each side's images/s and `ratio R` (genzoo / PyTorch).
+//! `bench engine` times a bare tch loop against the same model trained through the engine.
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use tch::Device;
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// engine, vae-mlp, realnvp, glow, maf
+    name: String,
+    /// Rounds, alternating genzoo and PyTorch.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Training steps per round and side.
+    #[arg(long, default_value_t = 100)]
+    steps: usize,
+    /// Intra-op threads on both sides.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// auto, cpu, cuda, cuda:N
+    #[arg(long)]
+    device: Option<String>,
+}
+
+/// One side of a benchmark: images per second for `steps` steps.
+type Side = Box<dyn Fn(usize) -> Result<f64>>;
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the repo").to_path_buf()
+}
+
+/// Runs `benches/<script>` with the project's virtual environment and reads `images_per_sec X`.
+fn python_side(script: &'static str, threads: usize, device: Device) -> Side {
+    Box::new(move |steps| {
+        let root = repo_root();
+        let py = root.join(".venv/bin/python");
+        anyhow::ensure!(py.exists(), "{} is missing: run scripts/setup.sh", py.display());
+        let dev = genzoo_core::device::device_name(device);
+        let out = Command::new(&py)
+            .arg(root.join("benches").join(script))
+            .args(["--steps", &steps.to_string(), "--threads", &threads.to_string(), "--device", &dev])
+            .env("OMP_NUM_THREADS", threads.to_string())
+            .output()
+            .with_context(|| format!("running {script}"))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        anyhow::ensure!(out.status.success(), "{script} failed: {}", String::from_utf8_lossy(&out.stderr));
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("images_per_sec ").and_then(|v| v.trim().parse().ok()))
+            .with_context(|| format!("{script} printed no `images_per_sec X` line: {stdout}"))
+    })
+}
+
+pub fn bench(a: BenchArgs) -> Result<()> {
+    let device = genzoo_core::device::select_device(a.device.as_deref())?;
+    genzoo_core::seed::set_threads(a.threads);
+    let t = a.threads;
+    if a.name == "engine" {
+        return bench_engine(&a, device);
+    }
+    let (left, right, names): (Side, Side, (&str, &str)) = match a.name.as_str() {
+        "vae-mlp" => (
+            Box::new(move |s| Ok(genzoo_vae::bench::vae_mlp_images_per_sec(s as u64, t, device)?)),
+            python_side("vae_mlp.py", t, device),
+            ("genzoo", "pytorch"),
+        ),
+        "realnvp" => (
+            Box::new(move |s| Ok(genzoo_flow::bench::realnvp_images_per_sec(s, device)?)),
+            python_side("realnvp.py", t, device),
+            ("genzoo", "pytorch"),
+        ),
+        "glow" => (
+            Box::new(move |s| Ok(genzoo_flow::bench::glow_images_per_sec(s, device)?)),
+            python_side("glow.py", t, device),
+            ("genzoo", "pytorch"),
+        ),
+        "maf" => (
+            Box::new(move |s| Ok(genzoo_flow::bench::maf_images_per_sec(s, device)?)),
+            python_side("maf.py", t, device),
+            ("genzoo", "pytorch"),
+        ),
+        other => bail!("unknown benchmark `{other}`; known: engine, vae-mlp, realnvp, glow, maf"),
+    };
+    println!("bench {}: {} steps x {} rounds, {} thread(s), device {}", a.name, a.steps, a.rounds, t, genzoo_core::device::device_name(device));
+    // One untimed warm-up step on each side (allocator, lazy init, Python import).
+    left(2.min(a.steps))?;
+    right(2.min(a.steps))?;
+    let (mut l, mut r) = (Vec::new(), Vec::new());
+    for round in 0..a.rounds {
+        let x = left(a.steps)?;
+        let y = right(a.steps)?;
+        println!("round {round}: {} {x:.1} images/s, {} {y:.1} images/s", names.0, names.1);
+        l.push(x);
+        r.push(y);
+    }
+    let (ml, mr) = (median(&mut l), median(&mut r));
+    println!("{}: {ml:.1} images/s (median)", names.0);
+    println!("{}: {mr:.1} images/s (median)", names.1);
+    println!("ratio {:.3}", ml / mr);
+    Ok(())
+}
+
+/// `bench engine`: the engine's own alternating benchmark (bare tch loop vs the Trainer).
+fn bench_engine(a: &BenchArgs, device: Device) -> Result<()> {
+    let cfg = genzoo_core::engine::bench::BenchConfig {
+        rounds: a.rounds,
+        steps_per_round: a.steps as u64,
+        threads: a.threads,
+        device: genzoo_core::device::device_name(device),
+        ..Default::default()
+    };
+    let r = genzoo_core::engine::bench::engine_overhead(&cfg)?;
+    for (i, (e, b)) in r.engine_rounds.iter().zip(&r.bare_rounds).enumerate() {
+        println!("round {i}: engine {e:.1} images/s, bare tch loop {b:.1} images/s");
+    }
+    println!("engine: {:.1} images/s", r.engine_images_per_sec);
+    println!("bare tch loop: {:.1} images/s", r.bare_images_per_sec);
+    println!("ratio {:.3}", r.ratio);
+    Ok(())
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}

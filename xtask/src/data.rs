@@ -1,0 +1,67 @@
+//! `cargo xtask download`: named datasets through `genzoo_core::data::download`, and the shared
+//! dataset flags of the other commands.
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use genzoo_core::data::{download, registry, Split};
+
+#[derive(Args)]
+pub struct DownloadArgs {
+    /// mnist, fashion-mnist or cifar10
+    name: String,
+    /// Import the files from this folder instead of downloading them (checksums verified).
+    #[arg(long)]
+    from: Option<PathBuf>,
+    /// Where datasets live (default: $GENZOO_DATA, else ./data).
+    #[arg(long)]
+    root: Option<PathBuf>,
+    /// Do not use the network: only local copies and --from.
+    #[arg(long)]
+    offline: bool,
+}
+
+pub fn download(a: DownloadArgs) -> Result<()> {
+    let spec = download::spec(&a.name).with_context(|| {
+        format!("unknown dataset `{}`; downloadable: {}", a.name, download::DOWNLOADABLE.join(", "))
+    })?;
+    let root = a.root.unwrap_or_else(registry::default_data_root);
+    let opts = download::DownloadOptions { from: a.from, network: !a.offline, ..Default::default() };
+    let dir = download::ensure(&spec, &root, &opts)?;
+    println!("{}: ready in {}", a.name, dir.display());
+    Ok(())
+}
+
+/// Which data a command runs on: `--dataset NAME` or `--data DIR`.
+#[derive(Args, Clone, Debug)]
+pub struct DataArgs {
+    /// mnist10k (shipped), mnist, fashion-mnist, cifar10, or a toy set (eight-gaussians, ...).
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// A folder of IDX files (train-* and t10k-*) of any size, one or three channels.
+    #[arg(long, conflicts_with = "dataset")]
+    pub data: Option<PathBuf>,
+    /// Where downloaded datasets live (default: $GENZOO_DATA, else ./data).
+    #[arg(long)]
+    pub data_root: Option<PathBuf>,
+}
+
+impl DataArgs {
+    /// The dataset's name as recorded in run directories.
+    pub fn name(&self) -> String {
+        match (&self.dataset, &self.data) {
+            (_, Some(d)) => d.display().to_string(),
+            (Some(n), None) => n.clone(),
+            (None, None) => "mnist10k".into(),
+        }
+    }
+    pub fn load(&self) -> Result<Split> {
+        load(&self.name(), self.data_root.as_deref())
+    }
+}
+
+/// Loads a dataset by name or folder.
+pub fn load(name: &str, root: Option<&Path>) -> Result<Split> {
+    let root = root.map(Path::to_path_buf).unwrap_or_else(registry::default_data_root);
+    registry::load(name, &root).with_context(|| format!("loading dataset `{name}`"))
+}

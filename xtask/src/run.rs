@@ -1,0 +1,279 @@
+//! `cargo xtask train | sample | eval`: one model, one dataset, one run directory.
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use genzoo_core::data::{DataKind, Split};
+use genzoo_core::engine::{checkpoint as ckpt, find_spec, BuildArgs, EvalOptions, GenerativeModel, RunConfig, TrainConfig, Trainer};
+use serde_json::{json, Value};
+use tch::Device;
+
+use crate::data::{load, DataArgs};
+use crate::registry::all_specs;
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Registry name (see `cargo xtask models`).
+    #[arg(long)]
+    model: Option<String>,
+    #[command(flatten)]
+    data: DataArgs,
+    /// Named preset of the model (default: its first, see `models`).
+    #[arg(long)]
+    preset: Option<String>,
+    /// A TOML run config (model, preset, overrides, dataset, [train]); flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Train for this many steps.
+    #[arg(long, conflicts_with = "epochs")]
+    steps: Option<u64>,
+    /// Train for this many epochs.
+    #[arg(long)]
+    epochs: Option<u64>,
+    #[arg(long)]
+    batch_size: Option<i64>,
+    /// Learning rate of every optimizer.
+    #[arg(long)]
+    lr: Option<f64>,
+    /// auto, cpu, cuda or cuda:N (default: $GENZOO_DEVICE, else CUDA if available).
+    #[arg(long)]
+    device: Option<String>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Torch intra-op threads.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Evaluate on the test split every this many steps.
+    #[arg(long)]
+    eval_every: Option<u64>,
+    /// Importance samples per test example for latent-variable models.
+    #[arg(long)]
+    importance_samples: Option<usize>,
+    /// Run directory (default: runs/MODEL-DATASET).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Continue the run in this directory from its latest checkpoint, exactly.
+    #[arg(long, conflicts_with_all = ["model", "config"])]
+    resume: Option<PathBuf>,
+}
+
+/// Builds a registered model for the data in `split`.
+pub fn build_model(name: &str, preset: Option<&str>, overrides: Option<&Value>, split: &Split, device: Device) -> Result<Box<dyn GenerativeModel>> {
+    let specs = all_specs();
+    let spec = find_spec(&specs, name)?;
+    let kind = split.train.kind;
+    anyhow::ensure!((spec.accepts)(&kind), "model `{name}` does not take {} data ({kind:?})", split.train.name);
+    let args = BuildArgs { preset: preset.unwrap_or(spec.presets[0]), overrides, data: kind, num_classes: split.train.num_classes, device };
+    Ok((spec.build)(&args)?)
+}
+
+pub fn train(a: TrainArgs) -> Result<()> {
+    let device = genzoo_core::device::select_device(a.device.as_deref())?;
+    if let Some(dir) = &a.resume {
+        let meta = run_meta(dir)?;
+        let split = load(meta_str(&meta, "dataset")?, a.data.data_root.as_deref())?;
+        let mut model = build_model(meta_str(&meta, "model")?, meta["preset"].as_str(), Some(&meta["model_config"]), &split, device)?;
+        let mut trainer = Trainer::resume(dir)?;
+        let s = trainer.fit(model.as_mut(), &split)?;
+        return report_summary(dir, &s);
+    }
+    let mut rc = match &a.config {
+        Some(p) => RunConfig::load(p)?,
+        None => RunConfig {
+            model: a.model.clone().context("give --model NAME (or --config FILE); `cargo xtask models` lists them")?,
+            preset: None,
+            dataset: None,
+            data: None,
+            overrides: None,
+            train: TrainConfig { steps: Some(1000), eval_every: 0, checkpoint_every: 250, ..TrainConfig::default() },
+        },
+    };
+    if let Some(m) = &a.model {
+        rc.model = m.clone();
+    }
+    if a.preset.is_some() {
+        rc.preset = a.preset.clone();
+    }
+    let t = &mut rc.train;
+    if let Some(s) = a.steps {
+        (t.steps, t.epochs) = (Some(s), None);
+    }
+    if let Some(e) = a.epochs {
+        (t.steps, t.epochs) = (None, Some(e));
+    }
+    if let Some(b) = a.batch_size {
+        t.batch_size = b;
+    }
+    if let Some(lr) = a.lr {
+        t.optimizer.lr = lr;
+    }
+    if let Some(s) = a.seed {
+        t.seed = s;
+    }
+    if let Some(n) = a.threads {
+        t.threads = n;
+    }
+    if let Some(e) = a.eval_every {
+        t.eval_every = e;
+    }
+    if let Some(k) = a.importance_samples {
+        t.eval.importance_samples = k;
+    }
+    t.validate()?;
+    let dataset = match (&a.data.dataset, &a.data.data, &rc.dataset, &rc.data) {
+        (Some(_), _, _, _) | (_, Some(_), _, _) => a.data.name(),
+        (None, None, Some(d), _) => d.clone(),
+        (None, None, None, Some(p)) => p.display().to_string(),
+        _ => "mnist10k".into(),
+    };
+    let split = load(&dataset, a.data.data_root.as_deref())?;
+    let mut model = build_model(&rc.model, rc.preset.as_deref(), rc.overrides.as_ref(), &split, device)?;
+    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(format!("{}-{}", rc.model, sanitize(&dataset))));
+    let mut trainer = Trainer::new(rc.train.clone(), Some(&out))?;
+    trainer.set_meta("dataset", json!(dataset));
+    trainer.set_meta("preset", json!(rc.preset));
+    trainer.set_meta("data_kind", serde_json::to_value(split.train.kind)?);
+    trainer.set_meta("device", json!(genzoo_core::device::device_name(device)));
+    println!("training {} on {dataset} ({} train / {} test) on {} -> {}", rc.model, split.train.len(), split.test.len(), genzoo_core::device::device_name(device), out.display());
+    let s = trainer.fit(model.as_mut(), &split)?;
+    report_summary(&out, &s)
+}
+
+fn report_summary(out: &Path, s: &genzoo_core::engine::TrainSummary) -> Result<()> {
+    println!("{} steps in {:.1} s ({:.0} images/s); last losses {:?}", s.steps, s.seconds, s.images_per_second, s.last_losses);
+    if let Some(r) = &s.final_eval {
+        print_report(r);
+    }
+    println!("run directory: {}", out.display());
+    Ok(())
+}
+
+fn print_report(r: &genzoo_core::engine::EvalReport) {
+    match r.nll {
+        Some(v) => println!("test NLL {v:.4} {} ({}) on {}", r.unit.label(), r.kind.label(), r.data),
+        None => println!("no likelihood ({}) on {}", r.kind.label(), r.data),
+    }
+    for (k, v) in &r.metrics {
+        println!("  {k}: {v:.6}");
+    }
+}
+
+fn sanitize(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+}
+
+/// The `config.json` of the run that holds `path` (a run directory or one of its checkpoints).
+fn run_meta(path: &Path) -> Result<Value> {
+    let found = path.ancestors().map(|p| p.join("config.json")).find(|p| p.is_file());
+    let file = found.with_context(|| format!("{}: no config.json here or above: not a genzoo run directory", path.display()))?;
+    let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", file.display()))
+}
+
+fn meta_str<'a>(meta: &'a Value, key: &str) -> Result<&'a str> {
+    meta[key].as_str().with_context(|| format!("config.json has no string `{key}`"))
+}
+
+/// Rebuilds the model of a checkpoint and loads its weights.
+fn load_checkpoint(path: &Path, data_root: Option<&Path>, dataset: Option<&str>, device: Device, ema: bool) -> Result<(Box<dyn GenerativeModel>, Split, Value)> {
+    let meta = run_meta(path)?;
+    let dataset = dataset.map(str::to_string).unwrap_or(meta_str(&meta, "dataset")?.to_string());
+    let split = load(&dataset, data_root)?;
+    let dir = ckpt::resolve(path)?;
+    let state = ckpt::read_state(&dir)?;
+    let mut model = build_model(&state.model, meta["preset"].as_str(), Some(&state.model_config), &split, device)?;
+    if let Ok(kind) = serde_json::from_value::<DataKind>(meta["data_kind"].clone()) {
+        if kind != split.train.kind {
+            bail!("the checkpoint was trained on {kind:?} data but `{dataset}` holds {:?}", split.train.kind);
+        }
+    }
+    ckpt::load_weights(model.as_mut(), &dir, ema)?;
+    Ok((model, split, meta))
+}
+
+#[derive(Args)]
+pub struct SampleArgs {
+    /// A run directory or a checkpoint directory in it (`latest` and `best` are resolved).
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// Number of samples.
+    #[arg(short, default_value_t = 64)]
+    n: i64,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// PNG grid to write (default: RUN/samples/sample-SEED.png).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Images per row.
+    #[arg(long, default_value_t = 8)]
+    nrow: i64,
+    #[arg(long)]
+    device: Option<String>,
+    /// Use the EMA weights when the checkpoint has them.
+    #[arg(long)]
+    ema: bool,
+}
+
+pub fn sample(a: SampleArgs) -> Result<()> {
+    let device = genzoo_core::device::select_device(a.device.as_deref())?;
+    let (model, split, _) = load_checkpoint(&a.checkpoint, None, None, device, a.ema)?;
+    let t = Instant::now();
+    let x = model.sample(a.n, a.seed)?;
+    let secs = t.elapsed().as_secs_f64();
+    let out = a.out.unwrap_or_else(|| a.checkpoint.join("samples").join(format!("sample-{}.png", a.seed)));
+    if split.train.kind.is_image() {
+        genzoo_core::image::save_grid(&out, &x, a.nrow)?;
+        println!("{} samples in {secs:.3} s -> {}", a.n, out.display());
+    } else {
+        let out = out.with_extension("json");
+        let rows: Vec<Vec<f32>> = Vec::<Vec<f32>>::try_from(x.to_device(Device::Cpu).to_kind(tch::Kind::Float))?;
+        genzoo_core::engine::checkpoint::write_atomic(&out, &serde_json::to_vec(&rows)?)?;
+        println!("{} samples in {secs:.3} s -> {}", a.n, out.display());
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// A run directory or a checkpoint directory in it.
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// Evaluate on another dataset of the same kind (default: the run's).
+    #[arg(long)]
+    dataset: Option<String>,
+    #[arg(long)]
+    data_root: Option<PathBuf>,
+    /// Importance samples per example for latent-variable models.
+    #[arg(long, default_value_t = 5000)]
+    importance_samples: usize,
+    /// Evaluate on at most this many test examples.
+    #[arg(long)]
+    max_examples: Option<i64>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// JSON file to write (default: RUN/eval.json).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long)]
+    device: Option<String>,
+    /// Use the EMA weights when the checkpoint has them.
+    #[arg(long)]
+    ema: bool,
+}
+
+pub fn eval(a: EvalArgs) -> Result<()> {
+    let device = genzoo_core::device::select_device(a.device.as_deref())?;
+    let (model, split, _) = load_checkpoint(&a.checkpoint, a.data_root.as_deref(), a.dataset.as_deref(), device, a.ema)?;
+    let opts = EvalOptions { importance_samples: a.importance_samples, seed: a.seed, max_examples: a.max_examples, ..EvalOptions::default() };
+    let t = Instant::now();
+    let r = model.evaluate(&split.test, &opts)?;
+    let secs = t.elapsed().as_secs_f64();
+    print_report(&r);
+    println!("evaluated in {secs:.1} s");
+    let out = a.out.unwrap_or_else(|| a.checkpoint.join("eval.json"));
+    let rec = json!({"model": model.name(), "family": model.family(), "report": r, "eval_seconds": secs, "options": opts});
+    genzoo_core::engine::checkpoint::write_atomic(&out, &serde_json::to_vec_pretty(&rec)?)?;
+    println!("-> {}", out.display());
+    Ok(())
+}
