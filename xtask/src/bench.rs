@@ -11,7 +11,7 @@ use tch::Device;
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// engine, vae-mlp, realnvp, glow, maf
+    /// engine, vae-mlp, realnvp, glow, maf, toy-flow
     name: String,
     /// Rounds, alternating genzoo and PyTorch.
     #[arg(long, default_value_t = 3)]
@@ -84,7 +84,12 @@ pub fn bench(a: BenchArgs) -> Result<()> {
             python_side("maf.py", t, device),
             ("genzoo", "pytorch"),
         ),
-        other => bail!("unknown benchmark `{other}`; known: engine, vae-mlp, realnvp, glow, maf"),
+        "toy-flow" => (
+            Box::new(move |s| Ok(genzoo_flow::bench::toy_flow_images_per_sec(s, device)?)),
+            python_side("toy_flow.py", t, device),
+            ("genzoo", "pytorch"),
+        ),
+        other => bail!("unknown benchmark `{other}`; known: engine, vae-mlp, realnvp, glow, maf, toy-flow"),
     };
     println!("bench {}: {} steps x {} rounds, {} thread(s), device {}", a.name, a.steps, a.rounds, t, genzoo_core::device::device_name(device));
     // One untimed warm-up step on each side (allocator, lazy init, Python import).

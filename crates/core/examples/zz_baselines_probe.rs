@@ -19,7 +19,7 @@ fn main() -> genzoo_core::Result<()> {
         let over = over.filter(|v| !v.as_object().map_or(true, |o| o.is_empty()));
         let mut m = baselines::build(name, "default", over.as_ref())?;
         let r = baselines::evaluate(m.as_mut(), &split.train, &split.test, 0)?;
-        println!("{}", serde_json::to_string(&r.report)?);
+        println!("json {}", serde_json::to_string(&r.report)?);
         println!("{name} nll {:?} {} fit {:.1}s params {} samples/s {:.0}", r.report.nll, r.report.unit.label(), r.fit_seconds, r.params, r.samples_per_second);
     }
     Ok(())

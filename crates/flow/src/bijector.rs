@@ -27,7 +27,10 @@ impl<'a> Ctx<'a> {
     }
     /// Training mode, no condition.
     pub fn train() -> Self {
-        Ctx { train: true, ..Ctx::default() }
+        Ctx {
+            train: true,
+            ..Ctx::default()
+        }
     }
     /// The same context with a condition.
     pub fn with_cond(self, cond: Option<&'a Tensor>) -> Self {
@@ -111,7 +114,10 @@ pub fn check_shape(name: &str, x: &Tensor, shape: &[i64]) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(CoreError::shape(name, format!("expected {shape:?} (0 = any), got {s:?}")))
+        Err(CoreError::shape(
+            name,
+            format!("expected {shape:?} (0 = any), got {s:?}"),
+        ))
     }
 }
 

@@ -59,10 +59,17 @@ impl FlowCore {
 
     /// The class one-hot `[b, k]` of a conditional model (an error if labels are missing).
     pub fn cond(&self, y: Option<&Tensor>, b: i64) -> Result<Option<Tensor>> {
-        let Some(k) = self.num_classes else { return Ok(None) };
-        let y = y.ok_or_else(|| CoreError::model(&self.model, "this conditional model needs labels (batch.y)"))?;
+        let Some(k) = self.num_classes else {
+            return Ok(None);
+        };
+        let y = y.ok_or_else(|| {
+            CoreError::model(&self.model, "this conditional model needs labels (batch.y)")
+        })?;
         if y.size() != [b] {
-            return Err(CoreError::shape("labels", format!("expected [{b}], got {:?}", y.size())));
+            return Err(CoreError::shape(
+                "labels",
+                format!("expected [{b}], got {:?}", y.size()),
+            ));
         }
         Ok(Some(transforms::one_hot(y, k)?.to_device(self.device)))
     }
@@ -73,7 +80,12 @@ impl FlowCore {
         if x.size() != want {
             return Err(CoreError::shape(
                 format!("{} input", self.model),
-                format!("expected [b, {:?}] for {:?}, got {:?}", self.data.example_shape(), self.data, x.size()),
+                format!(
+                    "expected [b, {:?}] for {:?}, got {:?}",
+                    self.data.example_shape(),
+                    self.data,
+                    x.size()
+                ),
             ));
         }
         Ok(())
@@ -117,19 +129,36 @@ impl FlowCore {
         self.check_data(x)?;
         let b = x.size()[0];
         let cond = self.cond(labels, b)?;
-        let ctx = Ctx { cond: cond.as_ref(), train, init: false };
+        let ctx = Ctx {
+            cond: cond.as_ref(),
+            train,
+            init: false,
+        };
         if self.data.is_image() {
             let (y, log_q) = match &self.vdq {
                 Some(v) => v.dequantize(x)?,
-                None => (dequant::uniform(x)?, Tensor::zeros([b], (Kind::Float, x.device()))),
+                None => (
+                    dequant::uniform(x)?,
+                    Tensor::zeros([b], (Kind::Float, x.device())),
+                ),
             };
             let (lp, log_pz, logdet) = self.log_prob_continuous(&y, &ctx)?;
             let disc = units::discretization_nats(self.dims() as usize, 256);
             let nll = -lp + &log_q + disc;
-            Ok(NllParts { nll, log_pz, logdet, log_q })
+            Ok(NllParts {
+                nll,
+                log_pz,
+                logdet,
+                log_q,
+            })
         } else {
             let (lp, log_pz, logdet) = self.log_prob_continuous(&x.to_kind(Kind::Float), &ctx)?;
-            Ok(NllParts { nll: -lp, log_pz, logdet, log_q: Tensor::zeros([b], (Kind::Float, x.device())) })
+            Ok(NllParts {
+                nll: -lp,
+                log_pz,
+                logdet,
+                log_q: Tensor::zeros([b], (Kind::Float, x.device())),
+            })
         }
     }
 
@@ -163,7 +192,11 @@ impl FlowCore {
         self.check_data(&batch.x)?;
         let b = batch.x.size()[0];
         let cond = self.cond(batch.y.as_ref(), b)?;
-        let ctx = Ctx { cond: cond.as_ref(), train: false, init: true };
+        let ctx = Ctx {
+            cond: cond.as_ref(),
+            train: false,
+            init: true,
+        };
         let y = if self.data.is_image() {
             match &self.vdq {
                 Some(v) => tch::no_grad(|| v.dequantize(&batch.x))?.0,
@@ -179,7 +212,10 @@ impl FlowCore {
     /// cycles through the classes), seeded.
     pub fn sample(&self, n: i64, t: f64, seed: u64, labels: Option<&Tensor>) -> Result<Tensor> {
         if n < 1 {
-            return Err(CoreError::Invalid(format!("{}: cannot draw {n} samples", self.model)));
+            return Err(CoreError::Invalid(format!(
+                "{}: cannot draw {n} samples",
+                self.model
+            )));
         }
         genzoo_core::seed::seed_torch_stream(seed, "flow-sample", 0);
         let cycled;
@@ -192,11 +228,19 @@ impl FlowCore {
             (None, None) => None,
         };
         let cond = self.cond(labels, n)?;
-        let ctx = Ctx { cond: cond.as_ref(), train: false, init: false };
+        let ctx = Ctx {
+            cond: cond.as_ref(),
+            train: false,
+            init: false,
+        };
         tch::no_grad(|| {
             let z = self.prior.sample(n, t, self.device)?;
             let h = self.from_latent(&z, &ctx)?.0;
-            Ok(if self.data.is_image() { h.clamp(0.0, 1.0) } else { h })
+            Ok(if self.data.is_image() {
+                h.clamp(0.0, 1.0)
+            } else {
+                h
+            })
         })
     }
 
@@ -206,9 +250,17 @@ impl FlowCore {
         self.check_data(x)?;
         let b = x.size()[0];
         let cond = self.cond(labels, b)?;
-        let ctx = Ctx { cond: cond.as_ref(), train: false, init: false };
+        let ctx = Ctx {
+            cond: cond.as_ref(),
+            train: false,
+            init: false,
+        };
         tch::no_grad(|| {
-            let y = if self.data.is_image() { (x.to_kind(Kind::Float) + 0.5) / 256.0 } else { x.to_kind(Kind::Float) };
+            let y = if self.data.is_image() {
+                (x.to_kind(Kind::Float) + 0.5) / 256.0
+            } else {
+                x.to_kind(Kind::Float)
+            };
             let (z, _) = self.to_latent(&y, &ctx)?;
             let (back, _) = self.from_latent(&z, &ctx)?;
             let err = (&back - &y).abs().max().double_value(&[]);
@@ -221,7 +273,10 @@ impl FlowCore {
     pub fn evaluate(&self, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {
         let n = opts.max_examples.map_or(data.len(), |m| m.min(data.len()));
         if n < 1 {
-            return Err(CoreError::Invalid(format!("{}: no examples to evaluate in {}", self.model, data.name)));
+            return Err(CoreError::Invalid(format!(
+                "{}: no examples to evaluate in {}",
+                self.model, data.name
+            )));
         }
         let bs = opts.batch_size.max(1);
         genzoo_core::seed::seed_torch_stream(opts.seed, "flow-eval", 0);
@@ -232,7 +287,10 @@ impl FlowCore {
         while start < n {
             let len = bs.min(n - start);
             let x = data.x.narrow(0, start, len).to_device(self.device);
-            let y = data.y.as_ref().map(|y| y.narrow(0, start, len).to_device(self.device));
+            let y = data
+                .y
+                .as_ref()
+                .map(|y| y.narrow(0, start, len).to_device(self.device));
             let p = tch::no_grad(|| self.nll(&x, y.as_ref(), false))?;
             sum += p.nll.sum(Kind::Double).double_value(&[]);
             log_q += p.log_q.sum(Kind::Double).double_value(&[]);
@@ -243,7 +301,10 @@ impl FlowCore {
         }
         let nll_nats = sum / n as f64;
         if !nll_nats.is_finite() {
-            return Err(CoreError::model(&self.model, format!("non-finite test NLL on {}", data.name)));
+            return Err(CoreError::model(
+                &self.model,
+                format!("non-finite test NLL on {}", data.name),
+            ));
         }
         let dims = self.dims() as usize;
         let unit = self.unit();
@@ -265,7 +326,13 @@ impl FlowCore {
             ),
             (None, false) => (LikelihoodKind::Exact, "continuous".to_string()),
         };
-        Ok(EvalReport { nll: Some(unit.from_nats(nll_nats, dims)), unit, kind, data: format!("{} ({n}), {what}", data.name), metrics })
+        Ok(EvalReport {
+            nll: Some(unit.from_nats(nll_nats, dims)),
+            unit,
+            kind,
+            data: format!("{} ({n}), {what}", data.name),
+            metrics,
+        })
     }
 }
 
@@ -273,7 +340,10 @@ impl FlowCore {
     /// `log p(x)` `[m]` of continuous vectors (evaluation mode, no gradient).
     pub fn log_prob_vectors(&self, x: &Tensor) -> Result<Tensor> {
         if self.data.is_image() || self.num_classes.is_some() {
-            return Err(CoreError::model(&self.model, "log_prob_vectors needs an unconditional model of vectors"));
+            return Err(CoreError::model(
+                &self.model,
+                "log_prob_vectors needs an unconditional model of vectors",
+            ));
         }
         let x = x.to_device(self.device).to_kind(Kind::Float);
         tch::no_grad(|| self.log_prob_continuous(&x, &Ctx::eval())).map(|r| r.0)
@@ -308,10 +378,10 @@ pub fn toy_of(data: &Dataset) -> Option<Toy> {
 }
 
 /// Implements `GenerativeModel` for a model struct with fields `vs: nn::VarStore`,
-/// `core: FlowCore`, `cfg: Config` (serde) and a `name: &'static str` argument.
+/// `core: FlowCore` and `cfg: Config` (serde).
 #[macro_export]
 macro_rules! impl_flow_model {
-    ($ty:ty, $name:expr) => {
+    ($ty:ty) => {
         impl genzoo_core::engine::GenerativeModel for $ty {
             fn name(&self) -> &str {
                 &self.core.model
@@ -328,7 +398,10 @@ macro_rules! impl_flow_model {
             fn var_store_mut(&mut self) -> &mut tch::nn::VarStore {
                 &mut self.vs
             }
-            fn init_from_batch(&mut self, batch: &genzoo_core::data::Batch) -> genzoo_core::Result<()> {
+            fn init_from_batch(
+                &mut self,
+                batch: &genzoo_core::data::Batch,
+            ) -> genzoo_core::Result<()> {
                 self.core.init(batch)
             }
             fn train_step(

@@ -38,25 +38,57 @@ impl VariationalDequantizer {
     /// `steps` checkerboard couplings with `hidden`-channel ResNet nets under `p`.
     pub fn new(p: &nn::Path, shape: &[i64], steps: i64, hidden: i64) -> Result<Self> {
         let [c, _, _] = shape else {
-            return Err(CoreError::config("dequant", format!("variational dequantization needs images, got shape {shape:?}")));
+            return Err(CoreError::config(
+                "dequant",
+                format!("variational dequantization needs images, got shape {shape:?}"),
+            ));
         };
-        let cc = nn::ConvConfig { padding: 1, ..Default::default() };
-        let feat = (nn::conv2d(p / "feat1", *c, hidden, 3, cc), nn::conv2d(p / "feat2", hidden, hidden, 3, cc));
-        let net = NetConfig { kind: NetKind::Resnet, hidden, depth: 1 };
+        let cc = nn::ConvConfig {
+            padding: 1,
+            ..Default::default()
+        };
+        let feat = (
+            nn::conv2d(p / "feat1", *c, hidden, 3, cc),
+            nn::conv2d(p / "feat2", hidden, hidden, 3, cc),
+        );
+        let net = NetConfig {
+            kind: NetKind::Resnet,
+            hidden,
+            depth: 1,
+        };
         let mut flow = Sequential::new();
         for k in 0..steps.max(1) {
-            flow.push(Coupling::new(&(p / format!("c{k}")), shape, MaskKind::Checkerboard, k % 2, CouplingKind::AffineTanh, &net, hidden)?);
+            flow.push(Coupling::new(
+                &(p / format!("c{k}")),
+                shape,
+                MaskKind::Checkerboard,
+                k % 2,
+                CouplingKind::AffineTanh,
+                &net,
+                hidden,
+            )?);
         }
-        Ok(VariationalDequantizer { feat, flow, shape: shape.to_vec() })
+        Ok(VariationalDequantizer {
+            feat,
+            flow,
+            shape: shape.to_vec(),
+        })
     }
 
     fn features(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
         let s = x.size();
         if s.len() != 4 || s[1..] != self.shape[..] {
-            return Err(CoreError::shape("dequantizer input", format!("expected [b, {:?}], got {s:?}", self.shape)));
+            return Err(CoreError::shape(
+                "dequantizer input",
+                format!("expected [b, {:?}], got {s:?}", self.shape),
+            ));
         }
         let xf = x.to_kind(self.kind());
-        let h = (&xf / 255.0 - 0.5).apply(&self.feat.0).relu().apply(&self.feat.1).relu();
+        let h = (&xf / 255.0 - 0.5)
+            .apply(&self.feat.0)
+            .relu()
+            .apply(&self.feat.1)
+            .relu();
         Ok((xf, h))
     }
 
@@ -69,12 +101,20 @@ impl VariationalDequantizer {
     pub fn log_q(&self, x: &Tensor, u: &Tensor) -> Result<Tensor> {
         let (xf, h) = self.features(x)?;
         if u.size() != xf.size() {
-            return Err(CoreError::shape("dequantization noise", format!("expected {:?}, got {:?}", xf.size(), u.size())));
+            return Err(CoreError::shape(
+                "dequantization noise",
+                format!("expected {:?}, got {:?}", xf.size(), u.size()),
+            ));
         }
         let v = u.logit(None::<f64>);
-        let ctx = Ctx { cond: Some(&h), ..Ctx::default() };
+        let ctx = Ctx {
+            cond: Some(&h),
+            ..Ctx::default()
+        };
         let (eps, ld_inv) = self.flow.inverse(&v, &ctx)?;
-        let log_n = sum_per_example(&StandardNormal::new(&eps.size(), eps.kind(), eps.device())?.f_log_prob(&eps)?);
+        let log_n = sum_per_example(
+            &StandardNormal::new(&eps.size(), eps.kind(), eps.device())?.f_log_prob(&eps)?,
+        );
         let log_sig_grad = sum_per_example(&(v.log_sigmoid() + (-&v).log_sigmoid()));
         Ok(log_n + ld_inv - log_sig_grad)
     }
@@ -89,8 +129,13 @@ impl VariationalDequantizer {
     pub fn dequantize_with_noise(&self, x: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
         let (xf, h) = self.features(x)?;
         let eps = xf.randn_like();
-        let log_n = sum_per_example(&StandardNormal::new(&eps.size(), eps.kind(), eps.device())?.f_log_prob(&eps)?);
-        let ctx = Ctx { cond: Some(&h), ..Ctx::default() };
+        let log_n = sum_per_example(
+            &StandardNormal::new(&eps.size(), eps.kind(), eps.device())?.f_log_prob(&eps)?,
+        );
+        let ctx = Ctx {
+            cond: Some(&h),
+            ..Ctx::default()
+        };
         let (v, ld) = self.flow.forward(&eps, &ctx)?;
         let u = v.sigmoid();
         let log_sig_grad = sum_per_example(&(v.log_sigmoid() + (-&v).log_sigmoid()));

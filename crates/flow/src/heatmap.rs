@@ -17,7 +17,9 @@ pub fn log_density_grid(
     res: i64,
 ) -> Result<(Tensor, f64)> {
     if res < 2 || lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
-        return Err(CoreError::Invalid(format!("density grid: need res >= 2 and lo < hi, got {res}, [{lo}, {hi}]")));
+        return Err(CoreError::Invalid(format!(
+            "density grid: need res >= 2 and lo < hi, got {res}, [{lo}, {hi}]"
+        )));
     }
     let (x, dv) = grid(lo, hi, res, 2);
     let mut parts = Vec::new();
@@ -26,14 +28,23 @@ pub fn log_density_grid(
     while start < m {
         let len = 16384.min(m - start);
         let lp = log_prob(&x.narrow(0, start, len))?;
-        parts.push(lp.to_device(Device::Cpu).to_kind(Kind::Double).reshape([-1]));
+        parts.push(
+            lp.to_device(Device::Cpu)
+                .to_kind(Kind::Double)
+                .reshape([-1]),
+        );
         start += len;
     }
     Ok((Tensor::cat(&parts, 0), dv))
 }
 
 /// `sum_cells p dV` over the grid: ~1 when the grid covers the support.
-pub fn grid_integral(log_prob: &mut dyn FnMut(&Tensor) -> Result<Tensor>, lo: f64, hi: f64, res: i64) -> Result<f64> {
+pub fn grid_integral(
+    log_prob: &mut dyn FnMut(&Tensor) -> Result<Tensor>,
+    lo: f64,
+    hi: f64,
+    res: i64,
+) -> Result<f64> {
     let (lp, dv) = log_density_grid(log_prob, lo, hi, res)?;
     Ok(lp.exp().sum(Kind::Double).double_value(&[]) * dv)
 }
@@ -71,10 +82,16 @@ pub fn write_heatmap(
     hi: f64,
     res: i64,
 ) -> Result<()> {
-    let mut panels = vec![panel(&log_density_grid(model_log_prob, lo, hi, res)?.0, res)?];
+    let mut panels = vec![panel(
+        &log_density_grid(model_log_prob, lo, hi, res)?.0,
+        res,
+    )?];
     if let Some(t) = truth {
         if t.dim() != 2 {
-            return Err(CoreError::Invalid(format!("heatmap: the true density is {}-D, not 2-D", t.dim())));
+            return Err(CoreError::Invalid(format!(
+                "heatmap: the true density is {}-D, not 2-D",
+                t.dim()
+            )));
         }
         let mut f = |x: &Tensor| t.log_prob(x);
         panels.push(panel(&log_density_grid(&mut f, lo, hi, res)?.0, res)?);

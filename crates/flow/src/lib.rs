@@ -5,6 +5,7 @@
 //! class-conditional RealNVP, with uniform and variational (Flow++, Ho et al. 2019)
 //! dequantization. Every layer is a [`Bijector`]; [`density::FlowCore`] turns a body into a
 //! model (likelihood, sampling with temperature, round trips); [`registry`] lists the models.
+pub mod bench;
 pub mod bijector;
 pub mod density;
 pub mod dequant;

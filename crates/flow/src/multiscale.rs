@@ -30,23 +30,42 @@ pub struct MultiScale {
 
 impl MultiScale {
     /// Builds the body for inputs of `in_shape` from `levels` (the last must not split).
-    pub fn new(p: &nn::Path, in_shape: &[i64], levels: Vec<Level>, learned_split: bool) -> Result<Self> {
+    pub fn new(
+        p: &nn::Path,
+        in_shape: &[i64],
+        levels: Vec<Level>,
+        learned_split: bool,
+    ) -> Result<Self> {
         if levels.last().is_some_and(|l| l.split) {
-            return Err(CoreError::config("multiscale", "the last level cannot factor out"));
+            return Err(CoreError::config(
+                "multiscale",
+                "the last level cannot factor out",
+            ));
         }
         let mut priors = Vec::new();
         let mut piece_sizes = Vec::new();
         for (i, l) in levels.iter().enumerate() {
             let [c, h, w] = l.shape[..] else {
-                return Err(CoreError::config("multiscale", format!("level {i} shape {:?} is not [c, h, w]", l.shape)));
+                return Err(CoreError::config(
+                    "multiscale",
+                    format!("level {i} shape {:?} is not [c, h, w]", l.shape),
+                ));
             };
             if l.split {
                 if c % 2 != 0 {
-                    return Err(CoreError::config("multiscale", format!("level {i} has {c} channels: cannot split in half")));
+                    return Err(CoreError::config(
+                        "multiscale",
+                        format!("level {i} has {c} channels: cannot split in half"),
+                    ));
                 }
                 piece_sizes.push(c / 2 * h * w);
                 priors.push(learned_split.then(|| {
-                    let cfg = nn::ConvConfig { padding: 1, ws_init: nn::Init::Const(0.0), bs_init: nn::Init::Const(0.0), ..Default::default() };
+                    let cfg = nn::ConvConfig {
+                        padding: 1,
+                        ws_init: nn::Init::Const(0.0),
+                        bs_init: nn::Init::Const(0.0),
+                        ..Default::default()
+                    };
                     nn::conv2d(p / format!("split{i}"), c / 2, c, 3, cfg)
                 }));
             } else {
@@ -56,7 +75,12 @@ impl MultiScale {
         if let Some(l) = levels.last() {
             piece_sizes.push(l.shape.iter().product());
         }
-        Ok(MultiScale { levels, priors, in_shape: in_shape.to_vec(), piece_sizes })
+        Ok(MultiScale {
+            levels,
+            priors,
+            in_shape: in_shape.to_vec(),
+            piece_sizes,
+        })
     }
 
     /// Latent dimension D.
@@ -104,7 +128,10 @@ impl Bijector for MultiScale {
         check_shape("multiscale latent", z, &[0, self.dim()])?;
         let b = z.size()[0];
         let pieces = z.split_with_sizes(&self.piece_sizes, 1);
-        let last = self.levels.last().ok_or_else(|| CoreError::config("multiscale", "no levels"))?;
+        let last = self
+            .levels
+            .last()
+            .ok_or_else(|| CoreError::config("multiscale", "no levels"))?;
         let mut sh = vec![b];
         sh.extend(&last.shape);
         let mut h = pieces[pieces.len() - 1].reshape(sh.as_slice());

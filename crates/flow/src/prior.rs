@@ -29,7 +29,8 @@ pub struct Prior {
 
 impl Prior {
     pub fn new(p: &nn::Path, kind: PriorKind, dim: i64) -> Self {
-        let params = (kind == PriorKind::LearnedGaussian).then(|| (p.zeros("loc", &[dim]), p.zeros("log_scale", &[dim])));
+        let params = (kind == PriorKind::LearnedGaussian)
+            .then(|| (p.zeros("loc", &[dim]), p.zeros("log_scale", &[dim])));
         Prior { kind, dim, params }
     }
 
@@ -53,7 +54,9 @@ impl Prior {
     /// `n` draws at temperature `t` (torch's global generator), `[n, dim]`.
     pub fn sample(&self, n: i64, t: f64, device: Device) -> Result<Tensor> {
         if !(t.is_finite() && t >= 0.0) {
-            return Err(CoreError::Invalid(format!("sampling temperature {t} must be finite and >= 0")));
+            return Err(CoreError::Invalid(format!(
+                "sampling temperature {t} must be finite and >= 0"
+            )));
         }
         Ok(match (self.kind, &self.params) {
             (PriorKind::LearnedGaussian, Some((loc, ls))) => {

@@ -13,7 +13,11 @@ use tch::{nn, Device, Kind, Tensor};
 const CPU: Device = Device::Cpu;
 
 fn net(kind: NetKind) -> NetConfig {
-    NetConfig { kind, hidden: 8, depth: 2 }
+    NetConfig {
+        kind,
+        hidden: 8,
+        depth: 2,
+    }
 }
 
 fn img(seed: i64) -> Tensor {
@@ -27,7 +31,12 @@ fn vec8(seed: i64) -> Tensor {
 }
 
 /// Builds a layer, perturbs its parameters, casts to f64 and runs all checks on `x`.
-fn check_layer(name: &str, x: &Tensor, ctx: &Ctx, build: impl FnOnce(&nn::Path) -> Box<dyn Bijector>) {
+fn check_layer(
+    name: &str,
+    x: &Tensor,
+    ctx: &Ctx,
+    build: impl FnOnce(&nn::Path) -> Box<dyn Bijector>,
+) {
     let mut vs = nn::VarStore::new(CPU);
     let f = build(&vs.root());
     perturb(&vs, 0.3, 7);
@@ -42,21 +51,46 @@ fn check_layer(name: &str, x: &Tensor, ctx: &Ctx, build: impl FnOnce(&nn::Path) 
 fn affine_couplings_checkerboard_channel_and_vector() {
     let x = img(1);
     for (mask, kind, nk) in [
-        (MaskKind::Checkerboard, CouplingKind::AffineTanh, NetKind::Resnet),
-        (MaskKind::Checkerboard, CouplingKind::AffineSigmoid, NetKind::Glow),
+        (
+            MaskKind::Checkerboard,
+            CouplingKind::AffineTanh,
+            NetKind::Resnet,
+        ),
+        (
+            MaskKind::Checkerboard,
+            CouplingKind::AffineSigmoid,
+            NetKind::Glow,
+        ),
         (MaskKind::Channel, CouplingKind::AffineTanh, NetKind::Resnet),
-        (MaskKind::Channel, CouplingKind::AffineSigmoid, NetKind::Glow),
+        (
+            MaskKind::Channel,
+            CouplingKind::AffineSigmoid,
+            NetKind::Glow,
+        ),
     ] {
         for parity in [0, 1] {
-            check_layer(&format!("{mask:?}/{kind:?}/{parity}"), &x, &Ctx::eval(), |p| {
-                Box::new(Coupling::new(p, &[2, 4, 4], mask, parity, kind, &net(nk), 0).unwrap())
-            });
+            check_layer(
+                &format!("{mask:?}/{kind:?}/{parity}"),
+                &x,
+                &Ctx::eval(),
+                |p| {
+                    Box::new(Coupling::new(p, &[2, 4, 4], mask, parity, kind, &net(nk), 0).unwrap())
+                },
+            );
         }
     }
     for kind in [CouplingKind::AffineTanh, CouplingKind::AffineSigmoid] {
-        check_layer(&format!("alternate/{kind:?}"), &vec8(2), &Ctx::eval(), |p| {
-            Box::new(Coupling::new(p, &[8], MaskKind::Alternate, 1, kind, &net(NetKind::Mlp), 0).unwrap())
-        });
+        check_layer(
+            &format!("alternate/{kind:?}"),
+            &vec8(2),
+            &Ctx::eval(),
+            |p| {
+                Box::new(
+                    Coupling::new(p, &[8], MaskKind::Alternate, 1, kind, &net(NetKind::Mlp), 0)
+                        .unwrap(),
+                )
+            },
+        );
     }
 }
 
@@ -64,23 +98,50 @@ fn affine_couplings_checkerboard_channel_and_vector() {
 fn additive_coupling_is_volume_preserving_and_diag_scale() {
     let x = vec8(3);
     let mut vs = nn::VarStore::new(CPU);
-    let c = Coupling::new(&vs.root(), &[8], MaskKind::Alternate, 0, CouplingKind::Additive, &net(NetKind::Mlp), 0).unwrap();
+    let c = Coupling::new(
+        &vs.root(),
+        &[8],
+        MaskKind::Alternate,
+        0,
+        CouplingKind::Additive,
+        &net(NetKind::Mlp),
+        0,
+    )
+    .unwrap();
     perturb(&vs, 0.3, 1);
     vs.double();
     check_round_trip("additive", &c, &x, &Ctx::eval(), 1e-9);
     let (z, ld) = c.forward(&x, &Ctx::eval()).unwrap();
     assert_eq!(max_abs(&ld), 0.0);
     assert!(max_abs(&(&z - &x)) > 1e-3);
-    assert!(max_abs(&autograd_logdet(&|v| c.forward(v, &Ctx::eval()).unwrap().0, &x)) < 1e-10);
-    check_layer("diag-scale", &x, &Ctx::eval(), |p| Box::new(DiagScale::new(p, &[8])));
-    check_layer("diag-scale-img", &img(4), &Ctx::eval(), |p| Box::new(DiagScale::new(p, &[2, 4, 4])));
+    assert!(
+        max_abs(&autograd_logdet(
+            &|v| c.forward(v, &Ctx::eval()).unwrap().0,
+            &x
+        )) < 1e-10
+    );
+    check_layer("diag-scale", &x, &Ctx::eval(), |p| {
+        Box::new(DiagScale::new(p, &[8]))
+    });
+    check_layer("diag-scale-img", &img(4), &Ctx::eval(), |p| {
+        Box::new(DiagScale::new(p, &[2, 4, 4]))
+    });
 }
 
 #[test]
 fn conditional_coupling_depends_on_the_class() {
     let x = img(5);
     let mut vs = nn::VarStore::new(CPU);
-    let c = Coupling::new(&vs.root(), &[2, 4, 4], MaskKind::Checkerboard, 0, CouplingKind::AffineTanh, &net(NetKind::Resnet), 3).unwrap();
+    let c = Coupling::new(
+        &vs.root(),
+        &[2, 4, 4],
+        MaskKind::Checkerboard,
+        0,
+        CouplingKind::AffineTanh,
+        &net(NetKind::Resnet),
+        3,
+    )
+    .unwrap();
     perturb(&vs, 0.3, 2);
     vs.double();
     let y0 = Tensor::from_slice(&[1.0f64, 0.0, 0.0, 0.0, 1.0, 0.0]).view([2, 3]);
@@ -91,7 +152,12 @@ fn conditional_coupling_depends_on_the_class() {
     let (b, _) = c.forward(&x, &Ctx::eval().with_cond(Some(&y1))).unwrap();
     assert!(max_abs(&(a - b)) > 1e-4);
     // A missing condition is an error, not a panic.
-    assert!(c.forward(&x.view([2, 2, 4, 4]), &Ctx::eval().with_cond(Some(&Tensor::ones([2, 3, 2, 2], (Kind::Double, CPU))))).is_err());
+    assert!(c
+        .forward(
+            &x.view([2, 2, 4, 4]),
+            &Ctx::eval().with_cond(Some(&Tensor::ones([2, 3, 2, 2], (Kind::Double, CPU))))
+        )
+        .is_err());
 }
 
 #[test]
@@ -103,23 +169,46 @@ fn squeeze_and_permutations() {
     assert_eq!(z.size(), vec![2, 8, 2, 2]);
     // A 2x2 block becomes the 4 channels of one position.
     assert_eq!(z.double_value(&[0, 1, 0, 0]), x.double_value(&[0, 0, 0, 1]));
-    assert_eq!(max_abs(&autograd_logdet(&|v| s.forward(v, &Ctx::eval()).unwrap().0, &x)), 0.0);
-    assert!(s.forward(&Tensor::zeros([1, 1, 3, 4], (Kind::Double, CPU)), &Ctx::eval()).is_err());
+    assert_eq!(
+        max_abs(&autograd_logdet(
+            &|v| s.forward(v, &Ctx::eval()).unwrap().0,
+            &x
+        )),
+        0.0
+    );
+    assert!(s
+        .forward(
+            &Tensor::zeros([1, 1, 3, 4], (Kind::Double, CPU)),
+            &Ctx::eval()
+        )
+        .is_err());
     let vs = nn::VarStore::new(CPU);
-    for (name, p) in [("reverse", Permute::reverse(&(vs.root() / "a"), 8)), ("random", Permute::random(&(vs.root() / "b"), 8, 3))] {
+    for (name, p) in [
+        ("reverse", Permute::reverse(&(vs.root() / "a"), 8)),
+        ("random", Permute::random(&(vs.root() / "b"), 8, 3)),
+    ] {
         let x = vec8(7);
         check_round_trip(name, &p, &x, &Ctx::eval(), 1e-12);
         let (z, _) = p.forward(&x, &Ctx::eval()).unwrap();
         assert!(max_abs(&(&z - &x)) > 1e-3);
         // |det| of a permutation is 1.
-        assert!(max_abs(&autograd_logdet(&|v| p.forward(v, &Ctx::eval()).unwrap().0, &x)) < 1e-12);
+        assert!(
+            max_abs(&autograd_logdet(
+                &|v| p.forward(v, &Ctx::eval()).unwrap().0,
+                &x
+            )) < 1e-12
+        );
     }
 }
 
 #[test]
 fn actnorm_round_trip_and_data_init() {
-    check_layer("actnorm-img", &img(8), &Ctx::eval(), |p| Box::new(ActNorm::new(p, 2)));
-    check_layer("actnorm-vec", &vec8(9), &Ctx::eval(), |p| Box::new(ActNorm::new(p, 8)));
+    check_layer("actnorm-img", &img(8), &Ctx::eval(), |p| {
+        Box::new(ActNorm::new(p, 2))
+    });
+    check_layer("actnorm-vec", &vec8(9), &Ctx::eval(), |p| {
+        Box::new(ActNorm::new(p, 8))
+    });
     // Data-dependent init: zero mean, unit variance per channel on the init batch.
     let vs = nn::VarStore::new(CPU);
     let a = ActNorm::new(&vs.root(), 3);
@@ -127,7 +216,10 @@ fn actnorm_round_trip_and_data_init() {
     let shift = Tensor::from_slice(&[5.0f32, -2.0, 0.3]).view([1, 3, 1, 1]);
     let scale = Tensor::from_slice(&[3.0f32, 0.1, 1.7]).view([1, 3, 1, 1]);
     let x = Tensor::randn([16, 3, 4, 4], (Kind::Float, CPU)) * scale + shift;
-    let init = Ctx { init: true, ..Ctx::eval() };
+    let init = Ctx {
+        init: true,
+        ..Ctx::eval()
+    };
     let (y, _) = tch::no_grad(|| a.forward(&x, &init)).unwrap();
     let mean = y.mean_dim([0i64, 2, 3].as_slice(), false, Kind::Float);
     let var = y.var_dim([0i64, 2, 3].as_slice(), false, false);
@@ -143,8 +235,12 @@ fn batch_norm_flow_eval_mode_and_training_statistics() {
     let mut vs = nn::VarStore::new(CPU);
     let bn = BatchNormFlow::new(&vs.root(), 2);
     tch::no_grad(|| {
-        bn.running_mean.shallow_clone().copy_(&Tensor::from_slice(&[0.5f32, -1.0]));
-        bn.running_var.shallow_clone().copy_(&Tensor::from_slice(&[2.0f32, 0.3]));
+        bn.running_mean
+            .shallow_clone()
+            .copy_(&Tensor::from_slice(&[0.5f32, -1.0]));
+        bn.running_var
+            .shallow_clone()
+            .copy_(&Tensor::from_slice(&[2.0f32, 0.3]));
     });
     perturb(&vs, 0.3, 3);
     vs.double();
@@ -166,8 +262,12 @@ fn batch_norm_flow_eval_mode_and_training_statistics() {
 #[test]
 fn invertible_1x1_conv_plain_and_lu() {
     for lu in [false, true] {
-        check_layer(&format!("conv1x1 lu={lu}"), &img(12), &Ctx::eval(), |p| Box::new(Conv1x1::new(p, 2, lu)));
-        check_layer(&format!("linear lu={lu}"), &vec8(13), &Ctx::eval(), |p| Box::new(Conv1x1::new(p, 8, lu)));
+        check_layer(&format!("conv1x1 lu={lu}"), &img(12), &Ctx::eval(), |p| {
+            Box::new(Conv1x1::new(p, 2, lu))
+        });
+        check_layer(&format!("linear lu={lu}"), &vec8(13), &Ctx::eval(), |p| {
+            Box::new(Conv1x1::new(p, 8, lu))
+        });
     }
     // The LU parameterization is W's: log|det W| = sum log|s|.
     let vs = nn::VarStore::new(CPU);
@@ -189,7 +289,10 @@ fn logit_and_shift_preprocessing_at_the_data_edges() {
     assert!(bool::try_from(z.isfinite().all()).unwrap());
     // units::logit_transform reports its log-det in f32.
     assert!(max_abs(&(ld.to_kind(Kind::Double) - auto)) < 1e-4);
-    let s = Shift { scale: 2.0, shift: -1.0 };
+    let s = Shift {
+        scale: 2.0,
+        shift: -1.0,
+    };
     check_all("shift", &s, &y, &Ctx::eval());
     assert!(s.forward(&y, &Ctx::eval()).unwrap().1.double_value(&[0]) - 3.0 * 2f64.ln() < 1e-12);
 }
@@ -197,23 +300,52 @@ fn logit_and_shift_preprocessing_at_the_data_edges() {
 #[test]
 fn maf_and_iaf_layers() {
     for iaf in [false, true] {
-        for (ordering, rd, ctx_dim) in [(Ordering::Natural, None, 0), (Ordering::Random(4), Some(5), 0), (Ordering::Reversed, None, 3)] {
-            let cfg = MadeConfig { input_dim: 8, hidden: vec![24, 24], out_per_dim: 2, ordering, random_degrees: rd, context_dim: ctx_dim };
+        for (ordering, rd, ctx_dim) in [
+            (Ordering::Natural, None, 0),
+            (Ordering::Random(4), Some(5), 0),
+            (Ordering::Reversed, None, 3),
+        ] {
+            let cfg = MadeConfig {
+                input_dim: 8,
+                hidden: vec![24, 24],
+                out_per_dim: 2,
+                ordering,
+                random_degrees: rd,
+                context_dim: ctx_dim,
+            };
             let mut vs = nn::VarStore::new(CPU);
             let l = AutoregressiveAffine::new(&vs.root(), &cfg, iaf).unwrap();
             perturb(&vs, 0.2, 5);
             vs.double();
             let x = vec8(14);
             let c = Tensor::eye(3, (Kind::Double, CPU));
-            let ctx = if ctx_dim > 0 { Ctx::eval().with_cond(Some(&c)) } else { Ctx::eval() };
-            check_all(&format!("autoregressive iaf={iaf} ctx={ctx_dim}"), &l, &x, &ctx);
+            let ctx = if ctx_dim > 0 {
+                Ctx::eval().with_cond(Some(&c))
+            } else {
+                Ctx::eval()
+            };
+            check_all(
+                &format!("autoregressive iaf={iaf} ctx={ctx_dim}"),
+                &l,
+                &x,
+                &ctx,
+            );
             // The one-pass direction's Jacobian is triangular in the ordering: output i does
             // not depend on later inputs.
             let xg = x.detach().set_requires_grad(true);
-            let y = if iaf { l.inverse(&xg, &ctx).unwrap().0 } else { l.forward(&xg, &ctx).unwrap().0 };
+            let y = if iaf {
+                l.inverse(&xg, &ctx).unwrap().0
+            } else {
+                l.forward(&xg, &ctx).unwrap().0
+            };
             let pos = &l.made.positions;
             for i in 0..8usize {
-                let g = Tensor::run_backward(&[y.select(1, i as i64).sum(Kind::Double)], &[&xg], true, false);
+                let g = Tensor::run_backward(
+                    &[y.select(1, i as i64).sum(Kind::Double)],
+                    &[&xg],
+                    true,
+                    false,
+                );
                 for j in 0..8usize {
                     if pos[j] > pos[i] {
                         assert_eq!(max_abs(&g[0].select(1, j as i64)), 0.0);
@@ -231,9 +363,31 @@ fn sequential_composes_log_dets() {
     let mut s = Sequential::new();
     s.push(ActNorm::new(&(&p / "a"), 2));
     s.push(Conv1x1::new(&(&p / "w"), 2, true));
-    s.push(Coupling::new(&(&p / "c"), &[2, 4, 4], MaskKind::Checkerboard, 0, CouplingKind::AffineTanh, &net(NetKind::Resnet), 0).unwrap());
+    s.push(
+        Coupling::new(
+            &(&p / "c"),
+            &[2, 4, 4],
+            MaskKind::Checkerboard,
+            0,
+            CouplingKind::AffineTanh,
+            &net(NetKind::Resnet),
+            0,
+        )
+        .unwrap(),
+    );
     s.push(Squeeze);
-    s.push(Coupling::new(&(&p / "d"), &[8, 2, 2], MaskKind::Channel, 1, CouplingKind::AffineSigmoid, &net(NetKind::Glow), 0).unwrap());
+    s.push(
+        Coupling::new(
+            &(&p / "d"),
+            &[8, 2, 2],
+            MaskKind::Channel,
+            1,
+            CouplingKind::AffineSigmoid,
+            &net(NetKind::Glow),
+            0,
+        )
+        .unwrap(),
+    );
     perturb(&vs, 0.3, 6);
     vs.double();
     check_all("sequential", &s, &img(15), &Ctx::eval());
@@ -252,7 +406,10 @@ fn variational_dequantizer_is_a_normalized_density_on_the_unit_interval() {
         let x = Tensor::full([n, 1, 1, 1], i64::from(pix), (Kind::Uint8, CPU));
         let lq = q.log_q(&x, &u.view([n, 1, 1, 1])).unwrap();
         let integral = lq.exp().sum(Kind::Double).double_value(&[]) / n as f64;
-        assert!((integral - 1.0).abs() < 1e-3, "pixel {pix}: integral {integral}");
+        assert!(
+            (integral - 1.0).abs() < 1e-3,
+            "pixel {pix}: integral {integral}"
+        );
     }
     // Drawn noise lies in (0,1) and its reported log q matches the density at that point.
     vs.double();

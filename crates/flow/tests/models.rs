@@ -7,7 +7,9 @@ mod common;
 
 use common::*;
 use genzoo_core::data::{Batch, DataKind, Dataset, Split};
-use genzoo_core::engine::{find_spec, BuildArgs, EvalOptions, GenerativeModel, LikelihoodKind, TrainConfig, Trainer};
+use genzoo_core::engine::{
+    find_spec, BuildArgs, EvalOptions, GenerativeModel, LikelihoodKind, TrainConfig, Trainer,
+};
 use genzoo_core::units;
 use genzoo_flow::density::FlowCore;
 use genzoo_flow::dequant::DequantKind;
@@ -16,28 +18,120 @@ use genzoo_flow::{registry, Ctx};
 use tch::{nn, Device, Kind, Tensor};
 
 const CPU: Device = Device::Cpu;
-const IMG: DataKind = DataKind::Image { channels: 1, height: 4, width: 4 };
+const IMG: DataKind = DataKind::Image {
+    channels: 1,
+    height: 4,
+    width: 4,
+};
 
 /// The tiny models, with their data kind and the scale of the parameter perturbation.
-fn tiny_models() -> Vec<(&'static str, Box<dyn FnOnce() -> (nn::VarStore, FlowCore)>, DataKind)> {
+fn tiny_models() -> Vec<(
+    &'static str,
+    Box<dyn FnOnce() -> (nn::VarStore, FlowCore)>,
+    DataKind,
+)> {
     let v8 = DataKind::Vector { dim: 8 };
     vec![
-        ("nice", Box::new(|| { let m = nice::Nice::new(&nice::Config::preset("tiny").unwrap(), IMG, None, CPU).unwrap(); (m.vs, m.core) }), IMG),
-        ("realnvp", Box::new(|| { let m = real_nvp::RealNvp::new(&real_nvp::Config::preset("tiny").unwrap(), IMG, None, CPU).unwrap(); (m.vs, m.core) }), IMG),
-        ("realnvp+bn", Box::new(|| {
-            let cfg = real_nvp::Config { batch_norm: true, ..real_nvp::Config::preset("tiny").unwrap() };
-            let m = real_nvp::RealNvp::new(&cfg, IMG, None, CPU).unwrap(); (m.vs, m.core) }), IMG),
-        ("glow", Box::new(|| { let m = glow::Glow::new(&glow::Config::preset("tiny").unwrap(), IMG, None, CPU).unwrap(); (m.vs, m.core) }), IMG),
-        ("glow-plain-additive", Box::new(|| {
-            let cfg = glow::Config { lu: false, additive: true, ..glow::Config::preset("tiny").unwrap() };
-            let m = glow::Glow::new(&cfg, IMG, None, CPU).unwrap(); (m.vs, m.core) }), IMG),
-        ("maf-img", Box::new(|| {
-            let cfg = maf::Config { batch_norm: true, ..maf::Config::preset("tiny").unwrap() };
-            let m = maf::Maf::new(&cfg, IMG, None, CPU).unwrap(); (m.vs, m.core) }), IMG),
-        ("maf", Box::new(move || { let m = maf::Maf::new(&maf::Config::preset("tiny").unwrap(), v8, None, CPU).unwrap(); (m.vs, m.core) }), v8),
-        ("iaf", Box::new(move || { let m = iaf::Iaf::new(&iaf::preset("tiny").unwrap(), v8, None, CPU).unwrap(); (m.vs, m.core) }), v8),
-        ("toy-flow", Box::new(|| {
-            let m = toy_flow::ToyFlow::new(&toy_flow::Config::preset("tiny").unwrap(), DataKind::Vector { dim: 2 }, None, CPU).unwrap(); (m.vs, m.core) }), DataKind::Vector { dim: 2 }),
+        (
+            "nice",
+            Box::new(|| {
+                let m = nice::Nice::new(&nice::Config::preset("tiny").unwrap(), IMG, None, CPU)
+                    .unwrap();
+                (m.vs, m.core)
+            }),
+            IMG,
+        ),
+        (
+            "realnvp",
+            Box::new(|| {
+                let m = real_nvp::RealNvp::new(
+                    &real_nvp::Config::preset("tiny").unwrap(),
+                    IMG,
+                    None,
+                    CPU,
+                )
+                .unwrap();
+                (m.vs, m.core)
+            }),
+            IMG,
+        ),
+        (
+            "realnvp+bn",
+            Box::new(|| {
+                let cfg = real_nvp::Config {
+                    batch_norm: true,
+                    ..real_nvp::Config::preset("tiny").unwrap()
+                };
+                let m = real_nvp::RealNvp::new(&cfg, IMG, None, CPU).unwrap();
+                (m.vs, m.core)
+            }),
+            IMG,
+        ),
+        (
+            "glow",
+            Box::new(|| {
+                let m = glow::Glow::new(&glow::Config::preset("tiny").unwrap(), IMG, None, CPU)
+                    .unwrap();
+                (m.vs, m.core)
+            }),
+            IMG,
+        ),
+        (
+            "glow-plain-additive",
+            Box::new(|| {
+                let cfg = glow::Config {
+                    lu: false,
+                    additive: true,
+                    ..glow::Config::preset("tiny").unwrap()
+                };
+                let m = glow::Glow::new(&cfg, IMG, None, CPU).unwrap();
+                (m.vs, m.core)
+            }),
+            IMG,
+        ),
+        (
+            "maf-img",
+            Box::new(|| {
+                let cfg = maf::Config {
+                    batch_norm: true,
+                    ..maf::Config::preset("tiny").unwrap()
+                };
+                let m = maf::Maf::new(&cfg, IMG, None, CPU).unwrap();
+                (m.vs, m.core)
+            }),
+            IMG,
+        ),
+        (
+            "maf",
+            Box::new(move || {
+                let m =
+                    maf::Maf::new(&maf::Config::preset("tiny").unwrap(), v8, None, CPU).unwrap();
+                (m.vs, m.core)
+            }),
+            v8,
+        ),
+        (
+            "iaf",
+            Box::new(move || {
+                let m = iaf::Iaf::new(&iaf::preset("tiny").unwrap(), v8, None, CPU).unwrap();
+                (m.vs, m.core)
+            }),
+            v8,
+        ),
+        (
+            "toy-flow",
+            Box::new(|| {
+                let m = toy_flow::ToyFlow::new(
+                    &toy_flow::Config::preset("tiny").unwrap(),
+                    DataKind::Vector { dim: 2 },
+                    None,
+                    CPU,
+                )
+                .unwrap();
+                (m.vs, m.core)
+            }),
+            DataKind::Vector { dim: 2 },
+        ),
     ]
 }
 
@@ -65,20 +159,34 @@ fn every_model_round_trips_and_its_log_det_matches_autograd() {
         let ctx = Ctx::eval();
         check_round_trip(name, &core, &y, &ctx, 1e-8);
         // The logit's log-det comes from genzoo_core::units in f32.
-        let tol = if matches!(kind, DataKind::Image { .. }) && !name.starts_with("glow") && name != "nice" { 1e-3 } else { 1e-7 };
+        let tol = if matches!(kind, DataKind::Image { .. })
+            && !name.starts_with("glow")
+            && name != "nice"
+        {
+            1e-3
+        } else {
+            1e-7
+        };
         check_jacobian(name, &core, &y, &ctx, tol);
         vs.float();
         let y = continuous_input(kind, Kind::Float);
         check_round_trip(name, &core, &y, &ctx, 1e-4);
         // Forward in training mode gives finite values, too.
         let (z, ld) = core.to_latent(&y, &Ctx::train()).unwrap();
-        assert!(bool::try_from(z.isfinite().all()).unwrap() && bool::try_from(ld.isfinite().all()).unwrap(), "{name}");
+        assert!(
+            bool::try_from(z.isfinite().all()).unwrap()
+                && bool::try_from(ld.isfinite().all()).unwrap(),
+            "{name}"
+        );
     }
 }
 
 fn u8_images(vals: &[u8]) -> Tensor {
     let n = vals.len() as i64;
-    Tensor::from_slice(vals).view([n, 1, 1, 1]).expand([n, 1, 4, 4], false).contiguous()
+    Tensor::from_slice(vals)
+        .view([n, 1, 1, 1])
+        .expand([n, 1, 4, 4], false)
+        .contiguous()
 }
 
 #[test]
@@ -90,7 +198,11 @@ fn no_nan_or_inf_at_pixel_edges() {
         let (vs, core) = build();
         perturb(&vs, 0.05, 12);
         let x = u8_images(&[0, 255, 0, 255]);
-        let batch = Batch { x: x.shallow_clone(), y: None, kind };
+        let batch = Batch {
+            x: x.shallow_clone(),
+            y: None,
+            kind,
+        };
         let losses = core.losses(&batch).unwrap();
         for (part, t) in losses.parts() {
             assert!(t.double_value(&[]).is_finite(), "{name}: {part} not finite");
@@ -98,14 +210,37 @@ fn no_nan_or_inf_at_pixel_edges() {
         losses.total().backward();
         for (vname, v) in vs.variables() {
             if v.requires_grad() && v.grad().defined() {
-                assert!(bool::try_from(v.grad().isfinite().all()).unwrap(), "{name}: gradient of {vname}");
+                assert!(
+                    bool::try_from(v.grad().isfinite().all()).unwrap(),
+                    "{name}: gradient of {vname}"
+                );
             }
         }
-        let ds = Dataset { name: "edges/test".into(), kind, x, y: None, num_classes: None };
-        let rep = core.evaluate(&ds, &EvalOptions { batch_size: 2, ..EvalOptions::default() }).unwrap();
-        assert!(rep.nll.unwrap().is_finite() && rep.metrics["recon_error"] < 1e-4, "{name}: {rep:?}");
+        let ds = Dataset {
+            name: "edges/test".into(),
+            kind,
+            x,
+            y: None,
+            num_classes: None,
+        };
+        let rep = core
+            .evaluate(
+                &ds,
+                &EvalOptions {
+                    batch_size: 2,
+                    ..EvalOptions::default()
+                },
+            )
+            .unwrap();
+        assert!(
+            rep.nll.unwrap().is_finite() && rep.metrics["recon_error"] < 1e-4,
+            "{name}: {rep:?}"
+        );
         let s = core.sample(3, 1.0, 0, None).unwrap();
-        assert!(bool::try_from(s.isfinite().all()).unwrap(), "{name}: samples");
+        assert!(
+            bool::try_from(s.isfinite().all()).unwrap(),
+            "{name}: samples"
+        );
     }
 }
 
@@ -116,16 +251,32 @@ fn nice_at_init_is_a_logistic_density_with_the_discretization_term() {
     let m = nice::Nice::new(&nice::Config::preset("tiny").unwrap(), IMG, None, CPU).unwrap();
     tch::manual_seed(0);
     let x = (Tensor::rand([6, 1, 4, 4], (Kind::Float, CPU)) * 255.0).to_kind(Kind::Uint8);
-    let ds = Dataset { name: "rand/test".into(), kind: IMG, x: x.shallow_clone(), y: None, num_classes: None };
-    let opts = EvalOptions { batch_size: 6, seed: 4, ..EvalOptions::default() };
+    let ds = Dataset {
+        name: "rand/test".into(),
+        kind: IMG,
+        x: x.shallow_clone(),
+        y: None,
+        num_classes: None,
+    };
+    let opts = EvalOptions {
+        batch_size: 6,
+        seed: 4,
+        ..EvalOptions::default()
+    };
     let rep = m.evaluate(&ds, &opts).unwrap();
     // Reproduce the evaluation's dequantization noise.
     genzoo_core::seed::seed_torch_stream(4, "flow-eval", 0);
-    let y = genzoo_core::data::transforms::dequantize(&x).unwrap().to_kind(Kind::Double);
+    let y = genzoo_core::data::transforms::dequantize(&x)
+        .unwrap()
+        .to_kind(Kind::Double);
     let log_logistic = -(&y) - (-&y).softplus() * 2.0;
     let nll = -log_logistic.sum(Kind::Double).double_value(&[]) / 6.0 + 16.0 * 256f64.ln();
     let bpd = nll / (16.0 * std::f64::consts::LN_2);
-    assert!((rep.nll.unwrap() - bpd).abs() < 1e-4, "{} vs {bpd}", rep.nll.unwrap());
+    assert!(
+        (rep.nll.unwrap() - bpd).abs() < 1e-4,
+        "{} vs {bpd}",
+        rep.nll.unwrap()
+    );
     assert_eq!(rep.unit, units::NllUnit::BitsPerDim);
     assert_eq!(rep.kind, LikelihoodKind::Exact);
     assert!(rep.data.contains("uniformly dequantized"));
@@ -133,18 +284,47 @@ fn nice_at_init_is_a_logistic_density_with_the_discretization_term() {
 
 #[test]
 fn variational_dequantization_is_reported_as_a_bound() {
-    let cfg = real_nvp::Config { dequant: DequantKind::Variational, ..real_nvp::Config::preset("tiny").unwrap() };
+    let cfg = real_nvp::Config {
+        dequant: DequantKind::Variational,
+        ..real_nvp::Config::preset("tiny").unwrap()
+    };
     let m = real_nvp::RealNvp::new(&cfg, IMG, None, CPU).unwrap();
     perturb(&m.vs, 0.05, 3);
     let x = u8_images(&[0, 255, 17, 200]);
-    let ds = Dataset { name: "edges/test".into(), kind: IMG, x: x.shallow_clone(), y: None, num_classes: None };
-    let rep = m.evaluate(&ds, &EvalOptions { batch_size: 4, ..EvalOptions::default() }).unwrap();
+    let ds = Dataset {
+        name: "edges/test".into(),
+        kind: IMG,
+        x: x.shallow_clone(),
+        y: None,
+        num_classes: None,
+    };
+    let rep = m
+        .evaluate(
+            &ds,
+            &EvalOptions {
+                batch_size: 4,
+                ..EvalOptions::default()
+            },
+        )
+        .unwrap();
     assert_eq!(rep.kind, LikelihoodKind::Bound);
     assert!(rep.nll.unwrap().is_finite() && rep.metrics.contains_key("log_q"));
     // The bound's log q(u|x) enters the loss and gets gradients (q is trained jointly).
-    let losses = m.core.losses(&Batch { x, y: None, kind: IMG }).unwrap();
+    let losses = m
+        .core
+        .losses(&Batch {
+            x,
+            y: None,
+            kind: IMG,
+        })
+        .unwrap();
     losses.total().backward();
-    let g = m.vs.variables().into_iter().filter(|(n, _)| n.starts_with("dequant")).map(|(_, v)| max_abs(&v.grad())).fold(0.0, f64::max);
+    let g =
+        m.vs.variables()
+            .into_iter()
+            .filter(|(n, _)| n.starts_with("dequant"))
+            .map(|(_, v)| max_abs(&v.grad()))
+            .fold(0.0, f64::max);
     assert!(g > 0.0);
 }
 
@@ -162,9 +342,25 @@ fn sampling_is_seeded_and_takes_a_temperature() {
     assert!(max_abs(&(z.get(0) - z.get(2))) < 1e-6);
     assert!(m.core.sample(3, -1.0, 9, None).is_err());
     // Vectors: spread grows with the temperature.
-    let t = toy_flow::ToyFlow::new(&toy_flow::Config::preset("tiny").unwrap(), DataKind::Vector { dim: 2 }, None, CPU).unwrap();
-    let s1 = t.core.sample(2000, 1.0, 0, None).unwrap().std(true).double_value(&[]);
-    let s2 = t.core.sample(2000, 0.5, 0, None).unwrap().std(true).double_value(&[]);
+    let t = toy_flow::ToyFlow::new(
+        &toy_flow::Config::preset("tiny").unwrap(),
+        DataKind::Vector { dim: 2 },
+        None,
+        CPU,
+    )
+    .unwrap();
+    let s1 = t
+        .core
+        .sample(2000, 1.0, 0, None)
+        .unwrap()
+        .std(true)
+        .double_value(&[]);
+    let s2 = t
+        .core
+        .sample(2000, 0.5, 0, None)
+        .unwrap()
+        .std(true)
+        .double_value(&[]);
     assert!((s2 / s1 - 0.5).abs() < 0.05, "{s1} {s2}");
 }
 
@@ -172,20 +368,52 @@ fn sampling_is_seeded_and_takes_a_temperature() {
 fn conditional_realnvp_depends_on_the_class() {
     let specs = registry();
     let spec = find_spec(&specs, "cond-realnvp").unwrap();
-    let args = BuildArgs { preset: "tiny", overrides: None, data: IMG, num_classes: Some(3), device: CPU };
+    let args = BuildArgs {
+        preset: "tiny",
+        overrides: None,
+        data: IMG,
+        num_classes: Some(3),
+        device: CPU,
+    };
     let model = (spec.build)(&args).unwrap();
-    let missing = BuildArgs { num_classes: None, ..args };
-    assert!((spec.build)(&missing).err().unwrap().to_string().contains("conditional"));
-    let m = real_nvp::RealNvp::new(&real_nvp::Config { conditional: true, ..real_nvp::Config::preset("tiny").unwrap() }, IMG, Some(3), CPU).unwrap();
+    let missing = BuildArgs {
+        num_classes: None,
+        ..args
+    };
+    assert!((spec.build)(&missing)
+        .err()
+        .unwrap()
+        .to_string()
+        .contains("conditional"));
+    let m = real_nvp::RealNvp::new(
+        &real_nvp::Config {
+            conditional: true,
+            ..real_nvp::Config::preset("tiny").unwrap()
+        },
+        IMG,
+        Some(3),
+        CPU,
+    )
+    .unwrap();
     perturb(&m.vs, 0.05, 6);
     let x = u8_images(&[10, 240]);
     tch::manual_seed(0);
-    let l0 = m.core.nll(&x, Some(&Tensor::from_slice(&[0i64, 0])), false).unwrap().nll;
+    let l0 = m
+        .core
+        .nll(&x, Some(&Tensor::from_slice(&[0i64, 0])), false)
+        .unwrap()
+        .nll;
     tch::manual_seed(0);
-    let l1 = m.core.nll(&x, Some(&Tensor::from_slice(&[2i64, 2])), false).unwrap().nll;
+    let l1 = m
+        .core
+        .nll(&x, Some(&Tensor::from_slice(&[2i64, 2])), false)
+        .unwrap()
+        .nll;
     assert!(max_abs(&(l0 - l1)) > 1e-4);
     assert!(m.core.nll(&x, None, false).is_err());
-    let s = m.sample_classes(&Tensor::from_slice(&[0i64, 1, 2]), 0.0, 0).unwrap();
+    let s = m
+        .sample_classes(&Tensor::from_slice(&[0i64, 1, 2]), 0.0, 0)
+        .unwrap();
     assert!(max_abs(&(s.get(0) - s.get(2))) > 1e-5);
     assert_eq!(model.sample(5, 0).unwrap().size(), vec![5, 1, 4, 4]);
 }
@@ -194,21 +422,54 @@ fn conditional_realnvp_depends_on_the_class() {
 fn registry_builds_every_model_and_rejects_bad_configs() {
     let specs = registry();
     for spec in &specs {
-        let data = if (spec.accepts)(&IMG) { IMG } else { DataKind::Vector { dim: 2 } };
-        let args = BuildArgs { preset: spec.presets[0], overrides: None, data, num_classes: Some(10), device: CPU };
+        let data = if (spec.accepts)(&IMG) {
+            IMG
+        } else {
+            DataKind::Vector { dim: 2 }
+        };
+        let args = BuildArgs {
+            preset: spec.presets[0],
+            overrides: None,
+            data,
+            num_classes: Some(10),
+            device: CPU,
+        };
         let m = (spec.build)(&args).unwrap_or_else(|e| panic!("{}: {e}", spec.name));
         assert_eq!(m.family(), "flow");
         assert!(m.config_json().is_object());
     }
     let glow_spec = find_spec(&specs, "glow").unwrap();
     let bad = serde_json::json!({ "levelz": 3 });
-    let args = BuildArgs { preset: "tiny", overrides: Some(&bad), data: IMG, num_classes: None, device: CPU };
-    assert!((glow_spec.build)(&args).err().unwrap().to_string().contains("levelz"));
+    let args = BuildArgs {
+        preset: "tiny",
+        overrides: Some(&bad),
+        data: IMG,
+        num_classes: None,
+        device: CPU,
+    };
+    assert!((glow_spec.build)(&args)
+        .err()
+        .unwrap()
+        .to_string()
+        .contains("levelz"));
     let deep = serde_json::json!({ "levels": 3 });
-    let args = BuildArgs { overrides: Some(&deep), ..args };
-    assert!((glow_spec.build)(&args).err().unwrap().to_string().contains("squeezed"));
+    let args = BuildArgs {
+        overrides: Some(&deep),
+        ..args
+    };
+    assert!((glow_spec.build)(&args)
+        .err()
+        .unwrap()
+        .to_string()
+        .contains("squeezed"));
     let rn = find_spec(&specs, "realnvp").unwrap();
-    let vec_args = BuildArgs { preset: "tiny", overrides: None, data: DataKind::Vector { dim: 2 }, num_classes: None, device: CPU };
+    let vec_args = BuildArgs {
+        preset: "tiny",
+        overrides: None,
+        data: DataKind::Vector { dim: 2 },
+        num_classes: None,
+        device: CPU,
+    };
     assert!((rn.build)(&vec_args).is_err());
 }
 
@@ -220,17 +481,39 @@ fn training_lowers_the_nll() {
     let x = Tensor::zeros([64, 1, 4, 4], (Kind::Float, CPU)) + 20.0;
     let bar = rows.one_hot(4).to_kind(Kind::Float).view([64, 1, 4, 1]) * 200.0;
     let x = (x + bar).to_kind(Kind::Uint8);
-    let mk = |name: &str, x: &Tensor| Dataset { name: format!("bars/{name}"), kind: IMG, x: x.shallow_clone(), y: None, num_classes: None };
-    let split = Split { train: mk("train", &x), test: mk("test", &x) };
+    let mk = |name: &str, x: &Tensor| Dataset {
+        name: format!("bars/{name}"),
+        kind: IMG,
+        x: x.shallow_clone(),
+        y: None,
+        num_classes: None,
+    };
+    let split = Split {
+        train: mk("train", &x),
+        test: mk("test", &x),
+    };
     for name in ["realnvp", "glow"] {
         let specs = registry();
         let spec = find_spec(&specs, name).unwrap();
-        let mut model = (spec.build)(&BuildArgs { preset: "tiny", overrides: None, data: IMG, num_classes: None, device: CPU }).unwrap();
-        let opts = EvalOptions { batch_size: 64, ..EvalOptions::default() };
+        let mut model = (spec.build)(&BuildArgs {
+            preset: "tiny",
+            overrides: None,
+            data: IMG,
+            num_classes: None,
+            device: CPU,
+        })
+        .unwrap();
+        let opts = EvalOptions {
+            batch_size: 64,
+            ..EvalOptions::default()
+        };
         let before = model.evaluate(&split.test, &opts).unwrap().nll.unwrap();
         let mut cfg = TrainConfig::quick(60, 32, 5e-3);
         cfg.progress = false;
-        let summary = Trainer::new(cfg, None).unwrap().fit(model.as_mut(), &split).unwrap();
+        let summary = Trainer::new(cfg, None)
+            .unwrap()
+            .fit(model.as_mut(), &split)
+            .unwrap();
         assert_eq!(summary.steps, 60);
         let after = model.evaluate(&split.test, &opts).unwrap().nll.unwrap();
         assert!(after < before - 0.5, "{name}: {before} -> {after} bits/dim");

@@ -25,10 +25,19 @@ fn integral(core: &FlowCore) -> f64 {
 #[test]
 fn trained_toy_flow_integrates_to_one_and_approaches_the_truth() {
     tch::manual_seed(0);
-    let mut m = toy_flow::ToyFlow::new(&toy_flow::Config::preset("tiny").unwrap(), D2, None, Device::Cpu).unwrap();
+    let mut m = toy_flow::ToyFlow::new(
+        &toy_flow::Config::preset("tiny").unwrap(),
+        D2,
+        None,
+        Device::Cpu,
+    )
+    .unwrap();
     let toy = Toy::EightGaussians;
     let test = toy.split(10, 2000, 1).test;
-    let opts = EvalOptions { batch_size: 1000, ..EvalOptions::default() };
+    let opts = EvalOptions {
+        batch_size: 1000,
+        ..EvalOptions::default()
+    };
     let before = m.evaluate(&test, &opts).unwrap();
     train(&mut m, toy, 300);
     let after = m.evaluate(&test, &opts).unwrap();
@@ -41,7 +50,15 @@ fn trained_toy_flow_integrates_to_one_and_approaches_the_truth() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("density.png");
     let (lo, hi) = toy.bounds();
-    heatmap::write_heatmap(&path, &mut |x: &Tensor| m.core.log_prob_vectors(x), Some(&toy), lo, hi, 64).unwrap();
+    heatmap::write_heatmap(
+        &path,
+        &mut |x: &Tensor| m.core.log_prob_vectors(x),
+        Some(&toy),
+        lo,
+        hi,
+        64,
+    )
+    .unwrap();
     let dec = png::Decoder::new(std::fs::File::open(&path).unwrap());
     let info = dec.read_info().unwrap().info().clone();
     assert_eq!((info.width, info.height), (2 * 64 + 4, 64));
@@ -50,7 +67,10 @@ fn trained_toy_flow_integrates_to_one_and_approaches_the_truth() {
 #[test]
 fn trained_maf_integrates_to_one() {
     tch::manual_seed(0);
-    let cfg = maf::Config { layers: 4, ..maf::Config::preset("toy").unwrap() };
+    let cfg = maf::Config {
+        layers: 4,
+        ..maf::Config::preset("toy").unwrap()
+    };
     let mut m = maf::Maf::new(&cfg, D2, None, Device::Cpu).unwrap();
     train(&mut m, Toy::TwoMoons, 200);
     let i = integral(&m.core);

@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use genzoo_core::data::{transforms, Dataset};
 use genzoo_core::engine::{EvalOptions, EvalReport, LikelihoodKind};
 use genzoo_core::dist::Distribution;
+use genzoo_core::estimators;
 
 use genzoo_core::{CoreError, Result};
 use tch::{Kind, Tensor};
@@ -92,7 +93,7 @@ pub fn importance_sample(model: &GaussianLatent, batch: &Prepared, cond: Option<
         }
         let log_w = Tensor::f_cat(&log_w, 0)?; // [k, b]
         Ok(IsBatch {
-            log_px: tmp_lme(&log_w, 0)?,
+            log_px: estimators::iwae_log_likelihood(&log_w)?,
             recon: recon.f_div_scalar(k as f64)?,
             kl,
             mu: q.loc.shallow_clone(),
@@ -220,7 +221,3 @@ pub fn evaluate(model_name: &str, model: &GaussianLatent, data: &Dataset, opts: 
     })
 }
 
-// TEMP until core's estimators land.
-pub(crate) fn tmp_lme(t: &Tensor, dim: i64) -> Result<Tensor> {
-    Ok(t.f_logsumexp([dim], false)?.f_sub_scalar((t.size()[dim as usize] as f64).ln())?)
-}

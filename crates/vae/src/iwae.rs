@@ -5,7 +5,7 @@
 //! Gradients are pathwise through the reparameterized draws (eq. 14).
 use genzoo_core::data::{Batch, DataKind, Dataset};
 use genzoo_core::engine::{EvalOptions, EvalReport, Losses, Optimize};
-use crate::eval::tmp_lme;
+use genzoo_core::estimators;
 use genzoo_core::{CoreError, Result};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
@@ -73,7 +73,7 @@ impl Iwae {
     pub fn loss(&self, x: &Tensor) -> Result<Losses> {
         let prep = self.lat.lik.prepare(x, Mode::Train)?;
         let log_w = self.lat.log_weights(&prep.input, &prep.target, None, self.cfg.k)?; // [k, b]
-        let lk = tmp_lme(&log_w, 0)?.f_mean(Kind::Float)?;
+        let lk = estimators::log_mean_exp(&log_w, 0)?.f_mean(Kind::Float)?;
         let elbo = log_w.detach().f_mean(Kind::Float)?;
         Ok(Losses::new(lk.f_neg()?).with("lk", lk.detach()).with("elbo", elbo))
     }

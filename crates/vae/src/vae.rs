@@ -12,6 +12,7 @@
 //! `log p(x|z)` (the KL keeps its closed-form gradient in both cases).
 use genzoo_core::data::{Batch, DataKind, Dataset};
 use genzoo_core::dist::Distribution;
+use genzoo_core::estimators::{self, Baseline as SfBaseline};
 use genzoo_core::engine::{EvalOptions, EvalReport, Losses, Optimize};
 use genzoo_core::{CoreError, Result};
 use serde::{Deserialize, Serialize};
@@ -96,17 +97,26 @@ impl Objective {
         };
         let log_px = lat.log_px(&lat.decode(&z, cond), &prep.target)?; // [b]
         let recon = log_px.f_mean(Kind::Float)?.f_neg()?;
+        // The optimized reconstruction term: pathwise, or the decoder's own gradient plus the
+        // score-function surrogate of core's estimators for the encoder.
+        let recon_obj = match &log_q {
+            None => recon.shallow_clone(),
+            Some(log_q) => {
+                let b = baseline.f_double_value(&[])?;
+                let sur = estimators::score_function_surrogate(&log_q.f_unsqueeze(0)?, &log_px.f_unsqueeze(0)?, SfBaseline::Constant(b))?; // [b]
+                let decoder_only = log_px.f_sub(&log_px.detach())?; // value 0, decoder gradient
+                sur.f_add(&decoder_only)?.f_mean(Kind::Float)?.f_neg()?
+            }
+        };
         let kl_dims = kl.f_mean_dim(0, false, Kind::Float)?; // [d]
         let kl_total = kl_dims.f_sum(Kind::Float)?;
         let kl_obj = if self.free_bits > 0.0 { kl_dims.f_clamp_min(self.free_bits)?.f_sum(Kind::Float)? } else { kl_total.shallow_clone() };
         let w = self.kl_weight(step);
-        let mut total = recon.f_add(&kl_obj.f_mul_scalar(w)?)?;
-        if let Some(log_q) = log_q {
-            let lp = log_px.detach();
-            let adv = lp.f_sub(baseline)?; // [b]
-            total = total.f_sub(&adv.f_mul(&log_q)?.f_mean(Kind::Float)?)?;
+        let total = recon_obj.f_add(&kl_obj.f_mul_scalar(w)?)?;
+        if log_q.is_some() {
             tch::no_grad(|| -> Result<()> {
-                let new = baseline.f_mul_scalar(self.baseline_decay)?.f_add(&lp.f_mean(Kind::Float)?.f_mul_scalar(1.0 - self.baseline_decay)?)?;
+                let lp = log_px.detach().f_mean(Kind::Float)?;
+                let new = baseline.f_mul_scalar(self.baseline_decay)?.f_add(&lp.f_mul_scalar(1.0 - self.baseline_decay)?)?;
                 baseline.shallow_clone().f_copy_(&new)?;
                 Ok(())
             })?;

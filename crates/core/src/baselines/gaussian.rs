@@ -24,11 +24,15 @@ pub struct GaussianConfig {
     pub ridge: f64,
 }
 
-/// The named presets. `default` uses a ridge of 1e-8, below the variance `1/(12 * 256^2)` that
-/// dequantization gives every pixel, so it only guards against exact singularity.
+/// The named presets. `default` uses a ridge of 1e-5, chosen on held-out data: fitted on the
+/// first 8,100 images of `mnist10k/train` (dequantized), the last 900 scored 6.14 / 5.76 / 5.55 /
+/// 5.55 / 5.67 bits/dim for ridges 1e-6 / 3e-6 / 1e-5 / 3e-5 / 1e-4 (so the ridge here is also a
+/// shrinkage that fights over-fitting of the 308,504 parameters, not only a guard against
+/// singularity). `tiny` uses 1e-8, a pure guard.
 pub fn preset(name: &str) -> Option<GaussianConfig> {
     match name {
-        "default" | "tiny" => Some(GaussianConfig { ridge: 1e-8 }),
+        "default" => Some(GaussianConfig { ridge: 1e-5 }),
+        "tiny" => Some(GaussianConfig { ridge: 1e-8 }),
         _ => None,
     }
 }
@@ -168,7 +172,7 @@ impl Baseline for Gaussian {
 impl Default for Gaussian {
     fn default() -> Self {
         Gaussian {
-            cfg: preset("default").unwrap_or(GaussianConfig { ridge: 1e-8 }),
+            cfg: preset("default").unwrap_or(GaussianConfig { ridge: 1e-5 }),
             fitted: None,
         }
     }

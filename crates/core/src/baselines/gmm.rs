@@ -54,17 +54,20 @@ pub struct GmmConfig {
 }
 
 /// The named presets for a covariance type: `default` (k = 10) and `tiny` (k = 3, few
-/// iterations). The full-covariance `default` stops after 15 EM iterations so that 784-dim data
-/// fit in about a minute on 2 cores.
+/// iterations, guard-sized ridge). The `default` ridges were chosen on held-out data (fitted on
+/// the first 8,100 dequantized images of `mnist10k/train`, scored on the last 900): diagonal
+/// 4.88 / 4.75 / 5.32 bits/dim for ridge 1e-6 / 1e-5 / 1e-4; full 5.88 / 5.50 / 5.74 for
+/// 1e-5 / 1e-4 / 1e-3 (3 million parameters over-fit without shrinkage). The full-covariance
+/// `default` stops after 10 EM iterations: each costs ~150 GFLOP on 9,000 x 784 data.
 pub fn preset(name: &str, covariance: CovarianceType) -> Option<GmmConfig> {
     let full = covariance == CovarianceType::Full;
     match name {
         "default" => Some(GmmConfig {
             k: 10,
             covariance,
-            max_iter: if full { 15 } else { 100 },
+            max_iter: if full { 10 } else { 100 },
             tol: 1e-3,
-            ridge: 1e-6,
+            ridge: if full { 1e-4 } else { 1e-5 },
             init_kmeans_iters: 10,
         }),
         "tiny" => Some(GmmConfig {

@@ -3,7 +3,7 @@
 //!
 //! `log p(x) = -(x softplus(-l) + (1 - x) softplus(l))` (= `-BCEWithLogits(l, x)`), which stays
 //! finite for |l| = 1e4 because softplus never exponentiates a large positive number; the
-//! entropy `p softplus(-l) + (1 - p) softplus(l)` likewise. `x` may lie anywhere in [0,1] (the
+//! entropy `p softplus(-l) + (1 - p) softplus(l)` likewise. `x` may lie anywhere in `[0, 1]` (the
 //! cross-entropy used on grey-level pixels); it is a normalized mass only on {0,1}.
 use tch::Tensor;
 

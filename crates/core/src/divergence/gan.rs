@@ -58,7 +58,7 @@ pub fn gan_value_on_grid(
 ) -> Result<Tensor> {
     same_shape("log_p_data", log_p_data, "log_p_g", log_p_g)?;
     same_shape("log_p_data", log_p_data, "d_logits", d_logits)?;
-    if !(dx > 0.0) {
+    if dx.is_nan() || dx <= 0.0 {
         return Err(CoreError::Invalid(format!(
             "gan_value_on_grid: dx = {dx}, need > 0"
         )));

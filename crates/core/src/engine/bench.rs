@@ -13,8 +13,8 @@ use tch::{Device, Kind, Reduction, Tensor};
 
 use super::config::TrainConfig;
 use super::model::{EvalOptions, EvalReport, GenerativeModel, LikelihoodKind, Losses, Optimize};
-use super::trainer::{epoch_order, Trainer};
-use crate::data::{Batch, DataKind, Dataset, Split};
+use super::trainer::Trainer;
+use crate::data::{Batch, BatchIter, DataKind, Dataset, Split};
 use crate::units::NllUnit;
 use crate::{seed, CoreError, Result};
 
@@ -35,7 +35,16 @@ pub struct BenchConfig {
 
 impl Default for BenchConfig {
     fn default() -> Self {
-        BenchConfig { rounds: 5, steps_per_round: 200, batch_size: 128, threads: 2, hidden: 256, examples: 6400, lr: 1e-3, device: "cpu".into() }
+        BenchConfig {
+            rounds: 5,
+            steps_per_round: 200,
+            batch_size: 128,
+            threads: 2,
+            hidden: 256,
+            examples: 6400,
+            lr: 1e-3,
+            device: "cpu".into(),
+        }
     }
 }
 
@@ -75,7 +84,9 @@ impl BenchMlp {
 
     fn loss(&self, x: &Tensor) -> Tensor {
         let x = x.to_kind(Kind::Float).reshape([-1, 784]) / 255.0; // [b, 784]
-        self.net.forward(&x).binary_cross_entropy_with_logits::<Tensor>(&x, None, None, Reduction::Mean)
+        self.net
+            .forward(&x)
+            .binary_cross_entropy_with_logits::<Tensor>(&x, None, None, Reduction::Mean)
     }
 }
 
@@ -101,7 +112,9 @@ impl GenerativeModel for BenchMlp {
         Ok(Losses::new(loss))
     }
     fn evaluate(&self, data: &Dataset, _opts: &EvalOptions) -> Result<EvalReport> {
-        let recon = self.loss(&data.x.to_device(self.vs.device())).double_value(&[]);
+        let recon = self
+            .loss(&data.x.to_device(self.vs.device()))
+            .double_value(&[]);
         Ok(EvalReport {
             nll: None,
             unit: NllUnit::Nats,
@@ -111,14 +124,21 @@ impl GenerativeModel for BenchMlp {
         })
     }
     fn sample(&self, _n: i64, _seed: u64) -> Result<Tensor> {
-        Err(CoreError::model("bench-mlp", "an autoencoder has no sampler"))
+        Err(CoreError::model(
+            "bench-mlp",
+            "an autoencoder has no sampler",
+        ))
     }
 }
 
 /// Random MNIST-shaped data for the benchmark.
 pub fn bench_split(examples: i64, seed_value: u64) -> Split {
     seed::seed_torch_stream(seed_value, "bench-data", 0);
-    let kind = DataKind::Image { channels: 1, height: 28, width: 28 };
+    let kind = DataKind::Image {
+        channels: 1,
+        height: 28,
+        width: 28,
+    };
     let make = |n: i64, name: &str| Dataset {
         name: name.into(),
         kind,
@@ -126,26 +146,21 @@ pub fn bench_split(examples: i64, seed_value: u64) -> Split {
         y: None,
         num_classes: None,
     };
-    Split { train: make(examples, "bench-random/train"), test: make(256, "bench-random/test") }
+    Split {
+        train: make(examples, "bench-random/train"),
+        test: make(256, "bench-random/test"),
+    }
 }
 
 /// The bare loop: tch's Adam over the same batches as the engine's data order. Returns images/s.
 fn bare_round(cfg: &BenchConfig, data: &Dataset, device: Device) -> Result<f64> {
     let model = BenchMlp::new(cfg.hidden, device, 0);
     let mut opt = nn::Adam::default().build(&model.vs, cfg.lr)?;
-    let x = data.x.to_device(device);
-    let n = data.len();
-    let per_epoch = (n / cfg.batch_size).max(1) as u64;
-    let mut order: Option<(u64, Tensor)> = None;
+    let mut batches = BatchIter::new(data, cfg.batch_size, 0, device)?;
     let t0 = Instant::now();
     let mut last = Tensor::zeros([], (Kind::Float, device));
-    for step in 0..cfg.steps_per_round {
-        let (e, b) = (step / per_epoch, step % per_epoch);
-        if order.as_ref().is_none_or(|o| o.0 != e) {
-            order = Some((e, Tensor::from_slice(&epoch_order(0, e, n)).to_device(device)));
-        }
-        let idx = order.as_ref().expect("set").1.narrow(0, b as i64 * cfg.batch_size, cfg.batch_size);
-        let loss = model.loss(&x.index_select(0, &idx));
+    for _ in 0..cfg.steps_per_round {
+        let loss = model.loss(&batches.next_batch().x);
         opt.backward_step(&loss);
         last = loss;
     }
@@ -169,10 +184,15 @@ fn engine_round(cfg: &BenchConfig, split: &Split, device: Device) -> Result<f64>
 /// Runs the benchmark: one warm-up round per side, then `rounds` alternating timed rounds.
 pub fn engine_overhead(cfg: &BenchConfig) -> Result<BenchResult> {
     if cfg.rounds == 0 || cfg.steps_per_round == 0 || cfg.batch_size <= 0 || cfg.hidden <= 0 {
-        return Err(CoreError::Invalid("bench engine: rounds, steps_per_round, batch_size and hidden must be > 0".into()));
+        return Err(CoreError::Invalid(
+            "bench engine: rounds, steps_per_round, batch_size and hidden must be > 0".into(),
+        ));
     }
     if cfg.examples < cfg.batch_size {
-        return Err(CoreError::Invalid(format!("bench engine: examples ({}) < batch_size ({})", cfg.examples, cfg.batch_size)));
+        return Err(CoreError::Invalid(format!(
+            "bench engine: examples ({}) < batch_size ({})",
+            cfg.examples, cfg.batch_size
+        )));
     }
     let device = crate::device::parse_device(&cfg.device)?;
     seed::set_threads(cfg.threads);
@@ -192,7 +212,14 @@ pub fn engine_overhead(cfg: &BenchConfig) -> Result<BenchResult> {
     // total images / total seconds = harmonic mean of the per-round rates (equal images per round)
     let hmean = |v: &[f64]| v.len() as f64 / v.iter().map(|x| 1.0 / x).sum::<f64>();
     let (b, e) = (hmean(&bare), hmean(&eng));
-    Ok(BenchResult { bare_images_per_sec: b, engine_images_per_sec: e, ratio: e / b, bare_rounds: bare, engine_rounds: eng, config: cfg.clone() })
+    Ok(BenchResult {
+        bare_images_per_sec: b,
+        engine_images_per_sec: e,
+        ratio: e / b,
+        bare_rounds: bare,
+        engine_rounds: eng,
+        config: cfg.clone(),
+    })
 }
 
 #[cfg(test)]
@@ -201,7 +228,14 @@ mod tests {
 
     #[test]
     fn bench_runs_both_sides_on_a_tiny_config() {
-        let cfg = BenchConfig { rounds: 2, steps_per_round: 3, batch_size: 8, hidden: 8, examples: 32, ..Default::default() };
+        let cfg = BenchConfig {
+            rounds: 2,
+            steps_per_round: 3,
+            batch_size: 8,
+            hidden: 8,
+            examples: 32,
+            ..Default::default()
+        };
         let r = engine_overhead(&cfg).unwrap();
         assert_eq!(r.bare_rounds.len(), 2);
         assert!(r.bare_images_per_sec > 0.0 && r.engine_images_per_sec > 0.0);
@@ -213,23 +247,40 @@ mod tests {
     fn engine_and_bare_loop_train_the_same_model_to_the_same_weights() {
         // Same init, same batches, Adam on both sides: the engine's own Adam must reproduce
         // tch's, so the benchmark compares like with like.
-        let cfg = BenchConfig { steps_per_round: 5, batch_size: 8, hidden: 8, examples: 32, ..Default::default() };
+        let cfg = BenchConfig {
+            steps_per_round: 5,
+            batch_size: 8,
+            hidden: 8,
+            examples: 32,
+            ..Default::default()
+        };
         let split = bench_split(cfg.examples, 1);
         let bare = BenchMlp::new(cfg.hidden, Device::Cpu, 0);
         let mut opt = nn::Adam::default().build(&bare.vs, cfg.lr).unwrap();
-        for step in 0..5u64 {
-            let e = step / 4;
-            let idx = Tensor::from_slice(&epoch_order(0, e, 32)).narrow(0, (step % 4) as i64 * 8, 8);
-            opt.backward_step(&bare.loss(&split.train.x.index_select(0, &idx)));
+        let mut batches = BatchIter::new(&split.train, 8, 0, Device::Cpu).unwrap();
+        for _ in 0..5u64 {
+            opt.backward_step(&bare.loss(&batches.next_batch().x));
         }
         let mut eng = BenchMlp::new(cfg.hidden, Device::Cpu, 0);
         let mut tc = TrainConfig::quick(5, 8, cfg.lr);
         tc.progress = false;
-        Trainer::new(tc, None).unwrap().fit(&mut eng, &split).unwrap();
+        Trainer::new(tc, None)
+            .unwrap()
+            .fit(&mut eng, &split)
+            .unwrap();
         let (a, b) = (bare.vs.variables(), eng.vs.variables());
         for (k, v) in &a {
             let d = (v - &b[k]).abs().max().double_value(&[]);
             assert!(d < 1e-5, "{k}: {d}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tmp_measure {
+    #[test]
+    fn tmp_measure_engine_overhead() {
+        let r = super::engine_overhead(&super::BenchConfig::default()).unwrap();
+        println!("RESULT {}", serde_json::to_string(&r).unwrap());
     }
 }

@@ -83,24 +83,42 @@ pub struct TrainState {
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn unique_suffix() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("{}-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), nanos % 1_000_000_007)
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        nanos % 1_000_000_007
+    )
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
-    fs::File::open(dir).and_then(|f| f.sync_all()).map_err(|e| CoreError::io(dir, e))
+    fs::File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| CoreError::io(dir, e))
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut f = fs::File::create(path).map_err(|e| CoreError::io(path, e))?;
-    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| CoreError::io(path, e))
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| CoreError::io(path, e))
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsynced, then
 /// renamed over `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", unique_suffix()));
     write_synced(&tmp, bytes)?;
     fs::rename(&tmp, path).map_err(|e| {
@@ -122,7 +140,12 @@ fn dtype_of(kind: Kind, name: &str) -> Result<Dtype> {
         Kind::Half => Dtype::F16,
         Kind::Float => Dtype::F32,
         Kind::Double => Dtype::F64,
-        k => return Err(CoreError::shape(name, format!("dtype {k:?} cannot be saved as safetensors"))),
+        k => {
+            return Err(CoreError::shape(
+                name,
+                format!("dtype {k:?} cannot be saved as safetensors"),
+            ))
+        }
     })
 }
 
@@ -138,7 +161,12 @@ fn kind_of(d: Dtype, name: &str) -> Result<Kind> {
         Dtype::F16 => Kind::Half,
         Dtype::F32 => Kind::Float,
         Dtype::F64 => Kind::Double,
-        d => return Err(CoreError::shape(name, format!("safetensors dtype {d:?} is not supported"))),
+        d => {
+            return Err(CoreError::shape(
+                name,
+                format!("safetensors dtype {d:?} is not supported"),
+            ))
+        }
     })
 }
 
@@ -158,17 +186,21 @@ pub fn safetensors_bytes(tensors: &[(String, Tensor)]) -> Result<Vec<u8>> {
     let views = owned
         .iter()
         .map(|(n, d, s, data)| {
-            TensorView::new(*d, s.clone(), data).map(|v| (n.clone(), v)).map_err(|e| CoreError::shape(n, e.to_string()))
+            TensorView::new(*d, s.clone(), data)
+                .map(|v| (n.clone(), v))
+                .map_err(|e| CoreError::shape(n, e.to_string()))
         })
         .collect::<Result<Vec<_>>>()?;
     let meta: HashMap<String, String> = [("format".to_string(), "pt".to_string())].into();
-    safetensors::tensor::serialize(views, &Some(meta)).map_err(|e| CoreError::Invalid(format!("safetensors: {e}")))
+    safetensors::tensor::serialize(views, &Some(meta))
+        .map_err(|e| CoreError::Invalid(format!("safetensors: {e}")))
 }
 
 /// Reads every tensor of a safetensors file (on the CPU).
 pub fn read_safetensors(path: &Path) -> Result<BTreeMap<String, Tensor>> {
     let bytes = fs::read(path).map_err(|e| CoreError::io(path, e))?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| CoreError::format(path, format!("not a safetensors file: {e}")))?;
+    let st = SafeTensors::deserialize(&bytes)
+        .map_err(|e| CoreError::format(path, format!("not a safetensors file: {e}")))?;
     let mut out = BTreeMap::new();
     for (name, view) in st.tensors() {
         let kind = kind_of(view.dtype(), &name)?;
@@ -180,7 +212,11 @@ pub fn read_safetensors(path: &Path) -> Result<BTreeMap<String, Tensor>> {
 
 /// Copies `src` into `dst` tensor by tensor after checking that both hold exactly the same names,
 /// dtypes and shapes; errors name the file, the tensor and both shapes.
-pub fn load_checked(dst: &BTreeMap<String, Tensor>, src: &BTreeMap<String, Tensor>, file: &Path) -> Result<()> {
+pub fn load_checked(
+    dst: &BTreeMap<String, Tensor>,
+    src: &BTreeMap<String, Tensor>,
+    file: &Path,
+) -> Result<()> {
     for (name, d) in dst {
         let s = src.get(name).ok_or_else(|| CoreError::Checkpoint {
             path: file.to_path_buf(),
@@ -189,20 +225,31 @@ pub fn load_checked(dst: &BTreeMap<String, Tensor>, src: &BTreeMap<String, Tenso
         if s.size() != d.size() {
             return Err(CoreError::Checkpoint {
                 path: file.to_path_buf(),
-                msg: format!("tensor `{name}`: checkpoint shape {:?}, model shape {:?}", s.size(), d.size()),
+                msg: format!(
+                    "tensor `{name}`: checkpoint shape {:?}, model shape {:?}",
+                    s.size(),
+                    d.size()
+                ),
             });
         }
         if s.kind() != d.kind() {
             return Err(CoreError::Checkpoint {
                 path: file.to_path_buf(),
-                msg: format!("tensor `{name}`: checkpoint dtype {:?}, model dtype {:?}", s.kind(), d.kind()),
+                msg: format!(
+                    "tensor `{name}`: checkpoint dtype {:?}, model dtype {:?}",
+                    s.kind(),
+                    d.kind()
+                ),
             });
         }
     }
     if let Some(extra) = src.keys().find(|k| !dst.contains_key(*k)) {
         return Err(CoreError::Checkpoint {
             path: file.to_path_buf(),
-            msg: format!("tensor `{extra}` (shape {:?}) is not in the model", src[extra].size()),
+            msg: format!(
+                "tensor `{extra}` (shape {:?}) is not in the model",
+                src[extra].size()
+            ),
         });
     }
     let _guard = tch::no_grad_guard();
@@ -238,8 +285,14 @@ pub fn save(ckpt_dir: &Path, state: &TrainState, tensors: &CheckpointTensors) ->
     let tmp = ckpt_dir.join(format!(".tmp-{name}-{}", unique_suffix()));
     fs::create_dir(&tmp).map_err(|e| CoreError::io(&tmp, e))?;
     let result = (|| {
-        write_synced(&tmp.join("model.safetensors"), &safetensors_bytes(&tensors.weights)?)?;
-        write_synced(&tmp.join("optim.safetensors"), &safetensors_bytes(&tensors.optim)?)?;
+        write_synced(
+            &tmp.join("model.safetensors"),
+            &safetensors_bytes(&tensors.weights)?,
+        )?;
+        write_synced(
+            &tmp.join("optim.safetensors"),
+            &safetensors_bytes(&tensors.optim)?,
+        )?;
         if let Some(ema) = &tensors.ema {
             write_synced(&tmp.join("ema.safetensors"), &safetensors_bytes(ema)?)?;
         }
@@ -314,7 +367,11 @@ fn resolve_pointer(path: &Path, which: &str) -> Result<PathBuf> {
     if path.join("state.json").is_file() {
         return Ok(path.to_path_buf());
     }
-    let ckpt_dir = if path.join("checkpoints").is_dir() { path.join("checkpoints") } else { path.to_path_buf() };
+    let ckpt_dir = if path.join("checkpoints").is_dir() {
+        path.join("checkpoints")
+    } else {
+        path.to_path_buf()
+    };
     if let Some(d) = read_pointer(&ckpt_dir, which) {
         return Ok(d);
     }
@@ -322,7 +379,10 @@ fn resolve_pointer(path: &Path, which: &str) -> Result<PathBuf> {
         let mut steps: Vec<PathBuf> = fs::read_dir(&ckpt_dir)
             .map_err(|e| CoreError::io(&ckpt_dir, e))?
             .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().starts_with("step-") && e.path().join("state.json").is_file())
+            .filter(|e| {
+                e.file_name().to_string_lossy().starts_with("step-")
+                    && e.path().join("state.json").is_file()
+            })
             .map(|e| e.path())
             .collect();
         steps.sort();
@@ -330,16 +390,26 @@ fn resolve_pointer(path: &Path, which: &str) -> Result<PathBuf> {
             return Ok(last);
         }
     }
-    Err(CoreError::Checkpoint { path: path.to_path_buf(), msg: format!("no `{which}` checkpoint found") })
+    Err(CoreError::Checkpoint {
+        path: path.to_path_buf(),
+        msg: format!("no `{which}` checkpoint found"),
+    })
 }
 
 /// Reads `state.json` of a checkpoint directory.
 pub fn read_state(dir: &Path) -> Result<TrainState> {
     let p = dir.join("state.json");
     let text = fs::read(&p).map_err(|e| CoreError::io(&p, e))?;
-    let st: TrainState = serde_json::from_slice(&text).map_err(|e| CoreError::format(&p, e.to_string()))?;
+    let st: TrainState =
+        serde_json::from_slice(&text).map_err(|e| CoreError::format(&p, e.to_string()))?;
     if st.format != FORMAT {
-        return Err(CoreError::format(&p, format!("checkpoint format {} (this build reads {FORMAT})", st.format)));
+        return Err(CoreError::format(
+            &p,
+            format!(
+                "checkpoint format {} (this build reads {FORMAT})",
+                st.format
+            ),
+        ));
     }
     Ok(st)
 }
@@ -350,7 +420,11 @@ pub fn check_model(state: &TrainState, model: &dyn GenerativeModel, dir: &Path) 
     if state.model != model.name() {
         return Err(CoreError::Checkpoint {
             path: dir.to_path_buf(),
-            msg: format!("saved from model `{}`, loading into `{}`", state.model, model.name()),
+            msg: format!(
+                "saved from model `{}`, loading into `{}`",
+                state.model,
+                model.name()
+            ),
         });
     }
     let mine = model.config_json();
@@ -362,18 +436,28 @@ pub fn check_model(state: &TrainState, model: &dyn GenerativeModel, dir: &Path) 
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .filter(|k| a.get(*k) != b.get(*k))
-                .map(|k| format!("`{k}`: checkpoint {}, model {}", fmt_opt(a.get(k)), fmt_opt(b.get(k))))
+                .map(|k| {
+                    format!(
+                        "`{k}`: checkpoint {}, model {}",
+                        fmt_opt(a.get(k)),
+                        fmt_opt(b.get(k))
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("; "),
             _ => format!("checkpoint {}, model {}", state.model_config, mine),
         };
-        return Err(CoreError::Checkpoint { path: dir.to_path_buf(), msg: format!("model config differs: {diffs}") });
+        return Err(CoreError::Checkpoint {
+            path: dir.to_path_buf(),
+            msg: format!("model config differs: {diffs}"),
+        });
     }
     Ok(())
 }
 
 fn fmt_opt(v: Option<&serde_json::Value>) -> String {
-    v.map(|v| v.to_string()).unwrap_or_else(|| "(absent)".into())
+    v.map(|v| v.to_string())
+        .unwrap_or_else(|| "(absent)".into())
 }
 
 /// Loads the weights of the checkpoint meant by `path` (see [`resolve`]) into `model`, after
@@ -383,7 +467,11 @@ pub fn load_weights(model: &mut dyn GenerativeModel, path: &Path, ema: bool) -> 
     let dir = resolve(path)?;
     let state = read_state(&dir)?;
     check_model(&state, model, &dir)?;
-    let file = if ema && dir.join("ema.safetensors").is_file() { dir.join("ema.safetensors") } else { dir.join("model.safetensors") };
+    let file = if ema && dir.join("ema.safetensors").is_file() {
+        dir.join("ema.safetensors")
+    } else {
+        dir.join("model.safetensors")
+    };
     let src = read_safetensors(&file)?;
     load_checked(&model_vars(model), &src, &file)?;
     Ok(state)

@@ -48,7 +48,10 @@ pub struct BestMetric {
 
 impl Default for BestMetric {
     fn default() -> Self {
-        BestMetric { name: "nll".into(), mode: MetricMode::Min }
+        BestMetric {
+            name: "nll".into(),
+            mode: MetricMode::Min,
+        }
     }
 }
 
@@ -63,7 +66,10 @@ pub struct EarlyStopping {
 
 impl Default for EarlyStopping {
     fn default() -> Self {
-        EarlyStopping { patience: 5, min_delta: 0.0 }
+        EarlyStopping {
+            patience: 5,
+            min_delta: 0.0,
+        }
     }
 }
 
@@ -140,7 +146,10 @@ impl TrainConfig {
         TrainConfig {
             steps: Some(steps),
             batch_size,
-            optimizer: OptimConfig { lr, ..OptimConfig::default() },
+            optimizer: OptimConfig {
+                lr,
+                ..OptimConfig::default()
+            },
             final_eval: false,
             log_every: 1,
             ..TrainConfig::default()
@@ -162,7 +171,9 @@ impl TrainConfig {
         }
         self.optimizer.validate("train.optimizer")?;
         for (name, o) in &self.groups {
-            self.optimizer.merged(o).validate(&format!("train.groups.{name}"))?;
+            self.optimizer
+                .merged(o)
+                .validate(&format!("train.groups.{name}"))?;
         }
         self.schedule.validate("train.schedule")?;
         if let Some(c) = self.clip_grad_norm {
@@ -255,23 +266,37 @@ impl RunConfig {
     pub fn from_toml_str(text: &str) -> Result<RunConfig> {
         let raw: RawRun = parse_toml(text, "")?;
         if raw.dataset.is_some() && raw.data.is_some() {
-            return Err(CoreError::config("data", "set either `dataset` or `data`, not both"));
+            return Err(CoreError::config(
+                "data",
+                "set either `dataset` or `data`, not both",
+            ));
         }
-        let train = raw.train.ok_or_else(|| CoreError::config("train", "missing [train] table"))?;
+        let train = raw
+            .train
+            .ok_or_else(|| CoreError::config("train", "missing [train] table"))?;
         train.validate()?;
         let overrides = if raw.model.overrides.is_empty() {
             None
         } else {
             Some(serde_json::to_value(&raw.model.overrides)?)
         };
-        Ok(RunConfig { model: raw.model.name, preset: raw.model.preset, dataset: raw.dataset, data: raw.data, overrides, train })
+        Ok(RunConfig {
+            model: raw.model.name,
+            preset: raw.model.preset,
+            dataset: raw.dataset,
+            data: raw.data,
+            overrides,
+            train,
+        })
     }
 
     /// Reads, parses and validates a run configuration file; errors name the file and the key.
     pub fn load(path: &Path) -> Result<RunConfig> {
         let text = std::fs::read_to_string(path).map_err(|e| CoreError::io(path, e))?;
         RunConfig::from_toml_str(&text).map_err(|e| match e {
-            CoreError::Config { key, msg } => CoreError::config(key, format!("{msg} (in {})", path.display())),
+            CoreError::Config { key, msg } => {
+                CoreError::config(key, format!("{msg} (in {})", path.display()))
+            }
             other => other,
         })
     }
@@ -286,7 +311,9 @@ fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, prefix: &str) -> Resul
         let msg = inner.message().to_string();
         let key = if path == "." || path.is_empty() {
             // unknown keys are reported by serde at the level of their table
-            unknown_field(&msg).map(|f| format!("{prefix}{f}")).unwrap_or_else(|| prefix.trim_end_matches('.').to_string())
+            unknown_field(&msg)
+                .map(|f| format!("{prefix}{f}"))
+                .unwrap_or_else(|| prefix.trim_end_matches('.').to_string())
         } else {
             format!("{prefix}{path}")
         };
@@ -294,8 +321,18 @@ fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, prefix: &str) -> Resul
             (Some(f), Some(last)) if last != f => format!("{key}.{f}"),
             _ => key,
         };
-        let at = inner.span().map(|s| format!(" (at byte {})", s.start)).unwrap_or_default();
-        CoreError::config(if key.is_empty() { "<root>".to_string() } else { key }, format!("{msg}{at}"))
+        let at = inner
+            .span()
+            .map(|s| format!(" (at byte {})", s.start))
+            .unwrap_or_default();
+        CoreError::config(
+            if key.is_empty() {
+                "<root>".to_string()
+            } else {
+                key
+            },
+            format!("{msg}{at}"),
+        )
     })
 }
 
@@ -339,7 +376,10 @@ importance_samples = 10
         assert_eq!(rc.preset.as_deref(), Some("tiny"));
         assert_eq!(rc.overrides, Some(serde_json::json!({"latent_dim": 16})));
         assert_eq!(rc.train.steps, Some(100));
-        assert_eq!(rc.train.optimizer.kind, super::super::optim::OptimKind::AdamW);
+        assert_eq!(
+            rc.train.optimizer.kind,
+            super::super::optim::OptimKind::AdamW
+        );
         assert_eq!(rc.train.optimizer.betas, [0.5, 0.999]);
         assert_eq!(rc.train.groups["disc"].lr, Some(4e-4));
         assert_eq!(rc.train.eval.importance_samples, 10);
@@ -363,15 +403,21 @@ importance_samples = 10
         assert_eq!(k, "train.groups.disc.learning_rate");
         let (k, _) = key_of(&format!("colour = 1\n{GOOD}"));
         assert_eq!(k, "colour");
-        let e = TrainConfig::from_toml_str("steps = 3\nbatchsize = 2").unwrap_err().to_string();
+        let e = TrainConfig::from_toml_str("steps = 3\nbatchsize = 2")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("train.batchsize"), "{e}");
     }
 
     #[test]
     fn bad_values_are_rejected_by_name() {
         let (k, m) = key_of(&GOOD.replace("batch_size = 32", "batch_size = 0"));
-        assert_eq!((k.as_str(), m.as_str()), ("train.batch_size", "must be > 0"));
-        let e = RunConfig::from_toml_str(&GOOD.replace("batch_size = 32", "batch_size = 0")).unwrap_err();
+        assert_eq!(
+            (k.as_str(), m.as_str()),
+            ("train.batch_size", "must be > 0")
+        );
+        let e = RunConfig::from_toml_str(&GOOD.replace("batch_size = 32", "batch_size = 0"))
+            .unwrap_err();
         assert_eq!(e.to_string(), "config key `train.batch_size`: must be > 0");
         let (k, _) = key_of(&GOOD.replace("batch_size = 32", "batch_size = \"big\""));
         assert_eq!(k, "train.batch_size");

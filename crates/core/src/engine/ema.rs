@@ -22,7 +22,10 @@ pub struct EmaConfig {
 
 impl Default for EmaConfig {
     fn default() -> Self {
-        EmaConfig { decay: 0.999, start_step: 0 }
+        EmaConfig {
+            decay: 0.999,
+            start_step: 0,
+        }
     }
 }
 
@@ -30,7 +33,10 @@ impl EmaConfig {
     /// Checks the values; keys are named under `prefix`.
     pub fn validate(&self, prefix: &str) -> Result<()> {
         if !(0.0..1.0).contains(&self.decay) {
-            return Err(CoreError::config(format!("{prefix}.decay"), "must be in [0, 1)"));
+            return Err(CoreError::config(
+                format!("{prefix}.decay"),
+                "must be in [0, 1)",
+            ));
         }
         Ok(())
     }
@@ -46,7 +52,10 @@ pub struct Ema {
 impl Ema {
     /// Shadows initialized to the current values of `vars`.
     pub fn new(cfg: EmaConfig, vars: BTreeMap<String, Tensor>) -> Ema {
-        let vars = vars.into_iter().map(|(n, v)| (n, v.shallow_clone(), v.detach().copy())).collect();
+        let vars = vars
+            .into_iter()
+            .map(|(n, v)| (n, v.shallow_clone(), v.detach().copy()))
+            .collect();
         Ema { cfg, vars }
     }
 
@@ -65,18 +74,27 @@ impl Ema {
 
     /// The shadows as `(name, tensor)`.
     pub fn tensors(&self) -> Vec<(String, Tensor)> {
-        self.vars.iter().map(|(n, _, s)| (n.clone(), s.shallow_clone())).collect()
+        self.vars
+            .iter()
+            .map(|(n, _, s)| (n.clone(), s.shallow_clone()))
+            .collect()
     }
 
     /// Restores shadows from a checkpoint; names and shapes must match.
     pub fn load(&mut self, tensors: &BTreeMap<String, Tensor>) -> Result<()> {
         let _guard = tch::no_grad_guard();
         for (name, _, shadow) in self.vars.iter_mut() {
-            let src = tensors.get(name).ok_or_else(|| CoreError::shape(format!("ema/{name}"), "missing from the checkpoint"))?;
+            let src = tensors.get(name).ok_or_else(|| {
+                CoreError::shape(format!("ema/{name}"), "missing from the checkpoint")
+            })?;
             if src.size() != shadow.size() {
                 return Err(CoreError::shape(
                     format!("ema/{name}"),
-                    format!("checkpoint shape {:?}, model shape {:?}", src.size(), shadow.size()),
+                    format!(
+                        "checkpoint shape {:?}, model shape {:?}",
+                        src.size(),
+                        shadow.size()
+                    ),
                 ));
             }
             shadow.f_copy_(src)?;
@@ -102,13 +120,22 @@ mod tests {
     #[test]
     fn average_follows_closed_form_and_swaps() {
         let w = Tensor::from_slice(&[1.0f64, 2.0]);
-        let mut ema = Ema::new(EmaConfig { decay: 0.5, start_step: 0 }, [("w".to_string(), w.shallow_clone())].into());
+        let mut ema = Ema::new(
+            EmaConfig {
+                decay: 0.5,
+                start_step: 0,
+            },
+            [("w".to_string(), w.shallow_clone())].into(),
+        );
         let mut live = w.shallow_clone();
-        let _ = live.copy_(&Tensor::from_slice(&[3.0f64, 6.0]));
+        live.copy_(&Tensor::from_slice(&[3.0f64, 6.0]));
         ema.update(1); // 0.5 * (1, 2) + 0.5 * (3, 6) = (2, 4)
-        let _ = live.copy_(&Tensor::from_slice(&[4.0f64, 0.0]));
+        live.copy_(&Tensor::from_slice(&[4.0f64, 0.0]));
         ema.update(2); // (3, 2)
-        assert_eq!(Vec::<f64>::try_from(&ema.tensors()[0].1).unwrap(), vec![3.0, 2.0]);
+        assert_eq!(
+            Vec::<f64>::try_from(&ema.tensors()[0].1).unwrap(),
+            vec![3.0, 2.0]
+        );
         ema.swap();
         assert_eq!(Vec::<f64>::try_from(&w).unwrap(), vec![3.0, 2.0]);
         ema.swap();

@@ -36,7 +36,11 @@ pub struct MetricsLog {
 }
 
 fn open_append(path: &Path) -> Result<BufWriter<fs::File>> {
-    let f = fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| CoreError::io(path, e))?;
+    let f = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| CoreError::io(path, e))?;
     Ok(BufWriter::new(f))
 }
 
@@ -44,14 +48,21 @@ impl MetricsLog {
     /// A log writing into `dir` (created on the first row), keeping the rows already there with
     /// `step <= keep_until` (all of them when `None`, none for a fresh run with `Some(0)`).
     pub fn open(dir: Option<&Path>, keep_until: Option<u64>) -> Result<MetricsLog> {
-        let mut log = MetricsLog { dir: dir.map(Path::to_path_buf), jsonl: None, csv: None, history: History::new() };
+        let mut log = MetricsLog {
+            dir: dir.map(Path::to_path_buf),
+            jsonl: None,
+            csv: None,
+            history: History::new(),
+        };
         let Some(dir) = dir else { return Ok(log) };
         let jp = dir.join(JSONL);
         let cp = dir.join(CSV);
         let mut kept_json = String::new();
         if let Ok(text) = fs::read_to_string(&jp) {
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                let Ok(row) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+                let Ok(row) = serde_json::from_str::<serde_json::Value>(line) else {
+                    continue;
+                };
                 let step = row.get("step").and_then(|s| s.as_u64()).unwrap_or(u64::MAX);
                 if keep_until.is_none_or(|k| step <= k) {
                     log.remember(&row);
@@ -63,7 +74,11 @@ impl MetricsLog {
         let mut kept_csv = format!("{CSV_HEADER}\n");
         if let Ok(text) = fs::read_to_string(&cp) {
             for line in text.lines().skip(1) {
-                let step = line.split(',').next().and_then(|s| s.parse::<u64>().ok()).unwrap_or(u64::MAX);
+                let step = line
+                    .split(',')
+                    .next()
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .unwrap_or(u64::MAX);
                 if keep_until.is_none_or(|k| step <= k) {
                     kept_csv.push_str(line);
                     kept_csv.push('\n');
@@ -84,23 +99,35 @@ impl MetricsLog {
         if let Some(obj) = row.get(table).and_then(|m| m.as_object()) {
             for (k, v) in obj {
                 if let Some(v) = v.as_f64() {
-                    self.history.entry(format!("{kind}/{k}")).or_default().push((step, v));
+                    self.history
+                        .entry(format!("{kind}/{k}"))
+                        .or_default()
+                        .push((step, v));
                 }
             }
         }
         if let Some(nll) = row.get("nll").and_then(|v| v.as_f64()) {
-            self.history.entry("eval/nll".into()).or_default().push((step, nll));
+            self.history
+                .entry("eval/nll".into())
+                .or_default()
+                .push((step, nll));
         }
     }
 
     /// Appends one row: `row` must hold `step` and `kind`; `numbers` are its numbers for the CSV.
     pub fn append(&mut self, row: serde_json::Value, numbers: &[(String, f64)]) -> Result<()> {
         self.remember(&row);
-        let (Some(j), Some(c), Some(dir)) = (self.jsonl.as_mut(), self.csv.as_mut(), self.dir.as_ref()) else {
+        let (Some(j), Some(c), Some(dir)) =
+            (self.jsonl.as_mut(), self.csv.as_mut(), self.dir.as_ref())
+        else {
             return Ok(());
         };
         let step = row.get("step").and_then(|s| s.as_u64()).unwrap_or(0);
-        let kind = row.get("kind").and_then(|s| s.as_str()).unwrap_or("train").to_string();
+        let kind = row
+            .get("kind")
+            .and_then(|s| s.as_str())
+            .unwrap_or("train")
+            .to_string();
         let io = |e| CoreError::io(dir.join(JSONL), e);
         serde_json::to_writer(&mut *j, &row)?;
         j.write_all(b"\n").map_err(io)?;
@@ -112,7 +139,9 @@ impl MetricsLog {
 
     /// Flushes both files.
     pub fn flush(&mut self) -> Result<()> {
-        if let (Some(j), Some(c), Some(dir)) = (self.jsonl.as_mut(), self.csv.as_mut(), self.dir.as_ref()) {
+        if let (Some(j), Some(c), Some(dir)) =
+            (self.jsonl.as_mut(), self.csv.as_mut(), self.dir.as_ref())
+        {
             j.flush().map_err(|e| CoreError::io(dir.join(JSONL), e))?;
             c.flush().map_err(|e| CoreError::io(dir.join(CSV), e))?;
         }
@@ -138,7 +167,15 @@ impl MetricsLog {
 }
 
 fn sanitize(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// Draws `(step, value)` as a line on a white 640x400 PNG without text (the file name says
@@ -146,29 +183,48 @@ fn sanitize(s: &str) -> String {
 /// points are skipped.
 pub fn plot_curve(path: &Path, pts: &[(u64, f64)]) -> Result<()> {
     let (w, h) = (640u32, 400u32);
-    let pts: Vec<(f64, f64)> = pts.iter().filter(|p| p.1.is_finite()).map(|&(s, v)| (s as f64, v)).collect();
+    let pts: Vec<(f64, f64)> = pts
+        .iter()
+        .filter(|p| p.1.is_finite())
+        .map(|&(s, v)| (s as f64, v))
+        .collect();
     if pts.is_empty() {
         return Ok(());
     }
-    let (x0, x1) = pts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, p| (a.0.min(p.0), a.1.max(p.0)));
-    let (y0, y1) = pts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, p| (a.0.min(p.1), a.1.max(p.1)));
+    let (x0, x1) = pts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, p| {
+        (a.0.min(p.0), a.1.max(p.0))
+    });
+    let (y0, y1) = pts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, p| {
+        (a.0.min(p.1), a.1.max(p.1))
+    });
     let pad = ((y1 - y0) * 0.05).max(1e-9);
     let (x1, y0, y1) = (if x1 > x0 { x1 } else { x0 + 1.0 }, y0 - pad, y1 + pad);
     let mut buf = vec![255u8; (w * h * 3) as usize];
     let err = |e: String| CoreError::Invalid(format!("plotting {}: {e}", path.display()));
     {
         let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
-        let mut chart = ChartBuilder::on(&root).margin(12).build_cartesian_2d(x0..x1, y0..y1).map_err(|e| err(e.to_string()))?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(|e| err(e.to_string()))?;
         let grid = RGBColor(225, 225, 225);
         for i in 1..4 {
             let fx = x0 + (x1 - x0) * f64::from(i) / 4.0;
             let fy = y0 + (y1 - y0) * f64::from(i) / 4.0;
-            chart.draw_series(LineSeries::new(vec![(fx, y0), (fx, y1)], grid)).map_err(|e| err(e.to_string()))?;
-            chart.draw_series(LineSeries::new(vec![(x0, fy), (x1, fy)], grid)).map_err(|e| err(e.to_string()))?;
+            chart
+                .draw_series(LineSeries::new(vec![(fx, y0), (fx, y1)], grid))
+                .map_err(|e| err(e.to_string()))?;
+            chart
+                .draw_series(LineSeries::new(vec![(x0, fy), (x1, fy)], grid))
+                .map_err(|e| err(e.to_string()))?;
         }
         let frame = vec![(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)];
-        chart.draw_series(LineSeries::new(frame, BLACK)).map_err(|e| err(e.to_string()))?;
-        chart.draw_series(LineSeries::new(pts, BLUE.stroke_width(2))).map_err(|e| err(e.to_string()))?;
+        chart
+            .draw_series(LineSeries::new(frame, BLACK))
+            .map_err(|e| err(e.to_string()))?;
+        chart
+            .draw_series(LineSeries::new(pts, BLUE.stroke_width(2)))
+            .map_err(|e| err(e.to_string()))?;
         root.present().map_err(|e| err(e.to_string()))?;
     }
     crate::image::save_png(path, w, h, png::ColorType::Rgb, &buf)
@@ -201,7 +257,8 @@ impl Progress {
             return;
         }
         self.bar.set_position(pos);
-        self.bar.set_message(format!("loss {loss:.4} | {images_per_second:.0} img/s"));
+        self.bar
+            .set_message(format!("loss {loss:.4} | {images_per_second:.0} img/s"));
     }
     /// Removes the bar.
     pub fn finish(&self) {
@@ -219,15 +276,26 @@ mod tests {
         let mut log = MetricsLog::open(Some(dir.path()), Some(0)).unwrap();
         for s in 1..=6u64 {
             let row = serde_json::json!({"step": s, "kind": "train", "losses": {"total": 10.0 / s as f64}});
-            log.append(row, &[("total".into(), 10.0 / s as f64)]).unwrap();
+            log.append(row, &[("total".into(), 10.0 / s as f64)])
+                .unwrap();
         }
-        log.append(serde_json::json!({"step": 4, "kind": "eval", "nll": 1.5, "metrics": {}}), &[("nll".into(), 1.5)]).unwrap();
+        log.append(
+            serde_json::json!({"step": 4, "kind": "eval", "nll": 1.5, "metrics": {}}),
+            &[("nll".into(), 1.5)],
+        )
+        .unwrap();
         log.flush().unwrap();
         log.write_curves().unwrap();
         let png = fs::read(dir.path().join("loss_total.png")).unwrap();
         assert_eq!(&png[1..4], b"PNG");
         let log2 = MetricsLog::open(Some(dir.path()), Some(3)).unwrap();
-        assert_eq!(log2.history["train/total"].iter().map(|p| p.0).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(
+            log2.history["train/total"]
+                .iter()
+                .map(|p| p.0)
+                .collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
         assert!(!log2.history.contains_key("eval/nll"));
         let csv = fs::read_to_string(dir.path().join(CSV)).unwrap();
         assert_eq!(csv.lines().count(), 4, "{csv}");

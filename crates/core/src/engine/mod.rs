@@ -17,9 +17,9 @@ pub mod metrics;
 pub mod model;
 pub mod optim;
 pub mod schedule;
-pub mod trainer;
 #[cfg(test)]
 mod tests;
+pub mod trainer;
 
 pub use config::{BestMetric, EarlyStopping, MetricMode, RunConfig, TrainConfig};
 pub use ema::EmaConfig;

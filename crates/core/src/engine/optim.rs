@@ -156,7 +156,13 @@ impl Optimizer {
             .iter()
             .map(|(_, p)| (0..n_slots).map(|_| p.zeros_like().detach()).collect())
             .collect();
-        Optimizer { lr: cfg.lr, cfg, params, state, t: 0 }
+        Optimizer {
+            lr: cfg.lr,
+            cfg,
+            params,
+            state,
+            t: 0,
+        }
     }
 
     /// The settings.
@@ -191,13 +197,21 @@ impl Optimizer {
     /// `clip_grad_norm_`, without a device sync).
     pub fn clip_grad_norm(&mut self, max_norm: f64) {
         let _guard = tch::no_grad_guard();
-        let grads: Vec<Tensor> = self.params.iter().map(|(_, p)| p.grad()).filter(|g| g.defined()).collect();
+        let grads: Vec<Tensor> = self
+            .params
+            .iter()
+            .map(|(_, p)| p.grad())
+            .filter(|g| g.defined())
+            .collect();
         if grads.is_empty() {
             return;
         }
         let norms: Vec<Tensor> = grads.iter().map(|g| g.norm()).collect();
         let total = Tensor::stack(&norms, 0).norm();
-        let coef = (total + 1e-6).reciprocal().g_mul_scalar(max_norm).clamp_max(1.0);
+        let coef = (total + 1e-6)
+            .reciprocal()
+            .g_mul_scalar(max_norm)
+            .clamp_max(1.0);
         for mut g in grads {
             let _ = g.g_mul_(&coef);
         }
@@ -290,19 +304,28 @@ impl Optimizer {
 
     /// Restores the state written by [`Optimizer::state_tensors`] and the step count; every
     /// tensor must be present with the parameter's shape.
-    pub fn load_state(&mut self, prefix: &str, tensors: &BTreeMap<String, Tensor>, steps_taken: u64) -> Result<()> {
+    pub fn load_state(
+        &mut self,
+        prefix: &str,
+        tensors: &BTreeMap<String, Tensor>,
+        steps_taken: u64,
+    ) -> Result<()> {
         let slots = self.cfg.slots();
         let _guard = tch::no_grad_guard();
         for ((name, p), st) in self.params.iter().zip(self.state.iter_mut()) {
             for (slot, dst) in slots.iter().zip(st.iter_mut()) {
                 let key = format!("{prefix}{name}/{slot}");
-                let src = tensors
-                    .get(&key)
-                    .ok_or_else(|| CoreError::shape(&key, "optimizer state missing from the checkpoint"))?;
+                let src = tensors.get(&key).ok_or_else(|| {
+                    CoreError::shape(&key, "optimizer state missing from the checkpoint")
+                })?;
                 if src.size() != p.size() {
                     return Err(CoreError::shape(
                         &key,
-                        format!("checkpoint shape {:?}, parameter shape {:?}", src.size(), p.size()),
+                        format!(
+                            "checkpoint shape {:?}, parameter shape {:?}",
+                            src.size(),
+                            p.size()
+                        ),
                     ));
                 }
                 dst.f_copy_(src)?;
@@ -349,10 +372,37 @@ mod tests {
         let p = vs.root().var_copy("p", &Tensor::from_slice(&p0()));
         vs.double();
         let mut opt = match cfg.kind {
-            OptimKind::Adam => nn::Adam { beta1: cfg.betas[0], beta2: cfg.betas[1], wd: cfg.weight_decay, eps: cfg.eps, amsgrad: false }.build(&vs, cfg.lr),
-            OptimKind::AdamW => nn::AdamW { beta1: cfg.betas[0], beta2: cfg.betas[1], wd: cfg.weight_decay, eps: cfg.eps, amsgrad: false }.build(&vs, cfg.lr),
-            OptimKind::RmsProp => nn::RmsProp { alpha: cfg.alpha, eps: cfg.eps, wd: cfg.weight_decay, momentum: cfg.momentum, centered: false }.build(&vs, cfg.lr),
-            OptimKind::Sgd => nn::Sgd { momentum: cfg.momentum, dampening: 0.0, wd: cfg.weight_decay, nesterov: cfg.nesterov }.build(&vs, cfg.lr),
+            OptimKind::Adam => nn::Adam {
+                beta1: cfg.betas[0],
+                beta2: cfg.betas[1],
+                wd: cfg.weight_decay,
+                eps: cfg.eps,
+                amsgrad: false,
+            }
+            .build(&vs, cfg.lr),
+            OptimKind::AdamW => nn::AdamW {
+                beta1: cfg.betas[0],
+                beta2: cfg.betas[1],
+                wd: cfg.weight_decay,
+                eps: cfg.eps,
+                amsgrad: false,
+            }
+            .build(&vs, cfg.lr),
+            OptimKind::RmsProp => nn::RmsProp {
+                alpha: cfg.alpha,
+                eps: cfg.eps,
+                wd: cfg.weight_decay,
+                momentum: cfg.momentum,
+                centered: false,
+            }
+            .build(&vs, cfg.lr),
+            OptimKind::Sgd => nn::Sgd {
+                momentum: cfg.momentum,
+                dampening: 0.0,
+                wd: cfg.weight_decay,
+                nesterov: cfg.nesterov,
+            }
+            .build(&vs, cfg.lr),
         }
         .unwrap();
         for _ in 0..steps {
@@ -369,19 +419,36 @@ mod tests {
 
     #[test]
     fn adam_first_step_is_lr_times_sign() {
-        let cfg = OptimConfig { lr: 0.01, eps: 0.0, ..Default::default() };
+        let cfg = OptimConfig {
+            lr: 0.01,
+            eps: 0.0,
+            ..Default::default()
+        };
         let p1 = run_ours(cfg, 1);
         let g = grad_at(&p0());
-        let want: Vec<f64> = p0().iter().zip(&g).map(|(p, g)| p - 0.01 * g.signum()).collect();
+        let want: Vec<f64> = p0()
+            .iter()
+            .zip(&g)
+            .map(|(p, g)| p - 0.01 * g.signum())
+            .collect();
         close(&p1, &want, 1e-14);
     }
 
     #[test]
     fn adam_second_step_closed_form() {
         let (lr, b1, b2, eps) = (0.05, 0.9, 0.99, 1e-8);
-        let cfg = OptimConfig { lr, betas: [b1, b2], eps, ..Default::default() };
+        let cfg = OptimConfig {
+            lr,
+            betas: [b1, b2],
+            eps,
+            ..Default::default()
+        };
         let g1 = grad_at(&p0());
-        let p1: Vec<f64> = p0().iter().zip(&g1).map(|(p, g)| p - lr * g / (g.abs() + eps)).collect();
+        let p1: Vec<f64> = p0()
+            .iter()
+            .zip(&g1)
+            .map(|(p, g)| p - lr * g / (g.abs() + eps))
+            .collect();
         let g2 = grad_at(&p1);
         let want: Vec<f64> = (0..4)
             .map(|i| {
@@ -400,11 +467,27 @@ mod tests {
         let lr = 0.1;
         let g0 = grad_at(&p0());
         let p1: Vec<f64> = p0().iter().zip(&g0).map(|(p, g)| p - lr * g).collect();
-        close(&run_ours(OptimConfig { kind: OptimKind::Sgd, lr, ..Default::default() }, 1), &p1, 1e-15);
+        close(
+            &run_ours(
+                OptimConfig {
+                    kind: OptimKind::Sgd,
+                    lr,
+                    ..Default::default()
+                },
+                1,
+            ),
+            &p1,
+            1e-15,
+        );
         // momentum 0.5: b1 = g0, b2 = 0.5 g0 + g1
         let g1 = grad_at(&p1);
         let want: Vec<f64> = (0..4).map(|i| p1[i] - lr * (0.5 * g0[i] + g1[i])).collect();
-        let cfg = OptimConfig { kind: OptimKind::Sgd, lr, momentum: 0.5, ..Default::default() };
+        let cfg = OptimConfig {
+            kind: OptimKind::Sgd,
+            lr,
+            momentum: 0.5,
+            ..Default::default()
+        };
         close(&run_ours(cfg, 2), &want, 1e-14);
     }
 
@@ -412,24 +495,75 @@ mod tests {
     fn rmsprop_and_adamw_first_step_closed_form() {
         let (lr, alpha, eps) = (0.01, 0.9, 1e-6);
         let g = grad_at(&p0());
-        let cfg = OptimConfig { kind: OptimKind::RmsProp, lr, alpha, eps, ..Default::default() };
-        let want: Vec<f64> =
-            p0().iter().zip(&g).map(|(p, g)| p - lr * g / (((1.0 - alpha) * g * g).sqrt() + eps)).collect();
+        let cfg = OptimConfig {
+            kind: OptimKind::RmsProp,
+            lr,
+            alpha,
+            eps,
+            ..Default::default()
+        };
+        let want: Vec<f64> = p0()
+            .iter()
+            .zip(&g)
+            .map(|(p, g)| p - lr * g / (((1.0 - alpha) * g * g).sqrt() + eps))
+            .collect();
         close(&run_ours(cfg, 1), &want, 1e-14);
-        let cfg = OptimConfig { kind: OptimKind::AdamW, lr, eps: 0.0, weight_decay: 0.1, ..Default::default() };
-        let want: Vec<f64> = p0().iter().zip(&g).map(|(p, g)| p * (1.0 - lr * 0.1) - lr * g.signum()).collect();
+        let cfg = OptimConfig {
+            kind: OptimKind::AdamW,
+            lr,
+            eps: 0.0,
+            weight_decay: 0.1,
+            ..Default::default()
+        };
+        let want: Vec<f64> = p0()
+            .iter()
+            .zip(&g)
+            .map(|(p, g)| p * (1.0 - lr * 0.1) - lr * g.signum())
+            .collect();
         close(&run_ours(cfg, 1), &want, 1e-14);
     }
 
     #[test]
     fn matches_torch_optimizers_over_many_steps() {
         let cases = [
-            OptimConfig { lr: 0.03, weight_decay: 0.01, ..Default::default() },
-            OptimConfig { kind: OptimKind::AdamW, lr: 0.03, weight_decay: 0.05, betas: [0.5, 0.9], ..Default::default() },
-            OptimConfig { kind: OptimKind::RmsProp, lr: 0.01, momentum: 0.3, ..Default::default() },
-            OptimConfig { kind: OptimKind::RmsProp, lr: 0.01, weight_decay: 0.02, ..Default::default() },
-            OptimConfig { kind: OptimKind::Sgd, lr: 0.02, momentum: 0.9, nesterov: true, ..Default::default() },
-            OptimConfig { kind: OptimKind::Sgd, lr: 0.02, momentum: 0.5, weight_decay: 0.1, ..Default::default() },
+            OptimConfig {
+                lr: 0.03,
+                weight_decay: 0.01,
+                ..Default::default()
+            },
+            OptimConfig {
+                kind: OptimKind::AdamW,
+                lr: 0.03,
+                weight_decay: 0.05,
+                betas: [0.5, 0.9],
+                ..Default::default()
+            },
+            OptimConfig {
+                kind: OptimKind::RmsProp,
+                lr: 0.01,
+                momentum: 0.3,
+                ..Default::default()
+            },
+            OptimConfig {
+                kind: OptimKind::RmsProp,
+                lr: 0.01,
+                weight_decay: 0.02,
+                ..Default::default()
+            },
+            OptimConfig {
+                kind: OptimKind::Sgd,
+                lr: 0.02,
+                momentum: 0.9,
+                nesterov: true,
+                ..Default::default()
+            },
+            OptimConfig {
+                kind: OptimKind::Sgd,
+                lr: 0.02,
+                momentum: 0.5,
+                weight_decay: 0.1,
+                ..Default::default()
+            },
         ];
         for cfg in cases {
             cfg.validate("train.optimizer").unwrap();
@@ -440,20 +574,35 @@ mod tests {
     #[test]
     fn clipping_bounds_the_norm_and_state_round_trips() {
         let p = Tensor::from_slice(&[3.0f64, 4.0]).set_requires_grad(true);
-        let mut opt = Optimizer::new(OptimConfig::default(), vec![("w".into(), p.shallow_clone())]);
+        let mut opt = Optimizer::new(
+            OptimConfig::default(),
+            vec![("w".into(), p.shallow_clone())],
+        );
         (&p * &p).sum(Kind::Double).backward(); // grad (6, 8), norm 10
         opt.clip_grad_norm(1.0);
         let g: Vec<f64> = Vec::try_from(&p.grad()).unwrap();
         close(&g, &[0.6, 0.8], 1e-6);
         opt.step();
         let st: BTreeMap<String, Tensor> = opt.state_tensors("model/").into_iter().collect();
-        assert_eq!(st.keys().cloned().collect::<Vec<_>>(), vec!["model/w/exp_avg", "model/w/exp_avg_sq"]);
+        assert_eq!(
+            st.keys().cloned().collect::<Vec<_>>(),
+            vec!["model/w/exp_avg", "model/w/exp_avg_sq"]
+        );
         let q = Tensor::from_slice(&[0.0f64, 0.0]).set_requires_grad(true);
         let mut opt2 = Optimizer::new(OptimConfig::default(), vec![("w".into(), q)]);
         opt2.load_state("model/", &st, 1).unwrap();
-        assert!(opt2.state_tensors("model/")[1].1.equal(&st["model/w/exp_avg_sq"]));
-        let bad: BTreeMap<String, Tensor> = [("model/w/exp_avg".to_string(), Tensor::zeros([3], (Kind::Double, Device::Cpu)))].into();
+        assert!(opt2.state_tensors("model/")[1]
+            .1
+            .equal(&st["model/w/exp_avg_sq"]));
+        let bad: BTreeMap<String, Tensor> = [(
+            "model/w/exp_avg".to_string(),
+            Tensor::zeros([3], (Kind::Double, Device::Cpu)),
+        )]
+        .into();
         let e = opt2.load_state("model/", &bad, 1).unwrap_err().to_string();
-        assert!(e.contains("model/w/exp_avg") && e.contains("[3]") && e.contains("[2]"), "{e}");
+        assert!(
+            e.contains("model/w/exp_avg") && e.contains("[3]") && e.contains("[2]"),
+            "{e}"
+        );
     }
 }

@@ -42,7 +42,13 @@ pub struct ScheduleConfig {
 
 impl Default for ScheduleConfig {
     fn default() -> Self {
-        ScheduleConfig { kind: ScheduleKind::Constant, warmup_steps: 0, min_factor: 0.0, step_every: 0, gamma: 0.1 }
+        ScheduleConfig {
+            kind: ScheduleKind::Constant,
+            warmup_steps: 0,
+            min_factor: 0.0,
+            step_every: 0,
+            gamma: 0.1,
+        }
     }
 }
 
@@ -50,14 +56,23 @@ impl ScheduleConfig {
     /// Checks the values; keys are named under `prefix` (e.g. `train.schedule`).
     pub fn validate(&self, prefix: &str) -> Result<()> {
         if !(0.0..=1.0).contains(&self.min_factor) {
-            return Err(CoreError::config(format!("{prefix}.min_factor"), "must be in [0, 1]"));
+            return Err(CoreError::config(
+                format!("{prefix}.min_factor"),
+                "must be in [0, 1]",
+            ));
         }
         if self.kind == ScheduleKind::Step {
             if self.step_every == 0 {
-                return Err(CoreError::config(format!("{prefix}.step_every"), "must be > 0 for kind = \"step\""));
+                return Err(CoreError::config(
+                    format!("{prefix}.step_every"),
+                    "must be > 0 for kind = \"step\"",
+                ));
             }
             if !(self.gamma > 0.0 && self.gamma <= 1.0) {
-                return Err(CoreError::config(format!("{prefix}.gamma"), "must be in (0, 1]"));
+                return Err(CoreError::config(
+                    format!("{prefix}.gamma"),
+                    "must be in (0, 1]",
+                ));
             }
         }
         Ok(())
@@ -75,7 +90,8 @@ impl ScheduleConfig {
             ScheduleKind::Cosine => {
                 let span = total.saturating_sub(w).saturating_sub(1).max(1);
                 let u = (s as f64 / span as f64).min(1.0);
-                self.min_factor + (1.0 - self.min_factor) * 0.5 * (1.0 + (std::f64::consts::PI * u).cos())
+                self.min_factor
+                    + (1.0 - self.min_factor) * 0.5 * (1.0 + (std::f64::consts::PI * u).cos())
             }
             ScheduleKind::Step => self.gamma.powi((s / self.step_every.max(1)) as i32),
         }
@@ -88,14 +104,21 @@ mod tests {
 
     #[test]
     fn warmup_then_constant() {
-        let s = ScheduleConfig { warmup_steps: 4, ..Default::default() };
+        let s = ScheduleConfig {
+            warmup_steps: 4,
+            ..Default::default()
+        };
         let f: Vec<f64> = (0..6).map(|t| s.factor(t, 100)).collect();
         assert_eq!(f, vec![0.25, 0.5, 0.75, 1.0, 1.0, 1.0]);
     }
 
     #[test]
     fn cosine_known_values() {
-        let s = ScheduleConfig { kind: ScheduleKind::Cosine, min_factor: 0.1, ..Default::default() };
+        let s = ScheduleConfig {
+            kind: ScheduleKind::Cosine,
+            min_factor: 0.1,
+            ..Default::default()
+        };
         // 101 steps: t = 0 is the start, t = 50 the midpoint, t = 100 the end.
         assert!((s.factor(0, 101) - 1.0).abs() < 1e-15);
         assert!((s.factor(50, 101) - 0.55).abs() < 1e-15);
@@ -103,7 +126,11 @@ mod tests {
         // a quarter of the way: 0.1 + 0.9 * (1 + cos(pi/4)) / 2
         let q = 0.1 + 0.9 * 0.5 * (1.0 + std::f64::consts::FRAC_1_SQRT_2);
         assert!((s.factor(25, 101) - q).abs() < 1e-15);
-        let w = ScheduleConfig { kind: ScheduleKind::Cosine, warmup_steps: 10, ..Default::default() };
+        let w = ScheduleConfig {
+            kind: ScheduleKind::Cosine,
+            warmup_steps: 10,
+            ..Default::default()
+        };
         assert_eq!(w.factor(4, 111), 0.5);
         assert!((w.factor(10, 111) - 1.0).abs() < 1e-15);
         assert!(w.factor(110, 111).abs() < 1e-15);
@@ -111,12 +138,25 @@ mod tests {
 
     #[test]
     fn step_decay_known_values() {
-        let s = ScheduleConfig { kind: ScheduleKind::Step, step_every: 10, gamma: 0.5, ..Default::default() };
+        let s = ScheduleConfig {
+            kind: ScheduleKind::Step,
+            step_every: 10,
+            gamma: 0.5,
+            ..Default::default()
+        };
         assert_eq!(s.factor(0, 100), 1.0);
         assert_eq!(s.factor(9, 100), 1.0);
         assert_eq!(s.factor(10, 100), 0.5);
         assert_eq!(s.factor(35, 100), 0.125);
-        let bad = ScheduleConfig { kind: ScheduleKind::Step, step_every: 0, ..Default::default() };
-        assert!(bad.validate("train.schedule").unwrap_err().to_string().contains("train.schedule.step_every"));
+        let bad = ScheduleConfig {
+            kind: ScheduleKind::Step,
+            step_every: 0,
+            ..Default::default()
+        };
+        assert!(bad
+            .validate("train.schedule")
+            .unwrap_err()
+            .to_string()
+            .contains("train.schedule.step_every"));
     }
 }

@@ -5,15 +5,14 @@
 //!
 //! Exactness of resume rests on three things: torch is reseeded from `(seed, "step", step)`
 //! before every step (and from `(seed, "eval", step)` before evaluation, so evaluating does not
-//! shift the training stream); the data order of epoch `e` is a permutation drawn from
-//! `(seed, "shuffle", e)`; and every piece of optimizer and EMA state is in the checkpoint.
+//! shift the training stream); the data order of epoch `e` is [`BatchIter`]'s permutation drawn
+//! from `(seed, "shuffle", e)`; and every piece of optimizer and EMA state is in the checkpoint.
 //! Batches keep the last partial batch of an epoch out (drop-last), so step `s` always reads
 //! batch `s % B` of epoch `s / B` with `B = max(1, n / batch_size)`.
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use rand::seq::SliceRandom;
 use tch::{Kind, Tensor};
 
 pub use super::checkpoint::BestRecord;
@@ -23,7 +22,7 @@ use super::ema::Ema;
 use super::metrics::{MetricsLog, Progress};
 use super::model::{EvalReport, GenerativeModel, Optimize};
 use super::optim::Optimizer;
-use crate::data::{Batch, Dataset, Split};
+use crate::data::{BatchIter, Dataset, Split};
 use crate::{seed, CoreError, Result};
 
 /// What a run did.
@@ -69,7 +68,11 @@ impl Optimize for StepOptim<'_> {
     fn minimize(&mut self, group: &str, loss: &Tensor) -> Result<()> {
         let known = || self.opts.keys().cloned().collect::<Vec<_>>().join(", ");
         if !self.opts.contains_key(group) {
-            return Err(CoreError::Unknown { what: "parameter group", name: group.to_string(), known: known() });
+            return Err(CoreError::Unknown {
+                what: "parameter group",
+                name: group.to_string(),
+                known: known(),
+            });
         }
         let opt = self.opts.get_mut(group).expect("checked above");
         opt.zero_grad();
@@ -90,13 +93,6 @@ fn position(step: u64, per_epoch: u64) -> (u64, u64) {
     (step / per_epoch, step % per_epoch)
 }
 
-/// The data order of one epoch: a permutation of `0..n` drawn from `(seed, "shuffle", epoch)`.
-pub fn epoch_order(seed: u64, epoch: u64, n: i64) -> Vec<i64> {
-    let mut perm: Vec<i64> = (0..n).collect();
-    perm.shuffle(&mut seed::rng(seed, "shuffle", epoch));
-    perm
-}
-
 impl Trainer {
     /// A trainer for `cfg` writing into `run_dir` (`None`: no files at all). Fails if `run_dir`
     /// already holds a run (use [`Trainer::resume`]).
@@ -110,7 +106,13 @@ impl Trainer {
                 });
             }
         }
-        Ok(Trainer { cfg, run_dir: run_dir.map(Path::to_path_buf), resume_from: None, stop_at: None, meta: Default::default() })
+        Ok(Trainer {
+            cfg,
+            run_dir: run_dir.map(Path::to_path_buf),
+            resume_from: None,
+            stop_at: None,
+            meta: Default::default(),
+        })
     }
 
     /// A trainer that continues the run in `run_dir` from its latest checkpoint with the run's own
@@ -154,10 +156,14 @@ impl Trainer {
         let test = split.test.to_device(device);
         let n = train.len();
         if n == 0 {
-            return Err(CoreError::Invalid(format!("dataset `{}` has no training example", train.name)));
+            return Err(CoreError::Invalid(format!(
+                "dataset `{}` has no training example",
+                train.name
+            )));
         }
         let bs = cfg.batch_size.min(n);
-        let per_epoch = (n / bs).max(1) as u64;
+        let mut batches = BatchIter::new(&train, cfg.batch_size, cfg.seed, device)?;
+        let per_epoch = batches.batches_per_epoch() as u64;
         let total = match (cfg.steps, cfg.epochs) {
             (Some(s), _) => s,
             (None, Some(e)) => e * per_epoch,
@@ -171,7 +177,11 @@ impl Trainer {
             if !groups.iter().any(|g| &g.name == name) {
                 return Err(CoreError::config(
                     format!("train.groups.{name}"),
-                    format!("model `{}` has no such parameter group; its groups: {}", model.name(), group_names(&groups)),
+                    format!(
+                        "model `{}` has no such parameter group; its groups: {}",
+                        model.name(),
+                        group_names(&groups)
+                    ),
                 ));
             }
         }
@@ -196,20 +206,31 @@ impl Trainer {
             let st = ckpt::read_state(from)?;
             ckpt::check_model(&st, model, from)?;
             let wfile = from.join("model.safetensors");
-            ckpt::load_checked(&ckpt::model_vars(model), &ckpt::read_safetensors(&wfile)?, &wfile)?;
+            ckpt::load_checked(
+                &ckpt::model_vars(model),
+                &ckpt::read_safetensors(&wfile)?,
+                &wfile,
+            )?;
             let ofile = from.join("optim.safetensors");
             let otensors = ckpt::read_safetensors(&ofile)?;
             let saved: Vec<&str> = st.groups.iter().map(|g| g.name.as_str()).collect();
             if saved != opts.keys().map(String::as_str).collect::<Vec<_>>() {
                 return Err(CoreError::Checkpoint {
                     path: from.clone(),
-                    msg: format!("parameter groups differ: checkpoint [{}], model [{}]", saved.join(", "), opts.keys().cloned().collect::<Vec<_>>().join(", ")),
+                    msg: format!(
+                        "parameter groups differ: checkpoint [{}], model [{}]",
+                        saved.join(", "),
+                        opts.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
                 });
             }
             for gs in &st.groups {
                 let opt = opts.get_mut(&gs.name).expect("names checked");
                 opt.load_state(&format!("{}/", gs.name), &otensors, gs.steps_taken)
-                    .map_err(|e| CoreError::Checkpoint { path: ofile.clone(), msg: e.to_string() })?;
+                    .map_err(|e| CoreError::Checkpoint {
+                        path: ofile.clone(),
+                        msg: e.to_string(),
+                    })?;
             }
             if st.has_ema {
                 resumed_ema = Some(ckpt::read_safetensors(&from.join("ema.safetensors"))?);
@@ -224,7 +245,8 @@ impl Trainer {
         let ckpt_dir = self.run_dir.as_ref().map(|d| d.join("checkpoints"));
         if let Some(dir) = &self.run_dir {
             for sub in ["checkpoints", "samples"] {
-                std::fs::create_dir_all(dir.join(sub)).map_err(|e| CoreError::io(dir.join(sub), e))?;
+                std::fs::create_dir_all(dir.join(sub))
+                    .map_err(|e| CoreError::io(dir.join(sub), e))?;
             }
             let mut conf = serde_json::json!({
                 "model": model.name(), "family": model.family(), "model_config": model.config_json(),
@@ -239,20 +261,15 @@ impl Trainer {
         let mut log = MetricsLog::open(self.run_dir.as_deref(), Some(step))?;
 
         // Data-dependent initialization happens once, on the first batch of a fresh run.
-        let mut order: Option<(u64, Tensor)> = None;
-        let batch_at = |s: u64, order: &mut Option<(u64, Tensor)>| -> Batch {
-            let (e, b) = position(s, per_epoch);
-            if order.as_ref().is_none_or(|o| o.0 != e) {
-                *order = Some((e, Tensor::from_slice(&epoch_order(cfg.seed, e, n)).to_device(device)));
-            }
-            let idx = order.as_ref().expect("set above").1.narrow(0, b as i64 * bs, bs);
-            Batch { x: train.x.index_select(0, &idx), y: train.y.as_ref().map(|y| y.index_select(0, &idx)), kind: train.kind }
-        };
         if step == 0 && stop > 0 {
             seed::seed_torch_stream(cfg.seed, "init", 0);
-            model.init_from_batch(&batch_at(0, &mut order))?;
+            model.init_from_batch(&batches.next_batch())?;
         }
-        let mut ema = cfg.ema.clone().map(|c| Ema::new(c, ckpt::model_vars(model)));
+        batches.seek_step(step)?;
+        let mut ema = cfg
+            .ema
+            .clone()
+            .map(|c| Ema::new(c, ckpt::model_vars(model)));
         if let (Some(e), Some(t)) = (ema.as_mut(), resumed_ema.as_ref()) {
             e.load(t)?;
         }
@@ -266,24 +283,39 @@ impl Trainer {
         let mut stopped_early = false;
         let mut last_ckpt: Option<PathBuf> = None;
 
-        let mut ctx = Ctx { model, cfg: &cfg, opts: &mut opts, ema: &mut ema, ckpt_dir: ckpt_dir.as_deref(), per_epoch };
+        let mut ctx = Ctx {
+            model,
+            cfg: &cfg,
+            opts: &mut opts,
+            ema: &mut ema,
+            ckpt_dir: ckpt_dir.as_deref(),
+            per_epoch,
+        };
         while step < stop {
             let t0 = Instant::now();
-            let batch = batch_at(step, &mut order);
+            let batch = batches.next_batch();
             let factor = cfg.schedule.factor(step, total);
             for (name, opt) in ctx.opts.iter_mut() {
                 opt.set_lr(base_lr[name] * factor);
             }
             seed::seed_torch_stream(cfg.seed, "step", step);
             let losses = {
-                let mut handle = StepOptim { opts: &mut *ctx.opts, clip: cfg.clip_grad_norm, step };
+                let mut handle = StepOptim {
+                    opts: &mut *ctx.opts,
+                    clip: cfg.clip_grad_norm,
+                    step,
+                };
                 ctx.model.train_step(&batch, &mut handle)?
             };
             let map = losses.to_map();
             if map.len() != losses.parts().len() || map.values().any(|v| !v.is_finite()) {
                 log.flush()?;
                 progress.finish();
-                let parts = map.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ");
+                let parts = map
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 return Err(CoreError::NonFinite { step, parts });
             }
             if let Some(e) = ctx.ema.as_mut() {
@@ -297,14 +329,20 @@ impl Trainer {
                 let dt = window.0.elapsed().as_secs_f64();
                 let ips = (step - window.1) as f64 * bs as f64 / dt.max(1e-9);
                 window = (Instant::now(), step);
-                let lrs: BTreeMap<String, f64> = ctx.opts.iter().map(|(k, o)| (k.clone(), o.lr())).collect();
+                let lrs: BTreeMap<String, f64> =
+                    ctx.opts.iter().map(|(k, o)| (k.clone(), o.lr())).collect();
                 let (epoch, _) = position(step - 1, per_epoch);
-                let mut nums: Vec<(String, f64)> = last_losses.iter().map(|(k, v)| (k.clone(), *v)).collect();
+                let mut nums: Vec<(String, f64)> =
+                    last_losses.iter().map(|(k, v)| (k.clone(), *v)).collect();
                 nums.extend(lrs.iter().map(|(k, v)| (format!("lr/{k}"), *v)));
                 nums.push(("images_per_second".into(), ips));
                 let row = serde_json::json!({"step": step, "kind": "train", "epoch": epoch, "losses": last_losses, "lr": lrs, "images_per_second": ips});
                 log.append(row, &nums)?;
-                progress.update(step, last_losses.get("total").copied().unwrap_or(f64::NAN), ips);
+                progress.update(
+                    step,
+                    last_losses.get("total").copied().unwrap_or(f64::NAN),
+                    ips,
+                );
             }
 
             let mut stop_now = false;
@@ -324,14 +362,24 @@ impl Trainer {
                     if better {
                         evals_since_best = 0;
                         let name = ckpt_dir.as_ref().map(|_| ckpt::step_dir_name(step));
-                        best = Some(BestRecord { metric: cfg.best_metric.name.clone(), value: v, step, checkpoint: name });
+                        best = Some(BestRecord {
+                            metric: cfg.best_metric.name.clone(),
+                            value: v,
+                            step,
+                            checkpoint: name,
+                        });
                         if ctx.ckpt_dir.is_some() {
-                            last_ckpt = ctx.save(step, &best, evals_since_best, &last_losses, true)?;
+                            last_ckpt =
+                                ctx.save(step, &best, evals_since_best, &last_losses, true)?;
                             last_saved = Some(step);
                         }
                     } else {
                         evals_since_best += 1;
-                        if cfg.early_stopping.as_ref().is_some_and(|e| evals_since_best >= e.patience) {
+                        if cfg
+                            .early_stopping
+                            .as_ref()
+                            .is_some_and(|e| evals_since_best >= e.patience)
+                        {
                             stopped_early = true;
                             stop_now = true;
                         }
@@ -341,7 +389,11 @@ impl Trainer {
                 log.flush()?;
                 log.write_curves()?;
             }
-            if ctx.ckpt_dir.is_some() && cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0 && last_saved != Some(step) {
+            if ctx.ckpt_dir.is_some()
+                && cfg.checkpoint_every > 0
+                && step % cfg.checkpoint_every == 0
+                && last_saved != Some(step)
+            {
                 log.flush()?;
                 last_ckpt = ctx.save(step, &best, evals_since_best, &last_losses, false)?;
                 last_saved = Some(step);
@@ -371,7 +423,11 @@ impl Trainer {
             steps: step,
             steps_run,
             seconds: t_start.elapsed().as_secs_f64(),
-            images_per_second: if train_secs > 0.0 { steps_run as f64 * bs as f64 / train_secs } else { 0.0 },
+            images_per_second: if train_secs > 0.0 {
+                steps_run as f64 * bs as f64 / train_secs
+            } else {
+                0.0
+            },
             last_losses,
             final_eval,
             best,
@@ -382,20 +438,36 @@ impl Trainer {
 }
 
 fn group_names(groups: &[super::model::ParamGroup]) -> String {
-    groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(", ")
+    groups
+        .iter()
+        .map(|g| g.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The tracked metric of a report: `None` when the default metric (`nll`) is absent (models
 /// without a likelihood and no configured metric), an error when a configured one is absent.
 fn tracked_value(report: &EvalReport, cfg: &TrainConfig) -> Result<Option<f64>> {
     let name = cfg.best_metric.name.as_str();
-    let v = if name == "nll" { report.nll } else { report.metrics.get(name).copied() };
+    let v = if name == "nll" {
+        report.nll
+    } else {
+        report.metrics.get(name).copied()
+    };
     match v {
         Some(v) => Ok(Some(v)),
         None if name == "nll" => Ok(None),
         None => Err(CoreError::config(
             "train.best_metric.name",
-            format!("the evaluation has no metric `{name}`; it has: {}", report.metrics.keys().cloned().collect::<Vec<_>>().join(", ")),
+            format!(
+                "the evaluation has no metric `{name}`; it has: {}",
+                report
+                    .metrics
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         )),
     }
 }
@@ -424,22 +496,38 @@ impl Ctx<'_> {
         out
     }
 
-    fn evaluate_inner(&mut self, test: &Dataset, step: u64, log: &mut MetricsLog) -> Result<EvalReport> {
+    fn evaluate_inner(
+        &mut self,
+        test: &Dataset,
+        step: u64,
+        log: &mut MetricsLog,
+    ) -> Result<EvalReport> {
         let _guard = tch::no_grad_guard();
         seed::seed_torch_stream(self.cfg.seed, "eval", step);
         let report = self.model.evaluate(test, &self.cfg.eval)?;
-        let mut nums: Vec<(String, f64)> = report.nll.map(|v| ("nll".to_string(), v)).into_iter().collect();
+        let mut nums: Vec<(String, f64)> = report
+            .nll
+            .map(|v| ("nll".to_string(), v))
+            .into_iter()
+            .collect();
         nums.extend(report.metrics.iter().map(|(k, v)| (k.clone(), *v)));
         let row = serde_json::json!({
             "step": step, "kind": "eval", "nll": report.nll, "unit": report.unit, "likelihood": report.kind.label(),
             "data": report.data, "metrics": report.metrics,
         });
         log.append(row, &nums)?;
-        let Some(samples_dir) = self.ckpt_dir.and_then(Path::parent).map(|d| d.join("samples")) else {
+        let Some(samples_dir) = self
+            .ckpt_dir
+            .and_then(Path::parent)
+            .map(|d| d.join("samples"))
+        else {
             return Ok(report);
         };
         if self.cfg.sample_count > 0 {
-            let s = self.model.sample(self.cfg.sample_count, seed::derive(self.cfg.seed, "samples", 0))?;
+            let s = self.model.sample(
+                self.cfg.sample_count,
+                seed::derive(self.cfg.seed, "samples", 0),
+            )?;
             let file = samples_dir.join(format!("samples-{}.png", ckpt::step_dir_name(step)));
             if s.dim() == 4 {
                 let nrow = (self.cfg.sample_count as f64).sqrt().ceil() as i64;
@@ -452,7 +540,13 @@ impl Ctx<'_> {
             let k = test.len().min(16);
             let x = test.x.narrow(0, 0, k);
             if let Some(r) = self.model.reconstruct(&x) {
-                let both = Tensor::cat(&[test.take(k).x_unit_f32(), r?.to_kind(Kind::Float).to_device(x.device())], 0);
+                let both = Tensor::cat(
+                    &[
+                        test.take(k).x_unit_f32(),
+                        r?.to_kind(Kind::Float).to_device(x.device()),
+                    ],
+                    0,
+                );
                 let file = samples_dir.join(format!("recon-{}.png", ckpt::step_dir_name(step)));
                 crate::image::save_grid(&file, &both, k)?;
             }
@@ -469,7 +563,9 @@ impl Ctx<'_> {
         last_losses: &BTreeMap<String, f64>,
         is_best: bool,
     ) -> Result<Option<PathBuf>> {
-        let Some(dir) = self.ckpt_dir else { return Ok(None) };
+        let Some(dir) = self.ckpt_dir else {
+            return Ok(None);
+        };
         let (epoch, batch_in_epoch) = position(step, self.per_epoch);
         let state = TrainState {
             format: ckpt::FORMAT,
@@ -489,15 +585,27 @@ impl Ctx<'_> {
         };
         let mut weights: Vec<(String, Tensor)> = ckpt::model_vars(self.model).into_iter().collect();
         weights.sort_by(|a, b| a.0.cmp(&b.0));
-        let optim = self.opts.iter().flat_map(|(n, o)| o.state_tensors(&format!("{n}/"))).collect();
-        let tensors = CheckpointTensors { weights, optim, ema: self.ema.as_ref().map(Ema::tensors) };
+        let optim = self
+            .opts
+            .iter()
+            .flat_map(|(n, o)| o.state_tensors(&format!("{n}/")))
+            .collect();
+        let tensors = CheckpointTensors {
+            weights,
+            optim,
+            ema: self.ema.as_ref().map(Ema::tensors),
+        };
         let name = ckpt::save(dir, &state, &tensors)?;
         if is_best {
             ckpt::set_pointer(dir, ckpt::BEST, &name)?;
         }
         ckpt::set_pointer(dir, ckpt::LATEST, &name)?;
         let best_name = best.as_ref().and_then(|b| b.checkpoint.clone());
-        let protect: Vec<&str> = best_name.iter().map(String::as_str).chain([name.as_str()]).collect();
+        let protect: Vec<&str> = best_name
+            .iter()
+            .map(String::as_str)
+            .chain([name.as_str()])
+            .collect();
         ckpt::prune(dir, self.cfg.keep_checkpoints, &protect)?;
         Ok(Some(dir.join(name)))
     }
@@ -506,16 +614,32 @@ impl Ctx<'_> {
 /// A 2-D scatter plot of samples `f32 [n, 2]` (toy data), without text.
 fn scatter(path: &Path, s: &Tensor) -> Result<()> {
     use plotters::prelude::*;
-    let v: Vec<f64> = Vec::try_from(s.to_kind(Kind::Double).to_device(tch::Device::Cpu).reshape([-1]))?;
-    let pts: Vec<(f64, f64)> = v.chunks(2).map(|c| (c[0], c[1])).filter(|p| p.0.is_finite() && p.1.is_finite()).collect();
-    let lim = pts.iter().fold(1e-6f64, |m, p| m.max(p.0.abs()).max(p.1.abs())) * 1.05;
+    let v: Vec<f64> = Vec::try_from(
+        s.to_kind(Kind::Double)
+            .to_device(tch::Device::Cpu)
+            .reshape([-1]),
+    )?;
+    let pts: Vec<(f64, f64)> = v
+        .chunks(2)
+        .map(|c| (c[0], c[1]))
+        .filter(|p| p.0.is_finite() && p.1.is_finite())
+        .collect();
+    let lim = pts
+        .iter()
+        .fold(1e-6f64, |m, p| m.max(p.0.abs()).max(p.1.abs()))
+        * 1.05;
     let (w, h) = (480u32, 480u32);
     let mut buf = vec![255u8; (w * h * 3) as usize];
     let err = |e: String| CoreError::Invalid(format!("plotting {}: {e}", path.display()));
     {
         let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
-        let mut chart = ChartBuilder::on(&root).margin(10).build_cartesian_2d(-lim..lim, -lim..lim).map_err(|e| err(e.to_string()))?;
-        chart.draw_series(pts.iter().map(|&p| Circle::new(p, 2, BLUE.filled()))).map_err(|e| err(e.to_string()))?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(10)
+            .build_cartesian_2d(-lim..lim, -lim..lim)
+            .map_err(|e| err(e.to_string()))?;
+        chart
+            .draw_series(pts.iter().map(|&p| Circle::new(p, 2, BLUE.filled())))
+            .map_err(|e| err(e.to_string()))?;
         root.present().map_err(|e| err(e.to_string()))?;
     }
     crate::image::save_png(path, w, h, png::ColorType::Rgb, &buf)

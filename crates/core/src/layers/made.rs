@@ -48,8 +48,15 @@ impl Ordering {
             Ordering::Given(p) => p.clone(),
         };
         let mut seen = vec![false; d];
-        if pos.len() != d || pos.iter().any(|&i| i >= d || std::mem::replace(&mut seen[i], true)) {
-            return Err(CoreError::config("made.ordering", format!("{pos:?} is not a permutation of 0..{d}")));
+        if pos.len() != d
+            || pos
+                .iter()
+                .any(|&i| i >= d || std::mem::replace(&mut seen[i], true))
+        {
+            return Err(CoreError::config(
+                "made.ordering",
+                format!("{pos:?} is not a permutation of 0..{d}"),
+            ));
         }
         Ok(pos)
     }
@@ -83,10 +90,16 @@ pub fn made_masks(
 ) -> Result<Vec<Vec<Vec<bool>>>> {
     let d = input_degrees.len();
     if d < 2 {
-        return Err(CoreError::config("made.input_dim", format!("MADE needs at least 2 inputs, got {d}")));
+        return Err(CoreError::config(
+            "made.input_dim",
+            format!("MADE needs at least 2 inputs, got {d}"),
+        ));
     }
     if let Some(&h) = hidden.iter().find(|&&h| h < 1) {
-        return Err(CoreError::config("made.hidden", format!("hidden width {h} < 1")));
+        return Err(CoreError::config(
+            "made.hidden",
+            format!("hidden width {h} < 1"),
+        ));
     }
     let mut rng = crate::seed::rng(random_degrees.unwrap_or(0), "made-degrees", draw);
     let mut prev: Vec<usize> = input_degrees.to_vec();
@@ -100,7 +113,11 @@ pub fn made_masks(
                 None => lo + k % (d - lo),
             })
             .collect();
-        masks.push(deg.iter().map(|&mk| prev.iter().map(|&mj| mk >= mj).collect()).collect());
+        masks.push(
+            deg.iter()
+                .map(|&mk| prev.iter().map(|&mj| mk >= mj).collect())
+                .collect(),
+        );
         prev = deg;
     }
     let mut out = Vec::new();
@@ -116,7 +133,10 @@ pub fn made_masks(
 fn mask_tensor(m: &[Vec<bool>]) -> Tensor {
     let rows = m.len() as i64;
     let cols = m.first().map_or(0, |r| r.len()) as i64;
-    let flat: Vec<f32> = m.iter().flat_map(|r| r.iter().map(|&b| if b { 1.0 } else { 0.0 })).collect();
+    let flat: Vec<f32> = m
+        .iter()
+        .flat_map(|r| r.iter().map(|&b| if b { 1.0 } else { 0.0 }))
+        .collect();
     Tensor::from_slice(&flat).reshape([rows, cols])
 }
 
@@ -133,15 +153,36 @@ impl MaskedLinear {
     /// A masked layer of `in_dim -> out_dim` with an all-ones mask (set it with [`Self::set_mask`]).
     pub fn new(p: &nn::Path, in_dim: i64, out_dim: i64) -> Self {
         let bound = 1.0 / (in_dim as f64).sqrt();
-        let weight = p.var("weight", &[out_dim, in_dim], nn::Init::Uniform { lo: -bound, up: bound });
-        let bias = p.var("bias", &[out_dim], nn::Init::Uniform { lo: -bound, up: bound });
-        let mask = p.add("mask", Tensor::ones([out_dim, in_dim], (Kind::Float, p.device())), false);
+        let weight = p.var(
+            "weight",
+            &[out_dim, in_dim],
+            nn::Init::Uniform {
+                lo: -bound,
+                up: bound,
+            },
+        );
+        let bias = p.var(
+            "bias",
+            &[out_dim],
+            nn::Init::Uniform {
+                lo: -bound,
+                up: bound,
+            },
+        );
+        let mask = p.add(
+            "mask",
+            Tensor::ones([out_dim, in_dim], (Kind::Float, p.device())),
+            false,
+        );
         MaskedLinear { weight, bias, mask }
     }
     /// Replaces the mask (shape `[out, in]`, 0/1).
     pub fn set_mask(&self, m: &Tensor) -> Result<()> {
         if m.size() != self.mask.size() {
-            return Err(CoreError::shape("made mask", format!("{:?} != {:?}", m.size(), self.mask.size())));
+            return Err(CoreError::shape(
+                "made mask",
+                format!("{:?} != {:?}", m.size(), self.mask.size()),
+            ));
         }
         let mut dst = self.mask.shallow_clone();
         tch::no_grad(|| dst.copy_(m));
@@ -168,19 +209,38 @@ impl Made {
     /// Builds MADE under `p` (`p / "l0"`, `p / "l1"`, ..., `p / "ctx"`).
     pub fn new(p: &nn::Path, cfg: &MadeConfig) -> Result<Self> {
         if cfg.hidden.is_empty() {
-            return Err(CoreError::config("made.hidden", "needs at least one hidden layer"));
+            return Err(CoreError::config(
+                "made.hidden",
+                "needs at least one hidden layer",
+            ));
         }
         let d = cfg.input_dim;
         let mut dims = vec![d];
         dims.extend(&cfg.hidden);
         dims.push(d * cfg.out_per_dim);
-        let layers: Vec<MaskedLinear> =
-            dims.windows(2).enumerate().map(|(i, w)| MaskedLinear::new(&(p / format!("l{i}")), w[0], w[1])).collect();
+        let layers: Vec<MaskedLinear> = dims
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| MaskedLinear::new(&(p / format!("l{i}")), w[0], w[1]))
+            .collect();
         let context = (cfg.context_dim > 0).then(|| {
-            nn::linear(p / "ctx", cfg.context_dim, cfg.hidden[0], nn::LinearConfig { bias: false, ..Default::default() })
+            nn::linear(
+                p / "ctx",
+                cfg.context_dim,
+                cfg.hidden[0],
+                nn::LinearConfig {
+                    bias: false,
+                    ..Default::default()
+                },
+            )
         });
         let positions = cfg.ordering.positions(d as usize)?;
-        let made = Made { cfg: cfg.clone(), layers, context, positions };
+        let made = Made {
+            cfg: cfg.clone(),
+            layers,
+            context,
+            positions,
+        };
         made.resample(0)?;
         Ok(made)
     }
@@ -193,8 +253,13 @@ impl Made {
     /// Sets the masks for draw `draw` of the hidden degrees (connectivity-agnostic training redraws
     /// them; with `random_degrees = None` every draw gives the same masks).
     pub fn resample(&self, draw: u64) -> Result<()> {
-        let masks =
-            made_masks(&self.input_degrees(), &self.cfg.hidden, self.cfg.out_per_dim, self.cfg.random_degrees, draw)?;
+        let masks = made_masks(
+            &self.input_degrees(),
+            &self.cfg.hidden,
+            self.cfg.out_per_dim,
+            self.cfg.random_degrees,
+            draw,
+        )?;
         for (layer, m) in self.layers.iter().zip(&masks) {
             let kind = layer.mask.kind();
             layer.set_mask(&mask_tensor(m).to_kind(kind).to_device(layer.mask.device()))?;
@@ -206,13 +271,26 @@ impl Made {
     pub fn forward(&self, x: &Tensor, context: Option<&Tensor>) -> Result<Tensor> {
         let d = self.cfg.input_dim;
         if x.dim() != 2 || x.size()[1] != d {
-            return Err(CoreError::shape("made input", format!("expected [b, {d}], got {:?}", x.size())));
+            return Err(CoreError::shape(
+                "made input",
+                format!("expected [b, {d}], got {:?}", x.size()),
+            ));
         }
         let mut h = self.layers[0].forward(x);
         match (&self.context, context) {
             (Some(lin), Some(c)) => h += c.to_kind(h.kind()).apply(lin),
-            (Some(_), None) => return Err(CoreError::shape("made context", "this MADE needs a context")),
-            (None, Some(_)) => return Err(CoreError::shape("made context", "this MADE takes no context")),
+            (Some(_), None) => {
+                return Err(CoreError::shape(
+                    "made context",
+                    "this MADE needs a context",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(CoreError::shape(
+                    "made context",
+                    "this MADE takes no context",
+                ))
+            }
             (None, None) => {}
         }
         for layer in &self.layers[1..] {
@@ -229,7 +307,14 @@ mod tests {
 
     fn made(ordering: Ordering, random_degrees: Option<u64>) -> (nn::VarStore, Made) {
         let mut vs = nn::VarStore::new(Device::Cpu);
-        let cfg = MadeConfig { input_dim: 6, hidden: vec![16, 16], out_per_dim: 2, ordering, random_degrees, context_dim: 0 };
+        let cfg = MadeConfig {
+            input_dim: 6,
+            hidden: vec![16, 16],
+            out_per_dim: 2,
+            ordering,
+            random_degrees,
+            context_dim: 0,
+        };
         let m = Made::new(&vs.root(), &cfg).unwrap();
         vs.double();
         (vs, m)
@@ -280,7 +365,11 @@ mod tests {
             let g = Tensor::run_backward(&[y.select(1, o).sum(Kind::Double)], &[&x], true, false);
             let i = (o % 6) as usize;
             for j in 0..6usize {
-                let gj = g[0].select(1, j as i64).abs().sum(Kind::Double).double_value(&[]);
+                let gj = g[0]
+                    .select(1, j as i64)
+                    .abs()
+                    .sum(Kind::Double)
+                    .double_value(&[]);
                 if m.positions[j] >= m.positions[i] {
                     assert_eq!(gj, 0.0, "d out{o}/d in{j}");
                 }

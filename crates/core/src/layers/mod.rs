@@ -6,4 +6,4 @@
 //!   by the autoregressive family.
 pub mod made;
 
-pub use made::{made_masks, MaskedLinear, Made, MadeConfig, Ordering};
+pub use made::{made_masks, Made, MadeConfig, MaskedLinear, Ordering};

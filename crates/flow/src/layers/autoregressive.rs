@@ -28,8 +28,18 @@ pub struct AutoregressiveAffine {
 
 impl AutoregressiveAffine {
     pub fn new(p: &nn::Path, cfg: &MadeConfig, inverse_autoregressive: bool) -> Result<Self> {
-        let made = Made::new(p, &MadeConfig { out_per_dim: 2, ..cfg.clone() })?;
-        Ok(AutoregressiveAffine { made, inverse_autoregressive, dim: cfg.input_dim })
+        let made = Made::new(
+            p,
+            &MadeConfig {
+                out_per_dim: 2,
+                ..cfg.clone()
+            },
+        )?;
+        Ok(AutoregressiveAffine {
+            made,
+            inverse_autoregressive,
+            dim: cfg.input_dim,
+        })
     }
 
     /// `(mu, alpha)` from MADE on `v`.
@@ -58,7 +68,11 @@ impl AutoregressiveAffine {
         let mut v = w.zeros_like();
         for _ in 0..self.dim {
             let (mu, a) = self.params(&v, ctx)?;
-            v = if self.inverse_autoregressive { (w - mu) * (-&a).exp() } else { w * a.exp() + mu };
+            v = if self.inverse_autoregressive {
+                (w - mu) * (-&a).exp()
+            } else {
+                w * a.exp() + mu
+            };
         }
         // The parameters at the fixed point give the log-det of v exactly.
         let (_, a) = self.params(&v, ctx)?;

@@ -3,7 +3,7 @@
 //! LU-decomposed (eq. 10): `W = P L (U + diag(sign(s) exp(log|s|)))` with P fixed, L unit lower
 //! triangular and U strictly upper triangular, so that `log|det W| = sum log|s|` costs O(c).
 //! Also works on vectors `[b, c]` (a learned invertible linear map).
-use tch::{nn, Kind, Tensor};
+use tch::{nn, Device, Kind, Tensor};
 
 use crate::bijector::{Bijector, Ctx};
 use genzoo_core::{CoreError, Result};
@@ -11,8 +11,19 @@ use genzoo_core::{CoreError, Result};
 /// Plain or LU-parameterized.
 #[derive(Debug)]
 pub enum Conv1x1 {
-    Plain { w: Tensor, c: i64 },
-    Lu { p: Tensor, l: Tensor, u: Tensor, log_s: Tensor, sign_s: Tensor, l_mask: Tensor, c: i64 },
+    Plain {
+        w: Tensor,
+        c: i64,
+    },
+    Lu {
+        p: Tensor,
+        l: Tensor,
+        u: Tensor,
+        log_s: Tensor,
+        sign_s: Tensor,
+        l_mask: Tensor,
+        c: i64,
+    },
 }
 
 impl Conv1x1 {
@@ -23,7 +34,10 @@ impl Conv1x1 {
         let a = Tensor::randn([c, c], (Kind::Double, Device::Cpu));
         let (q, _) = Tensor::linalg_qr(&a, "reduced");
         if !lu {
-            return Conv1x1::Plain { w: path.var_copy("w", &q.to_kind(Kind::Float).to_device(dev)), c };
+            return Conv1x1::Plain {
+                w: path.var_copy("w", &q.to_kind(Kind::Float).to_device(dev)),
+                c,
+            };
         }
         let (p, l, u) = Tensor::linalg_lu(&q, true);
         let s = u.diagonal(0, 0, 1);
@@ -53,10 +67,19 @@ impl Conv1x1 {
                 let (_, logabs) = Tensor::linalg_slogdet(w);
                 (w.shallow_clone(), logabs)
             }
-            Conv1x1::Lu { p, l, u, log_s, sign_s, l_mask, c } => {
+            Conv1x1::Lu {
+                p,
+                l,
+                u,
+                log_s,
+                sign_s,
+                l_mask,
+                c,
+            } => {
                 let eye = Tensor::eye(*c, (l.kind(), l.device()));
                 let lower = l * l_mask + &eye;
-                let upper = (u * l_mask.transpose(0, 1)) + (sign_s * log_s.exp()).diag_embed(0, -2, -1);
+                let upper =
+                    (u * l_mask.transpose(0, 1)) + (sign_s * log_s.exp()).diag_embed(0, -2, -1);
                 let w = p.to_kind(l.kind()).matmul(&lower).matmul(&upper);
                 (w, log_s.sum(log_s.kind()))
             }
@@ -66,7 +89,14 @@ impl Conv1x1 {
     fn apply_w(x: &Tensor, w: &Tensor) -> Tensor {
         if x.dim() == 4 {
             let c = w.size()[0];
-            x.conv2d(&w.view([c, c, 1, 1]), None::<Tensor>, [1, 1], [0, 0], [1, 1], 1)
+            x.conv2d(
+                &w.view([c, c, 1, 1]),
+                None::<Tensor>,
+                [1, 1],
+                [0, 0],
+                [1, 1],
+                1,
+            )
         } else {
             x.matmul(&w.transpose(0, 1))
         }
@@ -75,13 +105,14 @@ impl Conv1x1 {
     fn check(&self, x: &Tensor) -> Result<()> {
         let c = self.c();
         if !(x.dim() == 2 || x.dim() == 4) || x.size()[1] != c {
-            return Err(CoreError::shape("conv1x1 input", format!("expected [b, {c}(, h, w)], got {:?}", x.size())));
+            return Err(CoreError::shape(
+                "conv1x1 input",
+                format!("expected [b, {c}(, h, w)], got {:?}", x.size()),
+            ));
         }
         Ok(())
     }
 }
-
-use tch::Device;
 
 fn hw(x: &Tensor) -> f64 {
     x.size().iter().skip(2).product::<i64>() as f64
@@ -92,14 +123,20 @@ impl Bijector for Conv1x1 {
         self.check(x)?;
         let (w, logabs) = self.weight();
         let y = Self::apply_w(x, &w.to_kind(x.kind()));
-        Ok((y, (logabs.to_kind(x.kind()) * hw(x)).expand([x.size()[0]], false)))
+        Ok((
+            y,
+            (logabs.to_kind(x.kind()) * hw(x)).expand([x.size()[0]], false),
+        ))
     }
     fn inverse(&self, z: &Tensor, _ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         self.check(z)?;
         let (w, logabs) = self.weight();
         let w_inv = w.to_kind(Kind::Double).inverse().to_kind(z.kind());
         let x = Self::apply_w(z, &w_inv);
-        Ok((x, (logabs.to_kind(z.kind()) * -hw(z)).expand([z.size()[0]], false)))
+        Ok((
+            x,
+            (logabs.to_kind(z.kind()) * -hw(z)).expand([z.size()[0]], false),
+        ))
     }
     fn name(&self) -> &str {
         "conv1x1"

@@ -70,19 +70,34 @@ impl Coupling {
                 let i = Tensor::arange(*h, (Kind::Int64, dev)).view([*h, 1]);
                 let j = Tensor::arange(*w, (Kind::Int64, dev)).view([1, *w]);
                 let m = (i + j + parity).remainder(2).eq(0).to_kind(Kind::Float);
-                (m.view([1, 1, *h, *w]).expand([1, *c, *h, *w], false).contiguous(), *c, *c)
+                (
+                    m.view([1, 1, *h, *w])
+                        .expand([1, *c, *h, *w], false)
+                        .contiguous(),
+                    *c,
+                    *c,
+                )
             }
             (MaskKind::Channel, [c, _, _]) => {
                 if c % 2 != 0 {
-                    return Err(CoreError::config("coupling.mask", format!("channel mask needs an even channel count, got {c}")));
+                    return Err(CoreError::config(
+                        "coupling.mask",
+                        format!("channel mask needs an even channel count, got {c}"),
+                    ));
                 }
                 (Tensor::ones([1], (Kind::Float, dev)), c / 2, c / 2)
             }
             (MaskKind::Alternate, [d]) => {
                 if *d < 2 {
-                    return Err(CoreError::config("coupling.mask", format!("alternate mask needs dim >= 2, got {d}")));
+                    return Err(CoreError::config(
+                        "coupling.mask",
+                        format!("alternate mask needs dim >= 2, got {d}"),
+                    ));
                 }
-                let m = (Tensor::arange(*d, (Kind::Int64, dev)) + parity).remainder(2).eq(0).to_kind(Kind::Float);
+                let m = (Tensor::arange(*d, (Kind::Int64, dev)) + parity)
+                    .remainder(2)
+                    .eq(0)
+                    .to_kind(Kind::Float);
                 (m.view([1, *d]), *d, *d)
             }
             _ => {
@@ -92,13 +107,29 @@ impl Coupling {
                 ))
             }
         };
-        let n_out = if kind == CouplingKind::Additive { cout } else { 2 * cout };
+        let n_out = if kind == CouplingKind::Additive {
+            cout
+        } else {
+            2 * cout
+        };
         let net = CouplingNet::new(&(p / "net"), net, cin, cond_dim, n_out)?;
         let log_scale = (kind == CouplingKind::AffineTanh).then(|| {
-            let s = if shape.len() == 3 { vec![1, cout, 1, 1] } else { vec![1, cout] };
+            let s = if shape.len() == 3 {
+                vec![1, cout, 1, 1]
+            } else {
+                vec![1, cout]
+            };
             p.zeros("log_scale", &s)
         });
-        Ok(Coupling { mask, kind, parity, shape: shape.to_vec(), m, net, log_scale })
+        Ok(Coupling {
+            mask,
+            kind,
+            parity,
+            shape: shape.to_vec(),
+            m,
+            net,
+            log_scale,
+        })
     }
 
     /// `(s, t)` from the conditioning part; `s` is the log-scale (None for additive).
@@ -133,7 +164,11 @@ impl Coupling {
         let sign = if inverse { -1.0 } else { 1.0 };
         if self.mask == MaskKind::Channel {
             let v = x.chunk(2, 1);
-            let (xa, xb) = if self.parity == 0 { (&v[0], &v[1]) } else { (&v[1], &v[0]) };
+            let (xa, xb) = if self.parity == 0 {
+                (&v[0], &v[1])
+            } else {
+                (&v[1], &v[0])
+            };
             let (s, t) = self.st(xa, ctx.cond)?;
             let yb = match (&s, inverse, self.kind) {
                 (None, false, _) => xb + &t,
@@ -143,7 +178,11 @@ impl Coupling {
                 (Some(s), false, _) => xb * s.exp() + &t,
                 (Some(s), true, _) => (xb - &t) * (-s).exp(),
             };
-            let y = if self.parity == 0 { Tensor::cat(&[xa, &yb], 1) } else { Tensor::cat(&[&yb, xa], 1) };
+            let y = if self.parity == 0 {
+                Tensor::cat(&[xa, &yb], 1)
+            } else {
+                Tensor::cat(&[&yb, xa], 1)
+            };
             let ld = match s {
                 Some(s) => sum_per_example(&s) * sign,
                 None => Tensor::zeros([x.size()[0]], (x.kind(), x.device())),
@@ -194,20 +233,28 @@ impl DiagScale {
     pub fn new(p: &nn::Path, shape: &[i64]) -> Self {
         let mut s = vec![1];
         s.extend(shape);
-        DiagScale { log_s: p.zeros("log_s", &s) }
+        DiagScale {
+            log_s: p.zeros("log_s", &s),
+        }
     }
     fn ld(&self, x: &Tensor) -> Tensor {
-        self.log_s.sum(self.log_s.kind()).expand([x.size()[0]], false)
+        self.log_s
+            .sum(self.log_s.kind())
+            .expand([x.size()[0]], false)
     }
 }
 
 impl Bijector for DiagScale {
     fn forward(&self, x: &Tensor, _ctx: &Ctx) -> Result<(Tensor, Tensor)> {
-        let z = x.f_mul(&self.log_s.exp()).map_err(|e| CoreError::shape("diag-scale input", e.to_string()))?;
+        let z = x
+            .f_mul(&self.log_s.exp())
+            .map_err(|e| CoreError::shape("diag-scale input", e.to_string()))?;
         Ok((z, self.ld(x)))
     }
     fn inverse(&self, z: &Tensor, _ctx: &Ctx) -> Result<(Tensor, Tensor)> {
-        let x = z.f_mul(&(-&self.log_s).exp()).map_err(|e| CoreError::shape("diag-scale input", e.to_string()))?;
+        let x = z
+            .f_mul(&(-&self.log_s).exp())
+            .map_err(|e| CoreError::shape("diag-scale input", e.to_string()))?;
         Ok((x, -self.ld(z)))
     }
     fn name(&self) -> &str {

@@ -33,27 +33,55 @@ pub struct NetConfig {
 }
 
 fn zero_conv(p: nn::Path, cin: i64, cout: i64, k: i64) -> nn::Conv2D {
-    let cfg = nn::ConvConfig { padding: k / 2, ws_init: nn::Init::Const(0.0), bs_init: nn::Init::Const(0.0), ..Default::default() };
+    let cfg = nn::ConvConfig {
+        padding: k / 2,
+        ws_init: nn::Init::Const(0.0),
+        bs_init: nn::Init::Const(0.0),
+        ..Default::default()
+    };
     nn::conv2d(p, cin, cout, k, cfg)
 }
 
 fn conv(p: nn::Path, cin: i64, cout: i64, k: i64) -> nn::Conv2D {
-    nn::conv2d(p, cin, cout, k, nn::ConvConfig { padding: k / 2, ..Default::default() })
+    nn::conv2d(
+        p,
+        cin,
+        cout,
+        k,
+        nn::ConvConfig {
+            padding: k / 2,
+            ..Default::default()
+        },
+    )
 }
 
 /// A coupling net: `[b, cin(, h, w)]` (+ condition) -> `[b, cout(, h, w)]`.
 #[derive(Debug)]
 pub enum CouplingNet {
-    Mlp { layers: Vec<nn::Linear>, out: nn::Linear },
-    Resnet { inp: nn::Conv2D, blocks: Vec<(nn::Conv2D, nn::Conv2D)>, out: nn::Conv2D },
-    Glow { c1: nn::Conv2D, c2: nn::Conv2D, out: nn::Conv2D },
+    Mlp {
+        layers: Vec<nn::Linear>,
+        out: nn::Linear,
+    },
+    Resnet {
+        inp: nn::Conv2D,
+        blocks: Vec<(nn::Conv2D, nn::Conv2D)>,
+        out: nn::Conv2D,
+    },
+    Glow {
+        c1: nn::Conv2D,
+        c2: nn::Conv2D,
+        out: nn::Conv2D,
+    },
 }
 
 impl CouplingNet {
     /// A net of `cin + cond_dim` inputs and `cout` outputs under `p`.
     pub fn new(p: &nn::Path, cfg: &NetConfig, cin: i64, cond_dim: i64, cout: i64) -> Result<Self> {
         if cfg.hidden < 1 {
-            return Err(CoreError::config("net.hidden", format!("{} < 1", cfg.hidden)));
+            return Err(CoreError::config(
+                "net.hidden",
+                format!("{} < 1", cfg.hidden),
+            ));
         }
         let i = cin + cond_dim;
         let h = cfg.hidden;
@@ -65,13 +93,25 @@ impl CouplingNet {
                     layers.push(nn::linear(p / format!("fc{l}"), d, h, Default::default()));
                     d = h;
                 }
-                let zero = nn::LinearConfig { ws_init: nn::Init::Const(0.0), bs_init: Some(nn::Init::Const(0.0)), bias: true };
-                CouplingNet::Mlp { layers, out: nn::linear(p / "out", d, cout, zero) }
+                let zero = nn::LinearConfig {
+                    ws_init: nn::Init::Const(0.0),
+                    bs_init: Some(nn::Init::Const(0.0)),
+                    bias: true,
+                };
+                CouplingNet::Mlp {
+                    layers,
+                    out: nn::linear(p / "out", d, cout, zero),
+                }
             }
             NetKind::Resnet => CouplingNet::Resnet {
                 inp: conv(p / "in", i, h, 3),
                 blocks: (0..cfg.depth.max(0))
-                    .map(|b| (conv(p / format!("b{b}") / "c1", h, h, 3), conv(p / format!("b{b}") / "c2", h, h, 3)))
+                    .map(|b| {
+                        (
+                            conv(p / format!("b{b}") / "c1", h, h, 3),
+                            conv(p / format!("b{b}") / "c2", h, h, 3),
+                        )
+                    })
                     .collect(),
                 out: zero_conv(p / "out", h, cout, 3),
             },
@@ -91,12 +131,17 @@ impl CouplingNet {
                 let c = c.to_kind(x.kind());
                 let c = if x.dim() == 4 && c.dim() == 2 {
                     let s = x.size();
-                    c.view([s[0], -1, 1, 1]).expand([s[0], c.size()[1], s[2], s[3]], false)
+                    c.view([s[0], -1, 1, 1])
+                        .expand([s[0], c.size()[1], s[2], s[3]], false)
                 } else {
                     c
                 };
-                Tensor::f_cat(&[x, &c], 1)
-                    .map_err(|e| CoreError::shape("coupling condition", format!("{:?} vs input {:?}: {e}", c.size(), x.size())))?
+                Tensor::f_cat(&[x, &c], 1).map_err(|e| {
+                    CoreError::shape(
+                        "coupling condition",
+                        format!("{:?} vs input {:?}: {e}", c.size(), x.size()),
+                    )
+                })?
             }
         };
         Ok(match self {
@@ -107,7 +152,11 @@ impl CouplingNet {
                 }
                 h.apply(out)
             }
-            CouplingNet::Resnet { inp: c_in, blocks, out } => {
+            CouplingNet::Resnet {
+                inp: c_in,
+                blocks,
+                out,
+            } => {
                 let mut h = inp.apply(c_in);
                 for (c1, c2) in blocks {
                     h = &h + h.relu().apply(c1).relu().apply(c2);

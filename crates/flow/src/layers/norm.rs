@@ -30,13 +30,18 @@ fn spatial(x: &Tensor) -> i64 {
 fn channel_stats(x: &Tensor) -> (Tensor, Tensor) {
     let dims: Vec<i64> = if x.dim() == 4 { vec![0, 2, 3] } else { vec![0] };
     let mean = x.mean_dim(dims.as_slice(), true, x.kind());
-    let var = (x - &mean).square().mean_dim(dims.as_slice(), true, x.kind());
+    let var = (x - &mean)
+        .square()
+        .mean_dim(dims.as_slice(), true, x.kind());
     (mean, var)
 }
 
 fn check_channels(name: &str, x: &Tensor, c: i64) -> Result<()> {
     if !(x.dim() == 2 || x.dim() == 4) || x.size()[1] != c {
-        return Err(CoreError::shape(name, format!("expected [b, {c}] or [b, {c}, h, w], got {:?}", x.size())));
+        return Err(CoreError::shape(
+            name,
+            format!("expected [b, {c}] or [b, {c}, h, w], got {:?}", x.size()),
+        ));
     }
     Ok(())
 }
@@ -51,14 +56,20 @@ pub struct ActNorm {
 
 impl ActNorm {
     pub fn new(p: &nn::Path, c: i64) -> Self {
-        ActNorm { bias: p.zeros("bias", &[c]), log_s: p.zeros("log_s", &[c]), c }
+        ActNorm {
+            bias: p.zeros("bias", &[c]),
+            log_s: p.zeros("log_s", &[c]),
+            c,
+        }
     }
     /// Sets `bias` and `log_s` so that `x` maps to zero mean, unit variance per channel.
     pub fn init_from(&self, x: &Tensor) {
         let (mean, var) = channel_stats(&x.detach());
         tch::no_grad(|| {
             self.bias.shallow_clone().copy_(&(-mean).reshape([self.c]));
-            self.log_s.shallow_clone().copy_(&(-(var.sqrt() + 1e-6).log()).reshape([self.c]));
+            self.log_s
+                .shallow_clone()
+                .copy_(&(-(var.sqrt() + 1e-6).log()).reshape([self.c]));
         });
     }
 }
@@ -71,14 +82,16 @@ impl Bijector for ActNorm {
         }
         let s = param_shape(x.dim(), self.c);
         let y = (x + self.bias.view(s.as_slice())) * self.log_s.view(s.as_slice()).exp();
-        let ld = (self.log_s.sum(self.log_s.kind()) * spatial(x) as f64).expand([x.size()[0]], false);
+        let ld =
+            (self.log_s.sum(self.log_s.kind()) * spatial(x) as f64).expand([x.size()[0]], false);
         Ok((y, ld))
     }
     fn inverse(&self, z: &Tensor, _ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         check_channels("actnorm input", z, self.c)?;
         let s = param_shape(z.dim(), self.c);
         let x = z * (-self.log_s.view(s.as_slice())).exp() - self.bias.view(s.as_slice());
-        let ld = (self.log_s.sum(self.log_s.kind()) * -(spatial(z) as f64)).expand([z.size()[0]], false);
+        let ld =
+            (self.log_s.sum(self.log_s.kind()) * -(spatial(z) as f64)).expand([z.size()[0]], false);
         Ok((x, ld))
     }
     fn name(&self) -> &str {
@@ -116,8 +129,18 @@ impl BatchNormFlow {
             let (mean, var) = channel_stats(x);
             tch::no_grad(|| {
                 let m = self.momentum;
-                let rm = &self.running_mean * (1.0 - m) + mean.detach().reshape([self.c]).to_kind(self.running_mean.kind()) * m;
-                let rv = &self.running_var * (1.0 - m) + var.detach().reshape([self.c]).to_kind(self.running_var.kind()) * m;
+                let rm = &self.running_mean * (1.0 - m)
+                    + mean
+                        .detach()
+                        .reshape([self.c])
+                        .to_kind(self.running_mean.kind())
+                        * m;
+                let rv = &self.running_var * (1.0 - m)
+                    + var
+                        .detach()
+                        .reshape([self.c])
+                        .to_kind(self.running_var.kind())
+                        * m;
                 self.running_mean.shallow_clone().copy_(&rm);
                 self.running_var.shallow_clone().copy_(&rv);
             });
@@ -140,7 +163,8 @@ impl Bijector for BatchNormFlow {
         check_channels("batchnorm input", x, self.c)?;
         let s = param_shape(x.dim(), self.c);
         let (mean, var) = self.stats(x, ctx);
-        let y = (x - &mean) / (&var + self.eps).sqrt() * self.log_gamma.view(s.as_slice()).exp() + self.beta.view(s.as_slice());
+        let y = (x - &mean) / (&var + self.eps).sqrt() * self.log_gamma.view(s.as_slice()).exp()
+            + self.beta.view(s.as_slice());
         let ld = self.logdet(&var, x);
         Ok((y, ld))
     }
@@ -150,7 +174,10 @@ impl Bijector for BatchNormFlow {
         let s = param_shape(z.dim(), self.c);
         let mean = self.running_mean.to_kind(z.kind()).view(s.as_slice());
         let var = self.running_var.to_kind(z.kind()).view(s.as_slice());
-        let x = (z - self.beta.view(s.as_slice())) * (-self.log_gamma.view(s.as_slice())).exp() * (&var + self.eps).sqrt() + mean;
+        let x = (z - self.beta.view(s.as_slice()))
+            * (-self.log_gamma.view(s.as_slice())).exp()
+            * (&var + self.eps).sqrt()
+            + mean;
         let ld = -self.logdet(&var, z);
         Ok((x, ld))
     }
@@ -158,4 +185,3 @@ impl Bijector for BatchNormFlow {
         "batchnorm"
     }
 }
-

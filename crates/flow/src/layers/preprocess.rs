@@ -82,10 +82,15 @@ impl Preprocess {
     /// The bijector.
     pub fn bijector(&self) -> Box<dyn Bijector> {
         match *self {
-            Preprocess::None => Box::new(Shift { scale: 1.0, shift: 0.0 }),
+            Preprocess::None => Box::new(Shift {
+                scale: 1.0,
+                shift: 0.0,
+            }),
             Preprocess::Logit { alpha } => Box::new(Logit { alpha }),
-            Preprocess::Center => Box::new(Shift { scale: 1.0, shift: -0.5 }),
+            Preprocess::Center => Box::new(Shift {
+                scale: 1.0,
+                shift: -0.5,
+            }),
         }
     }
 }
-

@@ -16,7 +16,10 @@ pub fn squeeze(x: &Tensor) -> Result<Tensor> {
     check_shape("squeeze input", x, &[0, 0, 0, 0])?;
     let s = x.size();
     if s[2] % 2 != 0 || s[3] % 2 != 0 {
-        return Err(CoreError::shape("squeeze input", format!("height and width must be even, got {:?}", s)));
+        return Err(CoreError::shape(
+            "squeeze input",
+            format!("height and width must be even, got {:?}", s),
+        ));
     }
     Ok(x.pixel_unshuffle(2))
 }
@@ -25,7 +28,10 @@ pub fn squeeze(x: &Tensor) -> Result<Tensor> {
 pub fn unsqueeze(z: &Tensor) -> Result<Tensor> {
     check_shape("unsqueeze input", z, &[0, 0, 0, 0])?;
     if z.size()[1] % 4 != 0 {
-        return Err(CoreError::shape("unsqueeze input", format!("channels must be a multiple of 4, got {:?}", z.size())));
+        return Err(CoreError::shape(
+            "unsqueeze input",
+            format!("channels must be a multiple of 4, got {:?}", z.size()),
+        ));
     }
     Ok(z.pixel_shuffle(2))
 }
@@ -71,12 +77,23 @@ impl Permute {
         for (i, &j) in perm.iter().enumerate() {
             inv[j as usize] = i as i64;
         }
-        let inv = p.add("perm_inv", Tensor::from_slice(&inv).to_device(p.device()), false);
-        Permute { perm: perm_t, inv, n: perm.len() as i64 }
+        let inv = p.add(
+            "perm_inv",
+            Tensor::from_slice(&inv).to_device(p.device()),
+            false,
+        );
+        Permute {
+            perm: perm_t,
+            inv,
+            n: perm.len() as i64,
+        }
     }
     fn check(&self, x: &Tensor) -> Result<()> {
         if x.dim() < 2 || x.size()[1] != self.n {
-            return Err(CoreError::shape("permute input", format!("expected {} features in dim 1, got {:?}", self.n, x.size())));
+            return Err(CoreError::shape(
+                "permute input",
+                format!("expected {} features in dim 1, got {:?}", self.n, x.size()),
+            ));
         }
         Ok(())
     }

@@ -10,7 +10,9 @@ use tch::{nn, Device};
 use crate::bijector::Sequential;
 use crate::density::{BodyInput, FlowCore};
 use crate::dequant::{DequantKind, VariationalDequantizer};
-use crate::layers::{ActNorm, Conv1x1, Coupling, CouplingKind, MaskKind, NetConfig, NetKind, Preprocess, Squeeze};
+use crate::layers::{
+    ActNorm, Conv1x1, Coupling, CouplingKind, MaskKind, NetConfig, NetKind, Preprocess, Squeeze,
+};
 use crate::multiscale::{Level, MultiScale};
 use crate::prior::{Prior, PriorKind};
 use genzoo_core::data::DataKind;
@@ -54,8 +56,18 @@ impl Config {
         };
         match name {
             "paper" => Some(paper),
-            "mnist" => Some(Config { levels: 2, steps: 8, hidden: 128, ..paper }),
-            "tiny" => Some(Config { levels: 2, steps: 2, hidden: 16, ..paper }),
+            "mnist" => Some(Config {
+                levels: 2,
+                steps: 8,
+                hidden: 128,
+                ..paper
+            }),
+            "tiny" => Some(Config {
+                levels: 2,
+                steps: 2,
+                hidden: 16,
+                ..paper
+            }),
             _ => None,
         }
     }
@@ -69,28 +81,55 @@ pub struct Glow {
 }
 
 impl Glow {
-    pub fn new(cfg: &Config, data: DataKind, num_classes: Option<i64>, device: Device) -> Result<Self> {
+    pub fn new(
+        cfg: &Config,
+        data: DataKind,
+        num_classes: Option<i64>,
+        device: Device,
+    ) -> Result<Self> {
         let vs = nn::VarStore::new(device);
         let core = Self::core(&vs.root(), cfg, data, num_classes)?;
-        Ok(Glow { vs, core, cfg: cfg.clone() })
+        Ok(Glow {
+            vs,
+            core,
+            cfg: cfg.clone(),
+        })
     }
 
     /// Builds the flow under `p`.
-    pub fn core(p: &nn::Path, cfg: &Config, data: DataKind, num_classes: Option<i64>) -> Result<FlowCore> {
+    pub fn core(
+        p: &nn::Path,
+        cfg: &Config,
+        data: DataKind,
+        num_classes: Option<i64>,
+    ) -> Result<FlowCore> {
         let [c0, h0, w0] = super::image_shape("glow", &data)?;
         if cfg.levels < 1 || cfg.steps < 1 {
-            return Err(CoreError::config("glow.levels", "levels and steps must be >= 1"));
+            return Err(CoreError::config(
+                "glow.levels",
+                "levels and steps must be >= 1",
+            ));
         }
         let k = super::classes("glow", cfg.conditional, num_classes)?;
-        let net = NetConfig { kind: NetKind::Glow, hidden: cfg.hidden, depth: 1 };
-        let kind = if cfg.additive { CouplingKind::Additive } else { CouplingKind::AffineSigmoid };
+        let net = NetConfig {
+            kind: NetKind::Glow,
+            hidden: cfg.hidden,
+            depth: 1,
+        };
+        let kind = if cfg.additive {
+            CouplingKind::Additive
+        } else {
+            CouplingKind::AffineSigmoid
+        };
         let (mut c, mut h, mut w) = (c0, h0, w0);
         let mut levels = Vec::new();
         for l in 0..cfg.levels {
             if h % 2 != 0 || w % 2 != 0 {
                 return Err(CoreError::config(
                     "glow.levels",
-                    format!("level {l} sees {h}x{w} images, which cannot be squeezed: use fewer levels"),
+                    format!(
+                        "level {l} sees {h}x{w} images, which cannot be squeezed: use fewer levels"
+                    ),
                 ));
             }
             let q = p / format!("level{l}");
@@ -101,17 +140,34 @@ impl Glow {
                 let sp = &q / format!("step{s}");
                 steps.push(ActNorm::new(&(&sp / "actnorm"), c));
                 steps.push(Conv1x1::new(&(&sp / "invconv"), c, cfg.lu));
-                steps.push(Coupling::new(&(&sp / "coupling"), &[c, h, w], MaskKind::Channel, 0, kind, &net, k.unwrap_or(0))?);
+                steps.push(Coupling::new(
+                    &(&sp / "coupling"),
+                    &[c, h, w],
+                    MaskKind::Channel,
+                    0,
+                    kind,
+                    &net,
+                    k.unwrap_or(0),
+                )?);
             }
             let last = l == cfg.levels - 1;
-            levels.push(Level { steps, shape: vec![c, h, w], split: !last });
+            levels.push(Level {
+                steps,
+                shape: vec![c, h, w],
+                split: !last,
+            });
             if !last {
                 c /= 2;
             }
         }
         let body = MultiScale::new(&(p / "split"), &[c0, h0, w0], levels, true)?;
         let vdq = match cfg.dequant {
-            DequantKind::Variational => Some(VariationalDequantizer::new(&(p / "dequant"), &[c0, h0, w0], 4, 32)?),
+            DequantKind::Variational => Some(VariationalDequantizer::new(
+                &(p / "dequant"),
+                &[c0, h0, w0],
+                4,
+                32,
+            )?),
             DequantKind::Uniform => None,
         };
         Ok(FlowCore {
@@ -130,9 +186,15 @@ impl Glow {
 
     /// Registry builder.
     pub fn build(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
-        let cfg: Config = config_from("glow", args.preset, args.overrides, Config::preset, PRESETS)?;
-        Ok(Box::new(Glow::new(&cfg, args.data, args.num_classes, args.device)?))
+        let cfg: Config =
+            config_from("glow", args.preset, args.overrides, Config::preset, PRESETS)?;
+        Ok(Box::new(Glow::new(
+            &cfg,
+            args.data,
+            args.num_classes,
+            args.device,
+        )?))
     }
 }
 
-crate::impl_flow_model!(Glow, "glow");
+crate::impl_flow_model!(Glow);

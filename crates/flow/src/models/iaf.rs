@@ -17,7 +17,10 @@ pub const PRESETS: &[&str] = &["tiny", "toy"];
 
 /// IAF's presets (vector data: the density direction costs D passes per layer).
 pub fn preset(name: &str) -> Option<Config> {
-    let toy = Config { batch_norm: false, ..Config::preset("toy")? };
+    let toy = Config {
+        batch_norm: false,
+        ..Config::preset("toy")?
+    };
     match name {
         "toy" => Some(toy),
         "tiny" => Config::preset("tiny"),
@@ -33,17 +36,31 @@ pub struct Iaf {
 }
 
 impl Iaf {
-    pub fn new(cfg: &Config, data: DataKind, num_classes: Option<i64>, device: Device) -> Result<Self> {
+    pub fn new(
+        cfg: &Config,
+        data: DataKind,
+        num_classes: Option<i64>,
+        device: Device,
+    ) -> Result<Self> {
         let vs = nn::VarStore::new(device);
         let core = autoregressive_core(&vs.root(), cfg, data, num_classes, true)?;
-        Ok(Iaf { vs, core, cfg: cfg.clone() })
+        Ok(Iaf {
+            vs,
+            core,
+            cfg: cfg.clone(),
+        })
     }
 
     /// Registry builder.
     pub fn build(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
         let cfg: Config = config_from("iaf", args.preset, args.overrides, preset, PRESETS)?;
-        Ok(Box::new(Iaf::new(&cfg, args.data, args.num_classes, args.device)?))
+        Ok(Box::new(Iaf::new(
+            &cfg,
+            args.data,
+            args.num_classes,
+            args.device,
+        )?))
     }
 }
 
-crate::impl_flow_model!(Iaf, "iaf");
+crate::impl_flow_model!(Iaf);

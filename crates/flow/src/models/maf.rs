@@ -61,18 +61,39 @@ impl Config {
         };
         match name {
             "paper" => Some(paper),
-            "toy" => Some(Config { layers: 5, hidden: 64, depth: 2, batch_norm: false, ..paper }),
-            "tiny" => Some(Config { layers: 2, hidden: 32, depth: 1, batch_norm: false, ..paper }),
+            "toy" => Some(Config {
+                layers: 5,
+                hidden: 64,
+                depth: 2,
+                batch_norm: false,
+                ..paper
+            }),
+            "tiny" => Some(Config {
+                layers: 2,
+                hidden: 32,
+                depth: 1,
+                batch_norm: false,
+                ..paper
+            }),
             _ => None,
         }
     }
 }
 
 /// Builds an autoregressive flow (MAF when `iaf` is false) under `p`.
-pub fn autoregressive_core(p: &nn::Path, cfg: &Config, data: DataKind, num_classes: Option<i64>, iaf: bool) -> Result<FlowCore> {
+pub fn autoregressive_core(
+    p: &nn::Path,
+    cfg: &Config,
+    data: DataKind,
+    num_classes: Option<i64>,
+    iaf: bool,
+) -> Result<FlowCore> {
     let name = if iaf { "iaf" } else { "maf" };
     if cfg.layers < 1 || cfg.depth < 1 || cfg.hidden < 1 {
-        return Err(CoreError::config(format!("{name}.layers"), "layers, depth and hidden must be >= 1"));
+        return Err(CoreError::config(
+            format!("{name}.layers"),
+            "layers, depth and hidden must be >= 1",
+        ));
     }
     let k = super::classes(name, cfg.conditional, num_classes)?;
     let d = data.dims();
@@ -90,15 +111,25 @@ pub fn autoregressive_core(p: &nn::Path, cfg: &Config, data: DataKind, num_class
             hidden: vec![cfg.hidden; cfg.depth as usize],
             out_per_dim: 2,
             ordering,
-            random_degrees: cfg.random_degrees.then(|| genzoo_core::seed::derive(cfg.seed, "maf-degrees", i as u64)),
+            random_degrees: cfg
+                .random_degrees
+                .then(|| genzoo_core::seed::derive(cfg.seed, "maf-degrees", i as u64)),
             context_dim: k.unwrap_or(0),
         };
-        body.push(AutoregressiveAffine::new(&(p / format!("layer{i}")), &made, iaf)?);
+        body.push(AutoregressiveAffine::new(
+            &(p / format!("layer{i}")),
+            &made,
+            iaf,
+        )?);
         if cfg.batch_norm && i + 1 < cfg.layers {
             body.push(BatchNormFlow::new(&(p / format!("bn{i}")), d));
         }
     }
-    let pre = if data.is_image() { Preprocess::Logit { alpha: cfg.alpha } } else { Preprocess::None };
+    let pre = if data.is_image() {
+        Preprocess::Logit { alpha: cfg.alpha }
+    } else {
+        Preprocess::None
+    };
     Ok(FlowCore {
         model: name.into(),
         data,
@@ -121,17 +152,31 @@ pub struct Maf {
 }
 
 impl Maf {
-    pub fn new(cfg: &Config, data: DataKind, num_classes: Option<i64>, device: Device) -> Result<Self> {
+    pub fn new(
+        cfg: &Config,
+        data: DataKind,
+        num_classes: Option<i64>,
+        device: Device,
+    ) -> Result<Self> {
         let vs = nn::VarStore::new(device);
         let core = autoregressive_core(&vs.root(), cfg, data, num_classes, false)?;
-        Ok(Maf { vs, core, cfg: cfg.clone() })
+        Ok(Maf {
+            vs,
+            core,
+            cfg: cfg.clone(),
+        })
     }
 
     /// Registry builder.
     pub fn build(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
         let cfg: Config = config_from("maf", args.preset, args.overrides, Config::preset, PRESETS)?;
-        Ok(Box::new(Maf::new(&cfg, args.data, args.num_classes, args.device)?))
+        Ok(Box::new(Maf::new(
+            &cfg,
+            args.data,
+            args.num_classes,
+            args.device,
+        )?))
     }
 }
 
-crate::impl_flow_model!(Maf, "maf");
+crate::impl_flow_model!(Maf);

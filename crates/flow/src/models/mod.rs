@@ -19,7 +19,9 @@ pub fn classes(model: &str, conditional: bool, num_classes: Option<i64>) -> Resu
         Some(k) if k >= 2 => Ok(Some(k)),
         other => Err(CoreError::config(
             format!("{model}.conditional"),
-            format!("a class-conditional flow needs labelled data with >= 2 classes, got {other:?}"),
+            format!(
+                "a class-conditional flow needs labelled data with >= 2 classes, got {other:?}"
+            ),
         )),
     }
 }
@@ -27,7 +29,11 @@ pub fn classes(model: &str, conditional: bool, num_classes: Option<i64>) -> Resu
 /// `[c, h, w]` of image data, or an error naming the model.
 pub fn image_shape(model: &str, data: &DataKind) -> Result<[i64; 3]> {
     match *data {
-        DataKind::Image { channels, height, width } => Ok([channels, height, width]),
+        DataKind::Image {
+            channels,
+            height,
+            width,
+        } => Ok([channels, height, width]),
         DataKind::Vector { dim } => Err(CoreError::config(
             format!("{model}.data"),
             format!("{model} models 8-bit images; got vectors of dim {dim}"),

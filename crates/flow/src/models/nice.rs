@@ -47,7 +47,11 @@ impl Config {
         };
         match name {
             "paper" => Some(base),
-            "tiny" => Some(Config { hidden: 64, depth: 2, ..base }),
+            "tiny" => Some(Config {
+                hidden: 64,
+                depth: 2,
+                ..base
+            }),
             _ => None,
         }
     }
@@ -61,29 +65,68 @@ pub struct Nice {
 }
 
 impl Nice {
-    pub fn new(cfg: &Config, data: DataKind, num_classes: Option<i64>, device: Device) -> Result<Self> {
+    pub fn new(
+        cfg: &Config,
+        data: DataKind,
+        num_classes: Option<i64>,
+        device: Device,
+    ) -> Result<Self> {
         let vs = nn::VarStore::new(device);
         let core = Self::core(&vs.root(), cfg, data, num_classes)?;
-        Ok(Nice { vs, core, cfg: cfg.clone() })
+        Ok(Nice {
+            vs,
+            core,
+            cfg: cfg.clone(),
+        })
     }
 
     /// Builds the flow under `p`.
-    pub fn core(p: &nn::Path, cfg: &Config, data: DataKind, num_classes: Option<i64>) -> Result<FlowCore> {
+    pub fn core(
+        p: &nn::Path,
+        cfg: &Config,
+        data: DataKind,
+        num_classes: Option<i64>,
+    ) -> Result<FlowCore> {
         if cfg.couplings < 1 {
-            return Err(CoreError::config("nice.couplings", format!("{} < 1", cfg.couplings)));
+            return Err(CoreError::config(
+                "nice.couplings",
+                format!("{} < 1", cfg.couplings),
+            ));
         }
         let k = super::classes("nice", cfg.conditional, num_classes)?;
         let d = data.dims();
-        let net = NetConfig { kind: NetKind::Mlp, hidden: cfg.hidden, depth: cfg.depth };
+        let net = NetConfig {
+            kind: NetKind::Mlp,
+            hidden: cfg.hidden,
+            depth: cfg.depth,
+        };
         let mut body = Sequential::new();
         for i in 0..cfg.couplings {
-            body.push(Coupling::new(&(p / format!("coupling{i}")), &[d], MaskKind::Alternate, i % 2, CouplingKind::Additive, &net, k.unwrap_or(0))?);
+            body.push(Coupling::new(
+                &(p / format!("coupling{i}")),
+                &[d],
+                MaskKind::Alternate,
+                i % 2,
+                CouplingKind::Additive,
+                &net,
+                k.unwrap_or(0),
+            )?);
         }
         body.push(DiagScale::new(&(p / "scale"), &[d]));
         let vdq = match (cfg.dequant, data) {
-            (DequantKind::Variational, DataKind::Image { channels, height, width }) => {
-                Some(VariationalDequantizer::new(&(p / "dequant"), &[channels, height, width], 4, 32)?)
-            }
+            (
+                DequantKind::Variational,
+                DataKind::Image {
+                    channels,
+                    height,
+                    width,
+                },
+            ) => Some(VariationalDequantizer::new(
+                &(p / "dequant"),
+                &[channels, height, width],
+                4,
+                32,
+            )?),
             _ => None,
         };
         Ok(FlowCore {
@@ -102,9 +145,15 @@ impl Nice {
 
     /// Registry builder.
     pub fn build(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
-        let cfg: Config = config_from("nice", args.preset, args.overrides, Config::preset, PRESETS)?;
-        Ok(Box::new(Nice::new(&cfg, args.data, args.num_classes, args.device)?))
+        let cfg: Config =
+            config_from("nice", args.preset, args.overrides, Config::preset, PRESETS)?;
+        Ok(Box::new(Nice::new(
+            &cfg,
+            args.data,
+            args.num_classes,
+            args.device,
+        )?))
     }
 }
 
-crate::impl_flow_model!(Nice, "nice");
+crate::impl_flow_model!(Nice);

@@ -11,7 +11,9 @@ use tch::{nn, Device};
 use crate::bijector::Sequential;
 use crate::density::{BodyInput, FlowCore};
 use crate::dequant::{DequantKind, VariationalDequantizer};
-use crate::layers::{BatchNormFlow, Coupling, CouplingKind, MaskKind, NetConfig, NetKind, Preprocess, Squeeze};
+use crate::layers::{
+    BatchNormFlow, Coupling, CouplingKind, MaskKind, NetConfig, NetKind, Preprocess, Squeeze,
+};
 use crate::multiscale::{Level, MultiScale};
 use crate::prior::{Prior, PriorKind};
 use genzoo_core::data::DataKind;
@@ -62,8 +64,21 @@ impl Config {
         };
         match name {
             "paper" => Some(paper),
-            "mnist" => Some(Config { scales: 2, hidden: 32, blocks: 4, ..paper }),
-            "tiny" => Some(Config { scales: 2, couplings: 2, final_couplings: 2, hidden: 16, blocks: 1, batch_norm: false, ..paper }),
+            "mnist" => Some(Config {
+                scales: 2,
+                hidden: 32,
+                blocks: 4,
+                ..paper
+            }),
+            "tiny" => Some(Config {
+                scales: 2,
+                couplings: 2,
+                final_couplings: 2,
+                hidden: 16,
+                blocks: 1,
+                batch_norm: false,
+                ..paper
+            }),
             _ => None,
         }
     }
@@ -77,31 +92,68 @@ pub struct RealNvp {
 }
 
 impl RealNvp {
-    pub fn new(cfg: &Config, data: DataKind, num_classes: Option<i64>, device: Device) -> Result<Self> {
+    pub fn new(
+        cfg: &Config,
+        data: DataKind,
+        num_classes: Option<i64>,
+        device: Device,
+    ) -> Result<Self> {
         let vs = nn::VarStore::new(device);
         let core = Self::core(&vs.root(), cfg, data, num_classes)?;
-        Ok(RealNvp { vs, core, cfg: cfg.clone() })
+        Ok(RealNvp {
+            vs,
+            core,
+            cfg: cfg.clone(),
+        })
     }
 
     /// Builds the flow under `p`.
-    pub fn core(p: &nn::Path, cfg: &Config, data: DataKind, num_classes: Option<i64>) -> Result<FlowCore> {
-        let name = if cfg.conditional { "cond-realnvp" } else { "realnvp" };
+    pub fn core(
+        p: &nn::Path,
+        cfg: &Config,
+        data: DataKind,
+        num_classes: Option<i64>,
+    ) -> Result<FlowCore> {
+        let name = if cfg.conditional {
+            "cond-realnvp"
+        } else {
+            "realnvp"
+        };
         let [c0, h0, w0] = super::image_shape(name, &data)?;
         if cfg.scales < 1 || cfg.couplings < 1 || cfg.final_couplings < 1 {
-            return Err(CoreError::config(format!("{name}.scales"), "scales, couplings and final_couplings must be >= 1"));
+            return Err(CoreError::config(
+                format!("{name}.scales"),
+                "scales, couplings and final_couplings must be >= 1",
+            ));
         }
         let k = super::classes(name, cfg.conditional, num_classes)?;
         let kc = k.unwrap_or(0);
-        let net = NetConfig { kind: NetKind::Resnet, hidden: cfg.hidden, depth: cfg.blocks };
+        let net = NetConfig {
+            kind: NetKind::Resnet,
+            hidden: cfg.hidden,
+            depth: cfg.blocks,
+        };
         let (mut c, mut h, mut w) = (c0, h0, w0);
         let mut levels = Vec::new();
         for s in 0..cfg.scales {
             let q = p / format!("scale{s}");
             let mut steps = Sequential::new();
             let last = s == cfg.scales - 1;
-            let n_cb = if last { cfg.final_couplings } else { cfg.couplings };
+            let n_cb = if last {
+                cfg.final_couplings
+            } else {
+                cfg.couplings
+            };
             for i in 0..n_cb {
-                steps.push(Coupling::new(&(&q / format!("cb{i}")), &[c, h, w], MaskKind::Checkerboard, i % 2, CouplingKind::AffineTanh, &net, kc)?);
+                steps.push(Coupling::new(
+                    &(&q / format!("cb{i}")),
+                    &[c, h, w],
+                    MaskKind::Checkerboard,
+                    i % 2,
+                    CouplingKind::AffineTanh,
+                    &net,
+                    kc,
+                )?);
                 if cfg.batch_norm {
                     steps.push(BatchNormFlow::new(&(&q / format!("cb{i}_bn")), c));
                 }
@@ -116,20 +168,37 @@ impl RealNvp {
                 steps.push(Squeeze);
                 (c, h, w) = (4 * c, h / 2, w / 2);
                 for i in 0..cfg.couplings {
-                    steps.push(Coupling::new(&(&q / format!("ch{i}")), &[c, h, w], MaskKind::Channel, i % 2, CouplingKind::AffineTanh, &net, kc)?);
+                    steps.push(Coupling::new(
+                        &(&q / format!("ch{i}")),
+                        &[c, h, w],
+                        MaskKind::Channel,
+                        i % 2,
+                        CouplingKind::AffineTanh,
+                        &net,
+                        kc,
+                    )?);
                     if cfg.batch_norm {
                         steps.push(BatchNormFlow::new(&(&q / format!("ch{i}_bn")), c));
                     }
                 }
             }
-            levels.push(Level { steps, shape: vec![c, h, w], split: !last });
+            levels.push(Level {
+                steps,
+                shape: vec![c, h, w],
+                split: !last,
+            });
             if !last {
                 c /= 2;
             }
         }
         let body = MultiScale::new(&(p / "split"), &[c0, h0, w0], levels, false)?;
         let vdq = match cfg.dequant {
-            DequantKind::Variational => Some(VariationalDequantizer::new(&(p / "dequant"), &[c0, h0, w0], 4, 32)?),
+            DequantKind::Variational => Some(VariationalDequantizer::new(
+                &(p / "dequant"),
+                &[c0, h0, w0],
+                4,
+                32,
+            )?),
             DequantKind::Uniform => None,
         };
         Ok(FlowCore {
@@ -148,21 +217,53 @@ impl RealNvp {
 
     /// Registry builder (`realnvp`).
     pub fn build(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
-        let cfg: Config = config_from("realnvp", args.preset, args.overrides, Config::preset, PRESETS)?;
-        Ok(Box::new(RealNvp::new(&cfg, args.data, args.num_classes, args.device)?))
+        let cfg: Config = config_from(
+            "realnvp",
+            args.preset,
+            args.overrides,
+            Config::preset,
+            PRESETS,
+        )?;
+        Ok(Box::new(RealNvp::new(
+            &cfg,
+            args.data,
+            args.num_classes,
+            args.device,
+        )?))
     }
 
     /// Registry builder (`cond-realnvp`): RealNVP with `conditional = true`.
     pub fn build_conditional(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
-        let mut cfg: Config = config_from("cond-realnvp", args.preset, args.overrides, Config::preset, PRESETS)?;
+        let mut cfg: Config = config_from(
+            "cond-realnvp",
+            args.preset,
+            args.overrides,
+            Config::preset,
+            PRESETS,
+        )?;
         cfg.conditional = true;
-        Ok(Box::new(RealNvp::new(&cfg, args.data, args.num_classes, args.device)?))
+        Ok(Box::new(RealNvp::new(
+            &cfg,
+            args.data,
+            args.num_classes,
+            args.device,
+        )?))
     }
 
     /// Class-conditional samples: `labels` `[n]` picks each sample's class.
-    pub fn sample_classes(&self, labels: &tch::Tensor, temperature: f64, seed: u64) -> Result<tch::Tensor> {
-        self.core.sample(labels.size().first().copied().unwrap_or(0), temperature, seed, Some(labels))
+    pub fn sample_classes(
+        &self,
+        labels: &tch::Tensor,
+        temperature: f64,
+        seed: u64,
+    ) -> Result<tch::Tensor> {
+        self.core.sample(
+            labels.size().first().copied().unwrap_or(0),
+            temperature,
+            seed,
+            Some(labels),
+        )
     }
 }
 
-crate::impl_flow_model!(RealNvp, "realnvp");
+crate::impl_flow_model!(RealNvp);

@@ -40,7 +40,11 @@ impl Config {
         };
         match name {
             "paper" => Some(paper),
-            "tiny" => Some(Config { couplings: 4, hidden: 32, ..paper }),
+            "tiny" => Some(Config {
+                couplings: 4,
+                hidden: 32,
+                ..paper
+            }),
             _ => None,
         }
     }
@@ -54,27 +58,56 @@ pub struct ToyFlow {
 }
 
 impl ToyFlow {
-    pub fn new(cfg: &Config, data: DataKind, num_classes: Option<i64>, device: Device) -> Result<Self> {
+    pub fn new(
+        cfg: &Config,
+        data: DataKind,
+        num_classes: Option<i64>,
+        device: Device,
+    ) -> Result<Self> {
         let vs = nn::VarStore::new(device);
         let core = Self::core(&vs.root(), cfg, data, num_classes)?;
-        Ok(ToyFlow { vs, core, cfg: cfg.clone() })
+        Ok(ToyFlow {
+            vs,
+            core,
+            cfg: cfg.clone(),
+        })
     }
 
-    pub fn core(p: &nn::Path, cfg: &Config, data: DataKind, num_classes: Option<i64>) -> Result<FlowCore> {
+    pub fn core(
+        p: &nn::Path,
+        cfg: &Config,
+        data: DataKind,
+        num_classes: Option<i64>,
+    ) -> Result<FlowCore> {
         let DataKind::Vector { dim } = data else {
-            return Err(CoreError::config("toy-flow.data", format!("toy-flow models vectors, got {data:?}")));
+            return Err(CoreError::config(
+                "toy-flow.data",
+                format!("toy-flow models vectors, got {data:?}"),
+            ));
         };
         if cfg.couplings < 1 {
             return Err(CoreError::config("toy-flow.couplings", "must be >= 1"));
         }
         let k = super::classes("toy-flow", cfg.conditional, num_classes)?;
-        let net = NetConfig { kind: NetKind::Mlp, hidden: cfg.hidden, depth: cfg.depth };
+        let net = NetConfig {
+            kind: NetKind::Mlp,
+            hidden: cfg.hidden,
+            depth: cfg.depth,
+        };
         let mut body = Sequential::new();
         for i in 0..cfg.couplings {
             if cfg.actnorm {
                 body.push(ActNorm::new(&(p / format!("actnorm{i}")), dim));
             }
-            body.push(Coupling::new(&(p / format!("coupling{i}")), &[dim], MaskKind::Alternate, i % 2, CouplingKind::AffineTanh, &net, k.unwrap_or(0))?);
+            body.push(Coupling::new(
+                &(p / format!("coupling{i}")),
+                &[dim],
+                MaskKind::Alternate,
+                i % 2,
+                CouplingKind::AffineTanh,
+                &net,
+                k.unwrap_or(0),
+            )?);
         }
         Ok(FlowCore {
             model: "toy-flow".into(),
@@ -92,9 +125,20 @@ impl ToyFlow {
 
     /// Registry builder.
     pub fn build(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
-        let cfg: Config = config_from("toy-flow", args.preset, args.overrides, Config::preset, PRESETS)?;
-        Ok(Box::new(ToyFlow::new(&cfg, args.data, args.num_classes, args.device)?))
+        let cfg: Config = config_from(
+            "toy-flow",
+            args.preset,
+            args.overrides,
+            Config::preset,
+            PRESETS,
+        )?;
+        Ok(Box::new(ToyFlow::new(
+            &cfg,
+            args.data,
+            args.num_classes,
+            args.device,
+        )?))
     }
 }
 
-crate::impl_flow_model!(ToyFlow, "toy-flow");
+crate::impl_flow_model!(ToyFlow);

@@ -48,9 +48,15 @@ pub fn check_round_trip(name: &str, f: &dyn Bijector, x: &Tensor, ctx: &Ctx, tol
     let err = max_abs(&(&back - x));
     assert!(err < tol, "{name}: round-trip error {err}");
     let c = max_abs(&(&ld + &ld_inv));
-    assert!(c < tol * 10.0 * (1.0 + max_abs(&ld)), "{name}: log-dets do not cancel ({c})");
+    assert!(
+        c < tol * 10.0 * (1.0 + max_abs(&ld)),
+        "{name}: log-dets do not cancel ({c})"
+    );
     assert_eq!(ld.size(), vec![x.size()[0]], "{name}: log-det shape");
-    assert!(bool::try_from(z.isfinite().all()).unwrap(), "{name}: non-finite output");
+    assert!(
+        bool::try_from(z.isfinite().all()).unwrap(),
+        "{name}: non-finite output"
+    );
 }
 
 /// The forward log-det equals autograd's log|det J| (f64 inputs) within `tol`; also checks the
@@ -59,13 +65,21 @@ pub fn check_jacobian(name: &str, f: &dyn Bijector, x: &Tensor, ctx: &Ctx, tol: 
     let (z, ld) = f.forward(x, ctx).unwrap();
     let auto = autograd_logdet(&|v: &Tensor| f.forward(v, ctx).unwrap().0, x);
     let err = max_abs(&(&ld.to_kind(Kind::Double) - &auto));
-    assert!(err < tol, "{name}: forward log-det {:?} vs autograd {:?}", Vec::<f64>::try_from(&ld.to_kind(Kind::Double)).unwrap(), Vec::<f64>::try_from(&auto).unwrap());
+    assert!(
+        err < tol,
+        "{name}: forward log-det {:?} vs autograd {:?}",
+        Vec::<f64>::try_from(&ld.to_kind(Kind::Double)).unwrap(),
+        Vec::<f64>::try_from(&auto).unwrap()
+    );
     let (_, ld_inv) = f.inverse(&z.detach(), ctx).unwrap();
     let auto_inv = autograd_logdet(&|v: &Tensor| f.inverse(v, ctx).unwrap().0, &z.detach());
     let err = max_abs(&(&ld_inv.to_kind(Kind::Double) - &auto_inv));
     assert!(err < tol, "{name}: inverse log-det off by {err}");
     // A layer that is the identity would pass trivially: require a non-trivial map.
-    assert!(z.size() != x.size() || max_abs(&(&z - x)) > 1e-3 || max_abs(&ld) > 1e-3, "{name}: map is the identity");
+    assert!(
+        z.size() != x.size() || max_abs(&(&z - x)) > 1e-3 || max_abs(&ld) > 1e-3,
+        "{name}: map is the identity"
+    );
 }
 
 /// Both checks.
