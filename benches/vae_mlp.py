@@ -6,7 +6,8 @@ genzoo).
 
 Data: the shipped datasets/mnist10k training digits (IDX gz, read with the standard library),
 dynamically binarized per batch as on the Rust side; `--data random` (or a missing mnist10k)
-uses seeded random binary images instead. Prints `images_per_sec X`.
+uses seeded random binary images instead. Prints `images_per_sec X` (wall clock) and
+`images_per_cpu_sec Y` (per second of process CPU time, steadier on a shared machine).
 
     .venv/bin/python benches/vae_mlp.py --steps 300 --threads 2
 """
@@ -109,11 +110,13 @@ def main():
         return last.item() / BATCH
 
     run(WARMUP_STEPS)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     loss = run(args.steps)
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     print(f"data {name} steps {args.steps} threads {args.threads} final_loss_per_example {loss:.2f}")
     print(f"images_per_sec {args.steps * BATCH / dt:.1f}")
+    # Per second of this process's CPU time (all threads): steadier on a shared machine.
+    print(f"images_per_cpu_sec {args.steps * BATCH / cpu:.1f}")
 
 
 if __name__ == "__main__":

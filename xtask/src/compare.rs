@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 use genzoo_core::baselines;
+use genzoo_core::data::toy::{Toy, TrueDensity};
 use genzoo_core::data::Split;
 use genzoo_core::engine::{checkpoint::write_atomic, EvalOptions, EvalReport, TrainConfig, Trainer};
 use serde::Serialize;
@@ -128,7 +129,9 @@ pub fn compare(a: CompareArgs) -> Result<()> {
         let row = if baselines::SPECS.iter().any(|b| b.name == name) {
             let preset = baselines::SPECS.iter().find(|b| b.name == name).map(|b| b.presets[0]).unwrap_or("default");
             let mut m = baselines::build(name, preset, None)?;
-            let r = baselines::evaluate(m.as_mut(), &split.train, &split.test, a.seed)?;
+            // Toy sets with a known density are also scored by the KL to the truth.
+            let truth = Toy::from_name(&dataset).filter(|t| t.has_density());
+            let r = baselines::evaluate_against(m.as_mut(), &split.train, &split.test, a.seed, truth.as_ref().map(|t| t as &dyn TrueDensity))?;
             row_from(name, "baseline", preset, r.params, r.fit_seconds, 0, r.samples_per_second, &r.report)
         } else {
             let spec = genzoo_core::engine::find_spec(&specs, name)?;
@@ -177,10 +180,28 @@ pub fn compare(a: CompareArgs) -> Result<()> {
     Ok(())
 }
 
+/// Metrics shown in the Markdown table when present (all of them are in the JSON and CSV).
+const KEY_METRICS: &[&str] = &[
+    "kl_to_truth",
+    "neg_elbo",
+    "active_units",
+    "mutual_info_nats",
+    "codebook_perplexity",
+    "perplexity",
+    "recon_error",
+    "recon_mse",
+    "test_distortion",
+    "train_nll",
+];
+
 fn markdown(rows: &[Row]) -> String {
     let mut s = String::from("| model | family | params | train s | test NLL | unit | kind | samples/s | metrics |\n|---|---|---:|---:|---:|---|---|---:|---|\n");
     for r in rows {
-        let metrics: Vec<String> = r.metrics.iter().take(4).map(|(k, v)| format!("{k} {v:.3}")).collect();
+        let metrics: Vec<String> = KEY_METRICS
+            .iter()
+            .filter_map(|k| r.metrics.get(*k).map(|v| format!("{k} {v:.3}")))
+            .take(3)
+            .collect();
         s += &format!(
             "| {} | {} | {} | {:.1} | {} | {} | {} | {:.0} | {} |\n",
             r.model,

@@ -70,6 +70,8 @@ impl Sequential {
     }
 }
 
+// `ld = ld + d` (not `+=`): layers may return expanded (stride-0) log-dets; no in-place ops.
+#[allow(clippy::assign_op_pattern)]
 impl Bijector for Sequential {
     fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         let mut h = x.shallow_clone();

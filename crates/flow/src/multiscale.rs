@@ -94,6 +94,8 @@ impl MultiScale {
     }
 }
 
+// `ld = ld + d` (not `+=`): layers may return expanded (stride-0) log-dets; no in-place ops.
+#[allow(clippy::assign_op_pattern)]
 impl Bijector for MultiScale {
     fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         let mut s = vec![0];

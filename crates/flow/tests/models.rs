@@ -24,12 +24,11 @@ const IMG: DataKind = DataKind::Image {
     width: 4,
 };
 
-/// The tiny models, with their data kind and the scale of the parameter perturbation.
-fn tiny_models() -> Vec<(
-    &'static str,
-    Box<dyn FnOnce() -> (nn::VarStore, FlowCore)>,
-    DataKind,
-)> {
+/// Builds a model's variables and flow.
+type Builder = Box<dyn FnOnce() -> (nn::VarStore, FlowCore)>;
+
+/// The tiny models with their data kind.
+fn tiny_models() -> Vec<(&'static str, Builder, DataKind)> {
     let v8 = DataKind::Vector { dim: 8 };
     vec![
         (

@@ -70,7 +70,6 @@ pub fn importance_sample(model: &GaussianLatent, batch: &Prepared, cond: Option<
         let q = model.encode(&batch.input, cond)?;
         let kl = model.kl(&q)?;
         let chunk = (ROWS_PER_CHUNK / b.max(1)).clamp(1, k);
-        let tgt_chunk = expand_rows(&batch.target, chunk)?;
         let cond_chunk = match cond {
             Some(c) => Some(expand_rows(c, chunk)?),
             None => None,
@@ -86,7 +85,7 @@ pub fn importance_sample(model: &GaussianLatent, batch: &Prepared, cond: Option<
             let rows = kc * b;
             let c = cond_chunk.as_ref().map(|c| c.narrow(0, 0, rows));
             let params = model.decode(&z.f_reshape([rows, model.latent])?, c.as_ref());
-            let log_px = model.log_px(&params, &tgt_chunk.narrow(0, 0, rows))?.f_reshape([kc, b])?;
+            let log_px = model.lik.log_prob_repeated(&params, &batch.target, kc)?.f_reshape([kc, b])?;
             recon = recon.f_add(&log_px.f_sum_dim_intlist(0, false, Kind::Float)?)?;
             log_w.push(log_px.f_add(&log_pz)?.f_sub(&log_q)?);
             done += kc;

@@ -44,7 +44,7 @@ pub struct PpcaConfig {
 pub fn preset(name: &str) -> Option<PpcaConfig> {
     match name {
         "default" => Some(PpcaConfig {
-            latent_dim: 64,
+            latent_dim: 512,
             ridge: 1e-8,
         }),
         "tiny" => Some(PpcaConfig {

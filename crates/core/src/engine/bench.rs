@@ -36,8 +36,8 @@ pub struct BenchConfig {
 impl Default for BenchConfig {
     fn default() -> Self {
         BenchConfig {
-            rounds: 5,
-            steps_per_round: 200,
+            rounds: 10,
+            steps_per_round: 60,
             batch_size: 128,
             threads: 2,
             hidden: 256,
@@ -48,16 +48,54 @@ impl Default for BenchConfig {
     }
 }
 
-/// Throughput of both sides (total images / total seconds over the timed rounds).
+/// Throughput of both sides over the timed rounds.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BenchResult {
+    /// Total images / total wall seconds.
     pub bare_images_per_sec: f64,
     pub engine_images_per_sec: f64,
-    /// engine / bare: 1 means no overhead, 0.95 is the bound.
+    /// engine / bare, the median over the adjacent (bare, engine) round pairs: robust to other
+    /// processes loading the machine in bursts. 1 means no overhead, 0.95 is the bound.
     pub ratio: f64,
+    /// engine / bare from the totals.
+    pub total_ratio: f64,
+    /// bare / engine process CPU seconds (user + system, all threads; Linux `/proc/self/stat`),
+    /// less sensitive to other processes than wall time. `None` elsewhere.
+    pub cpu_ratio: Option<f64>,
+    /// Per-round images/s.
     pub bare_rounds: Vec<f64>,
     pub engine_rounds: Vec<f64>,
     pub config: BenchConfig,
+}
+
+/// CPU seconds (user + system) used by this process so far, from `/proc/self/stat` (fields 14
+/// and 15, in clock ticks of 1/100 s, the value of `_SC_CLK_TCK` on Linux).
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..]; // fields from 3 (state) on
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let (u, s): (f64, f64) = (f.get(11)?.parse().ok()?, f.get(12)?.parse().ok()?);
+    Some((u + s) / 100.0)
+}
+
+/// Images/s (wall) and CPU seconds of one round.
+struct Round {
+    rate: f64,
+    cpu: Option<f64>,
+}
+
+fn timed(images: f64, f: impl FnOnce() -> Result<()>) -> Result<Round> {
+    let (t0, c0) = (Instant::now(), process_cpu_seconds());
+    f()?;
+    let wall = t0.elapsed().as_secs_f64();
+    let cpu = match (c0, process_cpu_seconds()) {
+        (Some(a), Some(b)) => Some(b - a),
+        _ => None,
+    };
+    Ok(Round {
+        rate: images / wall,
+        cpu,
+    })
 }
 
 /// The benchmark's model (an autoencoder: it reports reconstruction, no likelihood).
@@ -153,32 +191,32 @@ pub fn bench_split(examples: i64, seed_value: u64) -> Split {
 }
 
 /// The bare loop: tch's Adam over the same batches as the engine's data order. Returns images/s.
-fn bare_round(cfg: &BenchConfig, data: &Dataset, device: Device) -> Result<f64> {
+fn bare_round(cfg: &BenchConfig, data: &Dataset, device: Device) -> Result<Round> {
     let model = BenchMlp::new(cfg.hidden, device, 0);
     let mut opt = nn::Adam::default().build(&model.vs, cfg.lr)?;
     let mut batches = BatchIter::new(data, cfg.batch_size, 0, device)?;
-    let t0 = Instant::now();
-    let mut last = Tensor::zeros([], (Kind::Float, device));
-    for _ in 0..cfg.steps_per_round {
-        let loss = model.loss(&batches.next_batch().x);
-        opt.backward_step(&loss);
-        last = loss;
-    }
-    let _ = last.double_value(&[]); // device sync
-    Ok(cfg.steps_per_round as f64 * cfg.batch_size as f64 / t0.elapsed().as_secs_f64())
+    timed(cfg.steps_per_round as f64 * cfg.batch_size as f64, || {
+        let mut last = Tensor::zeros([], (Kind::Float, device));
+        for _ in 0..cfg.steps_per_round {
+            let loss = model.loss(&batches.next_batch().x);
+            opt.backward_step(&loss);
+            last = loss;
+        }
+        let _ = last.double_value(&[]); // device sync
+        Ok(())
+    })
 }
 
 /// The same training through the [`Trainer`] (no run directory, no evaluation). Returns images/s.
-fn engine_round(cfg: &BenchConfig, split: &Split, device: Device) -> Result<f64> {
+fn engine_round(cfg: &BenchConfig, split: &Split, device: Device) -> Result<Round> {
     let mut model = BenchMlp::new(cfg.hidden, device, 0);
     let mut tc = TrainConfig::quick(cfg.steps_per_round, cfg.batch_size, cfg.lr);
     tc.threads = cfg.threads;
     tc.progress = false;
     tc.log_every = 10;
-    let t0 = Instant::now();
-    let mut trainer = Trainer::new(tc, None)?;
-    let s = trainer.fit(&mut model, split)?;
-    Ok(s.steps_run as f64 * cfg.batch_size as f64 / t0.elapsed().as_secs_f64())
+    timed(cfg.steps_per_round as f64 * cfg.batch_size as f64, || {
+        Trainer::new(tc, None)?.fit(&mut model, split).map(|_| ())
+    })
 }
 
 /// Runs the benchmark: one warm-up round per side, then `rounds` alternating timed rounds.
@@ -210,14 +248,33 @@ pub fn engine_overhead(cfg: &BenchConfig) -> Result<BenchResult> {
         }
     }
     // total images / total seconds = harmonic mean of the per-round rates (equal images per round)
-    let hmean = |v: &[f64]| v.len() as f64 / v.iter().map(|x| 1.0 / x).sum::<f64>();
+    let hmean = |v: &[Round]| v.len() as f64 / v.iter().map(|r| 1.0 / r.rate).sum::<f64>();
     let (b, e) = (hmean(&bare), hmean(&eng));
+    let mut pairs: Vec<f64> = bare
+        .iter()
+        .zip(&eng)
+        .map(|(b, e)| e.rate / b.rate)
+        .collect();
+    pairs.sort_by(f64::total_cmp);
+    let m = pairs.len();
+    let median = if m % 2 == 1 {
+        pairs[m / 2]
+    } else {
+        0.5 * (pairs[m / 2 - 1] + pairs[m / 2])
+    };
+    let cpu_sum = |v: &[Round]| v.iter().map(|r| r.cpu).sum::<Option<f64>>();
+    let cpu_ratio = match (cpu_sum(&bare), cpu_sum(&eng)) {
+        (Some(b), Some(e)) if b > 0.0 && e > 0.0 => Some(b / e),
+        _ => None,
+    };
     Ok(BenchResult {
         bare_images_per_sec: b,
         engine_images_per_sec: e,
-        ratio: e / b,
-        bare_rounds: bare,
-        engine_rounds: eng,
+        ratio: median,
+        total_ratio: e / b,
+        cpu_ratio,
+        bare_rounds: bare.iter().map(|r| r.rate).collect(),
+        engine_rounds: eng.iter().map(|r| r.rate).collect(),
         config: cfg.clone(),
     })
 }
@@ -239,7 +296,9 @@ mod tests {
         let r = engine_overhead(&cfg).unwrap();
         assert_eq!(r.bare_rounds.len(), 2);
         assert!(r.bare_images_per_sec > 0.0 && r.engine_images_per_sec > 0.0);
-        assert!((r.ratio - r.engine_images_per_sec / r.bare_images_per_sec).abs() < 1e-12);
+        assert!((r.total_ratio - r.engine_images_per_sec / r.bare_images_per_sec).abs() < 1e-12);
+        let pair = |i: usize| r.engine_rounds[i] / r.bare_rounds[i];
+        assert!((r.ratio - 0.5 * (pair(0) + pair(1))).abs() < 1e-12);
         assert!(engine_overhead(&BenchConfig { rounds: 0, ..cfg }).is_err());
     }
 

@@ -242,16 +242,15 @@ impl Optimizer {
                     let (b1, b2) = (c.betas[0], c.betas[1]);
                     let (m, rest) = slots.split_first_mut().expect("adam has two slots");
                     let v = &mut rest[0];
-                    let _ = m.lerp_(&g, 1.0 - b1);
-                    let _ = v.g_mul_scalar_(b2);
-                    let _ = v.addcmul_(&g, &(&g * (1.0 - b2)));
+                    let _ = m.lerp_(&g, 1.0 - b1); // m <- b1 m + (1 - b1) g
+                    let _ = v.lerp_(&g.square(), 1.0 - b2); // v <- b2 v + (1 - b2) g^2
                     let step_size = lr / (1.0 - b1.powi(t));
                     let bc2_sqrt = (1.0 - b2.powi(t)).sqrt();
-                    // denom / (-step_size), so that addcdiv_ subtracts step_size * m / denom.
+                    // p <- p - step_size m / (sqrt(v) / bc2_sqrt + eps), written as
+                    // p + m / (sqrt(v) k1 + k2) to fold the scalars into two passes.
                     let mut denom = v.sqrt();
-                    let _ = denom.g_div_scalar_(bc2_sqrt);
-                    let _ = denom.g_add_scalar_(c.eps);
-                    let _ = denom.g_div_scalar_(-step_size);
+                    let _ = denom.g_mul_scalar_(-1.0 / (step_size * bc2_sqrt));
+                    let _ = denom.g_add_scalar_(-c.eps / step_size);
                     let _ = p.addcdiv_(m, &denom);
                 }
                 OptimKind::RmsProp => {

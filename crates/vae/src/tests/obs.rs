@@ -58,3 +58,17 @@ fn static_binarization_is_fixed_and_dynamic_is_not() {
     let err = Likelihood::Logistic.resolve(&genzoo_core::data::DataKind::Vector { dim: 2 }).unwrap_err();
     assert!(err.to_string().contains("likelihood"), "{err}");
 }
+
+#[test]
+fn repeated_fast_path_equals_fused_bce() {
+    tch::manual_seed(4);
+    let (k, b) = (3i64, 2i64);
+    let logits = Tensor::randn([k * b, 1, 1, 4, 4], (Kind::Float, Device::Cpu)) * 4.0;
+    let _ = logits.get(0).get(0).get(0).get(0).fill_(1e4);
+    let _ = logits.get(1).get(0).get(0).get(0).fill_(-1e4);
+    let x = Tensor::randint(2, [b, 1, 4, 4], (Kind::Float, Device::Cpu));
+    let fast = Likelihood::Bernoulli.log_prob_repeated(&logits, &x, k).unwrap();
+    let slow = Likelihood::Bernoulli.log_prob(&logits, &crate::latent::expand_rows(&x, k).unwrap()).unwrap();
+    assert!(bool::try_from(fast.isfinite().all()).unwrap());
+    assert!(fast.allclose(&slow, 1e-5, 1e-3, false), "{fast:?} vs {slow:?}");
+}
