@@ -75,23 +75,29 @@ impl Sequential {
 impl Bijector for Sequential {
     fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         let mut h = x.shallow_clone();
-        let mut ld = zeros_b(x);
+        let mut ld: Option<Tensor> = None;
         for l in &self.layers {
             let (y, d) = l.forward(&h, ctx)?;
             h = y;
-            ld = ld + d;
+            ld = Some(match ld {
+                None => d,
+                Some(acc) => acc + d,
+            });
         }
-        Ok((h, ld))
+        Ok((h, ld.unwrap_or_else(|| zeros_b(x))))
     }
     fn inverse(&self, z: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         let mut h = z.shallow_clone();
-        let mut ld = zeros_b(z);
+        let mut ld: Option<Tensor> = None;
         for l in self.layers.iter().rev() {
             let (y, d) = l.inverse(&h, ctx)?;
             h = y;
-            ld = ld + d;
+            ld = Some(match ld {
+                None => d,
+                Some(acc) => acc + d,
+            });
         }
-        Ok((h, ld))
+        Ok((h, ld.unwrap_or_else(|| zeros_b(z))))
     }
     fn name(&self) -> &str {
         "sequential"
@@ -105,8 +111,11 @@ pub fn zeros_b(x: &Tensor) -> Tensor {
 
 /// Sum over every dimension but the first: `[b, ...] -> [b]`.
 pub fn sum_per_example(t: &Tensor) -> Tensor {
-    let b = t.size()[0];
-    t.reshape([b, -1]).sum_dim_intlist(1, false, t.kind())
+    if t.dim() < 2 {
+        return t.shallow_clone();
+    }
+    let dims: Vec<i64> = (1..t.dim() as i64).collect();
+    t.sum_dim_intlist(dims.as_slice(), false, t.kind())
 }
 
 /// Checks that `x` has `dims` dimensions and, where `shape[i] > 0`, that size; names the tensor.

@@ -40,7 +40,8 @@ pub struct NllParts {
 pub struct FlowCore {
     pub model: String,
     pub data: DataKind,
-    pub pre: Box<dyn Bijector>,
+    /// Pre-processing (`None`: identity).
+    pub pre: Option<Box<dyn Bijector>>,
     pub body: Box<dyn Bijector>,
     pub body_input: BodyInput,
     pub prior: Prior,
@@ -49,6 +50,10 @@ pub struct FlowCore {
     pub num_classes: Option<i64>,
     pub temperature: f64,
     pub device: Device,
+    /// For models with data-dependent layers (ActNorm): a non-trainable `[1]` variable, 1 once
+    /// initialized (checkpointed, so a resumed or re-fitted model is not re-initialized); `None`
+    /// for models without such layers.
+    pub init_flag: Option<Tensor>,
 }
 
 impl FlowCore {
@@ -101,9 +106,20 @@ impl FlowCore {
     /// Continuous data (unit-interval images or vectors) to the flat latent `[b, D]` with
     /// `log|det|` of the whole map (pre-processing and body).
     pub fn to_latent(&self, y: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
-        let (h, ld1) = self.pre.forward(y, ctx)?;
+        let (h, ld1) = match &self.pre {
+            Some(pre) => {
+                let (h, ld) = pre.forward(y, ctx)?;
+                (h, Some(ld))
+            }
+            None => (y.shallow_clone(), None),
+        };
         let (z, ld2) = self.body.forward(&self.body_shape(&h), ctx)?;
-        Ok((z.reshape([z.size()[0], -1]), ld1 + ld2))
+        let z = if z.dim() == 2 {
+            z
+        } else {
+            z.reshape([z.size()[0], -1])
+        };
+        Ok((z, ld1.map_or_else(|| ld2.shallow_clone(), |l| l + &ld2)))
     }
 
     /// The flat latent `[b, D]` back to continuous data of the data shape, with `log|det|`.
@@ -112,8 +128,14 @@ impl FlowCore {
         let mut shape = vec![n];
         shape.extend(self.data.example_shape());
         let (h, ld2) = self.body.inverse(z, ctx)?;
-        let (y, ld1) = self.pre.inverse(&h.reshape(shape.as_slice()), ctx)?;
-        Ok((y.reshape(shape.as_slice()), ld1 + ld2))
+        let h = h.reshape(shape.as_slice());
+        match &self.pre {
+            Some(pre) => {
+                let (y, ld1) = pre.inverse(&h, ctx)?;
+                Ok((y, ld1 + ld2))
+            }
+            None => Ok((h, ld2)),
+        }
     }
 
     /// `log p(y)` `[b]` of continuous `y` (unit-interval images or vectors) with its parts
@@ -176,19 +198,30 @@ impl FlowCore {
     pub fn losses(&self, batch: &Batch) -> Result<Losses> {
         let p = self.nll(&batch.x, batch.y.as_ref(), true)?;
         let nll = p.nll.mean(Kind::Float);
-        let per_unit = self.unit().from_nats(1.0, self.dims() as usize);
-        let mut l = Losses::new(&nll * per_unit)
-            .with("nll_nats", nll)
-            .with("log_pz", p.log_pz.mean(Kind::Float))
-            .with("logdet", p.logdet.mean(Kind::Float));
+        let total = match self.unit() {
+            NllUnit::Nats => nll.shallow_clone(),
+            u => &nll * u.from_nats(1.0, self.dims() as usize),
+        };
+        // The reported parts carry no graph.
+        let mut l = Losses::new(total)
+            .with("nll_nats", nll.detach())
+            .with("log_pz", p.log_pz.detach().mean(Kind::Float))
+            .with("logdet", p.logdet.detach().mean(Kind::Float));
         if self.vdq.is_some() {
-            l = l.with("log_q", p.log_q.mean(Kind::Float));
+            l = l.with("log_q", p.log_q.detach().mean(Kind::Float));
         }
         Ok(l)
     }
 
-    /// Data-dependent initialization (ActNorm) on a batch, without gradients.
+    /// Data-dependent initialization (ActNorm) on a batch, without gradients; done once per model
+    /// (a no-op for models without data-dependent layers).
     pub fn init(&self, batch: &Batch) -> Result<()> {
+        let Some(flag) = &self.init_flag else {
+            return Ok(());
+        };
+        if flag.double_value(&[0]) > 0.5 {
+            return Ok(());
+        }
         self.check_data(&batch.x)?;
         let b = batch.x.size()[0];
         let cond = self.cond(batch.y.as_ref(), b)?;
@@ -205,7 +238,9 @@ impl FlowCore {
         } else {
             batch.x.to_kind(Kind::Float)
         };
-        tch::no_grad(|| self.log_prob_continuous(&y, &ctx)).map(|_| ())
+        let _ = tch::no_grad(|| self.log_prob_continuous(&y, &ctx))?;
+        let _ = tch::no_grad(|| flag.shallow_clone().fill_(1.0));
+        Ok(())
     }
 
     /// `n` samples at temperature `t` for class labels `labels` (`[n]`, conditional models; `None`

@@ -518,3 +518,37 @@ fn training_lowers_the_nll() {
         assert!(after < before - 0.5, "{name}: {before} -> {after} bits/dim");
     }
 }
+
+/// Glow's ActNorm layers are initialized from the first batch once: a second call (a resumed or
+/// re-fitted model) leaves them alone; the flag is a checkpointed variable.
+#[test]
+fn glow_data_dependent_init_happens_once() {
+    let mut m = glow::Glow::new(&glow::Config::preset("tiny").unwrap(), IMG, None, CPU).unwrap();
+    let before = m_var(&m, "level0.step0.actnorm.bias");
+    assert_eq!(max_abs(&before), 0.0);
+    let b1 = Batch {
+        x: u8_images(&[0, 30, 200, 255, 90, 140]),
+        y: None,
+        kind: IMG,
+    };
+    m.init_from_batch(&b1).unwrap();
+    let after = m_var(&m, "level0.step0.actnorm.bias");
+    assert!(max_abs(&after) > 1e-3);
+    assert_eq!(m_var(&m, "data_init_done").double_value(&[0]), 1.0);
+    let b2 = Batch {
+        x: u8_images(&[255, 255, 1, 2]),
+        y: None,
+        kind: IMG,
+    };
+    m.init_from_batch(&b2).unwrap();
+    assert!(after.equal(&m_var(&m, "level0.step0.actnorm.bias")));
+    // Models without data-dependent layers have nothing to initialize.
+    let mut r =
+        real_nvp::RealNvp::new(&real_nvp::Config::preset("tiny").unwrap(), IMG, None, CPU).unwrap();
+    assert!(r.core.init_flag.is_none());
+    r.init_from_batch(&b1).unwrap();
+}
+
+fn m_var(m: &glow::Glow, name: &str) -> Tensor {
+    m.vs.variables()[name].detach().copy()
+}

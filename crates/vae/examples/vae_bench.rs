@@ -16,7 +16,13 @@ fn main() -> genzoo_core::Result<()> {
         }
         "is-nll" => {
             let train_steps: u64 = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(2000);
-            let r = genzoo_vae::bench::is_nll_benchmark(n as i64, threads, tch::Device::Cpu, train_steps, 100)?;
+            let r = genzoo_vae::bench::is_nll_benchmark(
+                n as i64,
+                threads,
+                tch::Device::Cpu,
+                train_steps,
+                100,
+            )?;
             println!(
                 "is_nll k={} examples={} data=\"{}\" nll_nats={:.3} seconds={:.2} (after {train_steps} training steps)",
                 r.k, r.examples, r.data, r.nll_nats, r.seconds
@@ -26,25 +32,39 @@ fn main() -> genzoo_core::Result<()> {
             // The classic VAE after `n` training steps on mnist10k; 64 single-sample gradients
             // of the ELBO with respect to the encoder under each estimator, same batch of 128.
             use genzoo_core::engine::{TrainConfig, Trainer};
-            use genzoo_vae::{bench, obs::Mode, vae, grad, Owned};
+            use genzoo_vae::{bench, grad, obs::Mode, vae, Owned};
             genzoo_core::seed::set_threads(threads);
             let split = bench::bench_split()?;
             let cfg = vae::Config::mlp_preset("classic").expect("preset");
             let mut m = Owned::build(tch::Device::Cpu, |p| vae::Vae::named(p, &cfg, "vae-mlp"))?;
             if n > 0 {
-                let tc = TrainConfig { threads, progress: false, sample_count: 0, ..TrainConfig::quick(n, 128, 1e-3) };
+                let tc = TrainConfig {
+                    threads,
+                    progress: false,
+                    sample_count: 0,
+                    ..TrainConfig::quick(n, 128, 1e-3)
+                };
                 Trainer::new(tc, None)?.fit(&mut m, &split)?;
             }
-            let prep = m.net.lat.lik.prepare(&split.test.x.narrow(0, 0, 128), Mode::Eval { seed: 0 })?;
+            let prep = m
+                .net
+                .lat
+                .lik
+                .prepare(&split.test.x.narrow(0, 0, 128), Mode::Eval { seed: 0 })?;
             let base = tch::Tensor::zeros([], (tch::Kind::Float, tch::Device::Cpu));
-            let recon = cfg.objective.loss(&m.net.lat, &prep, None, 0, &base)?.to_map()["recon"];
+            let recon = cfg
+                .objective
+                .loss(&m.net.lat, &prep, None, 0, &base)?
+                .to_map()["recon"];
             for est in [vae::Estimator::Pathwise, vae::Estimator::ScoreFunction] {
                 let s = grad::encoder_gradient_stats(&m.net, &m.vs, &prep, est, 64, -recon, 0)?;
                 println!("grad_variance estimator={est:?} steps={n} mean_sq_norm={:.4e} total_variance={:.4e}", s.mean_sq_norm, s.total_variance);
             }
         }
         other => {
-            return Err(genzoo_core::CoreError::Invalid(format!("unknown benchmark `{other}`: throughput or is-nll")));
+            return Err(genzoo_core::CoreError::Invalid(format!(
+                "unknown benchmark `{other}`: throughput or is-nll"
+            )));
         }
     }
     Ok(())

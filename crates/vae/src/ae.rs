@@ -37,16 +37,32 @@ impl Config {
     /// `classic`: the 784-400-20 network of the classic VAE without the noise and the KL.
     pub fn mlp_preset(name: &str) -> Option<Config> {
         Some(match name {
-            "classic" => Config { arch: Arch::mlp(&[400]), latent_dim: 20, data: MNIST },
-            "tiny" => Config { arch: Arch::mlp(&[32]), latent_dim: 4, data: MNIST },
+            "classic" => Config {
+                arch: Arch::mlp(&[400]),
+                latent_dim: 20,
+                data: MNIST,
+            },
+            "tiny" => Config {
+                arch: Arch::mlp(&[32]),
+                latent_dim: 4,
+                data: MNIST,
+            },
             _ => return None,
         })
     }
     /// `conv`: the convolutional network of `vae-conv`.
     pub fn conv_preset(name: &str) -> Option<Config> {
         Some(match name {
-            "conv" => Config { arch: Arch::conv(&[32, 64], 256), latent_dim: 32, data: MNIST },
-            "tiny" => Config { arch: Arch::conv(&[4, 8], 16), latent_dim: 4, data: MNIST },
+            "conv" => Config {
+                arch: Arch::conv(&[32, 64], 256),
+                latent_dim: 32,
+                data: MNIST,
+            },
+            "tiny" => Config {
+                arch: Arch::conv(&[4, 8], 16),
+                latent_dim: 4,
+                data: MNIST,
+            },
             _ => return None,
         })
     }
@@ -69,12 +85,21 @@ impl Autoencoder {
             Arch::Conv { .. } => "ae-conv",
         };
         if cfg.latent_dim <= 0 {
-            return Err(CoreError::config("latent_dim", format!("must be positive, got {}", cfg.latent_dim)));
+            return Err(CoreError::config(
+                "latent_dim",
+                format!("must be positive, got {}", cfg.latent_dim),
+            ));
         }
         let shape = cfg.data.example_shape();
         let enc = VectorEncoder::new(&(p / "enc"), &cfg.arch, &shape, 0, cfg.latent_dim)?;
         let dec = VectorDecoder::new(&(p / "dec"), &cfg.arch, cfg.latent_dim, 0, &shape, 1)?;
-        Ok(Autoencoder { name: name.into(), cfg: cfg.clone(), enc, dec, device: p.device() })
+        Ok(Autoencoder {
+            name: name.into(),
+            cfg: cfg.clone(),
+            enc,
+            dec,
+            device: p.device(),
+        })
     }
 
     fn target(&self, x: &Tensor) -> Result<Tensor> {
@@ -97,9 +122,17 @@ impl Autoencoder {
         let t = self.target(x)?;
         let out = self.forward(&t)?;
         let b = t.size()[0];
-        let sum = |e: Tensor| -> Result<Tensor> { Ok(e.f_reshape([b, -1])?.f_sum_dim_intlist(1, false, Kind::Float)?) };
+        let sum = |e: Tensor| -> Result<Tensor> {
+            Ok(e.f_reshape([b, -1])?
+                .f_sum_dim_intlist(1, false, Kind::Float)?)
+        };
         if self.cfg.data.is_image() {
-            let ce = out.f_binary_cross_entropy_with_logits(&t, None::<Tensor>, None::<Tensor>, Reduction::None)?;
+            let ce = out.f_binary_cross_entropy_with_logits(
+                &t,
+                None::<Tensor>,
+                None::<Tensor>,
+                Reduction::None,
+            )?;
             let se = out.f_sigmoid()?.f_sub(&t)?.f_square()?;
             Ok((sum(ce)?, sum(se)?))
         } else {
@@ -127,7 +160,9 @@ impl Model for Autoencoder {
     fn train_step(&mut self, batch: &Batch, opt: &mut dyn Optimize) -> Result<Losses> {
         let (loss, se) = self.errors(&batch.x)?;
         let total = loss.f_mean(Kind::Float)?;
-        let losses = Losses::new(total.shallow_clone()).with("recon", total).with("mse", se.f_mean(Kind::Float)?.detach());
+        let losses = Losses::new(total.shallow_clone())
+            .with("recon", total)
+            .with("mse", se.f_mean(Kind::Float)?.detach());
         opt.minimize("model", losses.total())?;
         Ok(losses)
     }
@@ -138,7 +173,10 @@ impl Model for Autoencoder {
         };
         let n = data.len();
         if n == 0 {
-            return Err(CoreError::shape(format!("{}.x", data.name), "no examples to evaluate"));
+            return Err(CoreError::shape(
+                format!("{}.x", data.name),
+                "no examples to evaluate",
+            ));
         }
         let (mut ce, mut se) = (vec![], vec![]);
         tch::no_grad(|| -> Result<()> {
@@ -152,7 +190,11 @@ impl Model for Autoencoder {
             }
             Ok(())
         })?;
-        let mean = |v: &[Tensor]| -> Result<f64> { Ok(Tensor::f_cat(v, 0)?.f_mean(Kind::Double)?.f_double_value(&[])?) };
+        let mean = |v: &[Tensor]| -> Result<f64> {
+            Ok(Tensor::f_cat(v, 0)?
+                .f_mean(Kind::Double)?
+                .f_double_value(&[])?)
+        };
         let dims = self.cfg.data.dims() as f64;
         let mut metrics = BTreeMap::new();
         let (loss, sq) = (mean(&ce)?, mean(&se)?);
@@ -174,7 +216,9 @@ impl Model for Autoencoder {
     }
     fn sample(&self, n: i64, seed: u64) -> Result<Tensor> {
         if n < 1 {
-            return Err(CoreError::Invalid(format!("sample: n = {n}, need at least 1")));
+            return Err(CoreError::Invalid(format!(
+                "sample: n = {n}, need at least 1"
+            )));
         }
         tch::no_grad(|| {
             genzoo_core::seed::seed_torch_stream(seed, "ae-sample", 0);
@@ -183,6 +227,8 @@ impl Model for Autoencoder {
         })
     }
     fn reconstruct(&self, x: &Tensor) -> Option<Result<Tensor>> {
-        Some(tch::no_grad(|| self.to_data(&self.forward(&self.target(x)?)?)))
+        Some(tch::no_grad(|| {
+            self.to_data(&self.forward(&self.target(x)?)?)
+        }))
     }
 }

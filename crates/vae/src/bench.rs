@@ -31,13 +31,28 @@ pub fn bench_split() -> Result<Split> {
     let random = |n: i64, name: &str, s: i64| -> Dataset {
         tch::manual_seed(s);
         let x = Tensor::randint(2, [n, 1, 28, 28], (Kind::Uint8, Device::Cpu)) * 255;
-        Dataset { name: format!("random-binary/{name}"), kind: MNIST, x, y: None, num_classes: None }
+        Dataset {
+            name: format!("random-binary/{name}"),
+            kind: MNIST,
+            x,
+            y: None,
+            num_classes: None,
+        }
     };
-    Ok(Split { train: random(9000, "train", 1), test: random(1000, "test", 2) })
+    Ok(Split {
+        train: random(9000, "train", 1),
+        test: random(1000, "test", 2),
+    })
 }
 
 fn quick(steps: u64, threads: usize) -> TrainConfig {
-    TrainConfig { threads, progress: false, log_every: steps.max(1), sample_count: 0, ..TrainConfig::quick(steps, BATCH, 1e-3) }
+    TrainConfig {
+        threads,
+        progress: false,
+        log_every: steps.max(1),
+        sample_count: 0,
+        ..TrainConfig::quick(steps, BATCH, 1e-3)
+    }
 }
 
 /// Training images per second of the classic MLP VAE over `steps` timed steps (after
@@ -69,7 +84,10 @@ pub fn process_cpu_seconds() -> Option<f64> {
 pub fn vae_mlp_throughput(steps: u64, threads: usize, device: Device) -> Result<Throughput> {
     seed::set_threads(threads);
     let split = bench_split()?;
-    let split = Split { train: split.train.to_device(device), test: split.test.take(1).to_device(device) };
+    let split = Split {
+        train: split.train.to_device(device),
+        test: split.test.take(1).to_device(device),
+    };
     let cfg = Config::mlp_preset("classic").expect("classic preset exists");
     let mut model = Owned::build(device, |p| Vae::named(p, &cfg, "vae-mlp"))?;
     Trainer::new(quick(WARMUP_STEPS, threads), None)?.fit(&mut model, &split)?;
@@ -82,7 +100,10 @@ pub fn vae_mlp_throughput(steps: u64, threads: usize, device: Device) -> Result<
         (Some(a), Some(b)) if b > a => Some(images / (b - a)),
         _ => None,
     };
-    Ok(Throughput { images_per_sec: images / secs.max(1e-9), images_per_cpu_sec: cpu })
+    Ok(Throughput {
+        images_per_sec: images / secs.max(1e-9),
+        images_per_cpu_sec: cpu,
+    })
 }
 
 /// Result of [`is_nll_benchmark`].
@@ -101,10 +122,19 @@ pub struct IsBench {
 /// Trains the classic VAE for `train_steps` steps (untimed; 0 keeps the initial weights), then
 /// times the IS-NLL with `k` samples over the test split (1,000 digits of `mnist10k`), in
 /// batches of `batch_size` examples.
-pub fn is_nll_benchmark(k: i64, threads: usize, device: Device, train_steps: u64, batch_size: i64) -> Result<IsBench> {
+pub fn is_nll_benchmark(
+    k: i64,
+    threads: usize,
+    device: Device,
+    train_steps: u64,
+    batch_size: i64,
+) -> Result<IsBench> {
     seed::set_threads(threads);
     let split = bench_split()?;
-    let split = Split { train: split.train.to_device(device), test: split.test.to_device(device) };
+    let split = Split {
+        train: split.train.to_device(device),
+        test: split.test.to_device(device),
+    };
     let cfg = Config::mlp_preset("classic").expect("classic preset exists");
     let mut model = Owned::build(device, |p| Vae::named(p, &cfg, "vae-mlp"))?;
     if train_steps > 0 {
@@ -115,8 +145,18 @@ pub fn is_nll_benchmark(k: i64, threads: usize, device: Device, train_steps: u64
     let nll = -lp.f_mean(Kind::Double)?.f_double_value(&[])?;
     let seconds = t0.elapsed().as_secs_f64();
     let data = match split.test.kind {
-        DataKind::Image { .. } => format!("{} ({}), static binarization seed 0", split.test.name, split.test.len()),
+        DataKind::Image { .. } => format!(
+            "{} ({}), static binarization seed 0",
+            split.test.name,
+            split.test.len()
+        ),
         DataKind::Vector { .. } => split.test.name.clone(),
     };
-    Ok(IsBench { seconds, nll_nats: nll, examples: split.test.len(), k, data })
+    Ok(IsBench {
+        seconds,
+        nll_nats: nll,
+        examples: split.test.len(),
+        k,
+        data,
+    })
 }

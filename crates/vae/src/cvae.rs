@@ -10,12 +10,12 @@ use genzoo_core::{CoreError, Result};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
-use genzoo_core::data::transforms::one_hot;
 use crate::latent::GaussianLatent;
 use crate::model::Model;
 use crate::nets::Arch;
 use crate::obs::{Likelihood, Mode};
 use crate::vae::{reconstruct_latent, sample_latent, Objective, MNIST};
+use genzoo_core::data::transforms::one_hot;
 
 /// The cVAE's configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -47,7 +47,10 @@ impl Config {
         };
         Some(match name {
             "classic" => base(Arch::mlp(&[400]), 20),
-            "tiny" => Config { likelihood: Likelihood::Auto, ..base(Arch::mlp(&[32]), 4) },
+            "tiny" => Config {
+                likelihood: Likelihood::Auto,
+                ..base(Arch::mlp(&[32]), 4)
+            },
             "conv" => base(Arch::conv(&[32, 64], 256), 32),
             _ => return None,
         })
@@ -65,16 +68,32 @@ pub struct Cvae {
 impl Cvae {
     pub fn new(p: &nn::Path, cfg: &Config) -> Result<Self> {
         if cfg.num_classes < 1 {
-            return Err(CoreError::config("num_classes", format!("must be >= 1, got {}", cfg.num_classes)));
+            return Err(CoreError::config(
+                "num_classes",
+                format!("must be >= 1, got {}", cfg.num_classes),
+            ));
         }
         cfg.objective.validate()?;
-        let lat = GaussianLatent::new(p, &cfg.arch, cfg.latent_dim, cfg.likelihood, cfg.data, cfg.num_classes)?;
+        let lat = GaussianLatent::new(
+            p,
+            &cfg.arch,
+            cfg.latent_dim,
+            cfg.likelihood,
+            cfg.data,
+            cfg.num_classes,
+        )?;
         let baseline = p.zeros_no_train("sf_baseline", &[]);
-        Ok(Cvae { cfg: cfg.clone(), lat, baseline })
+        Ok(Cvae {
+            cfg: cfg.clone(),
+            lat,
+            baseline,
+        })
     }
 
     fn labels(&self, y: Option<&Tensor>) -> Result<Tensor> {
-        let y = y.ok_or_else(|| CoreError::shape("batch.y", "the conditional VAE needs labelled data"))?;
+        let y = y.ok_or_else(|| {
+            CoreError::shape("batch.y", "the conditional VAE needs labelled data")
+        })?;
         one_hot(y, self.cfg.num_classes)
     }
 
@@ -82,7 +101,9 @@ impl Cvae {
     pub fn loss(&self, x: &Tensor, y: Option<&Tensor>, step: u64) -> Result<Losses> {
         let prep = self.lat.lik.prepare(x, Mode::Train)?;
         let c = self.labels(y)?;
-        self.cfg.objective.loss(&self.lat, &prep, Some(&c), step, &self.baseline)
+        self.cfg
+            .objective
+            .loss(&self.lat, &prep, Some(&c), step, &self.baseline)
     }
 
     /// Samples of the given labels `y [n]`.
@@ -108,7 +129,8 @@ impl Model for Cvae {
         crate::eval::evaluate("cvae", &self.lat, data, opts)
     }
     fn sample(&self, n: i64, seed: u64) -> Result<Tensor> {
-        let y = Tensor::f_arange(n, (Kind::Int64, self.lat.device))?.f_remainder(self.cfg.num_classes)?;
+        let y = Tensor::f_arange(n, (Kind::Int64, self.lat.device))?
+            .f_remainder(self.cfg.num_classes)?;
         self.sample_labels(&y, seed)
     }
     /// Reconstructions need labels, which the trait does not pass: see

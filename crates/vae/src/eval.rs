@@ -18,8 +18,8 @@
 use std::collections::BTreeMap;
 
 use genzoo_core::data::{transforms, Dataset};
-use genzoo_core::engine::{EvalOptions, EvalReport, LikelihoodKind};
 use genzoo_core::dist::Distribution;
+use genzoo_core::engine::{EvalOptions, EvalReport, LikelihoodKind};
 use genzoo_core::estimators;
 
 use genzoo_core::{CoreError, Result};
@@ -39,7 +39,10 @@ pub fn one_hot_labels(data: &Dataset, cond_dim: i64) -> Result<Option<Tensor>> {
         return Ok(None);
     }
     let y = data.y.as_ref().ok_or_else(|| {
-        CoreError::shape(format!("{}.y", data.name), "a conditional model needs labelled data")
+        CoreError::shape(
+            format!("{}.y", data.name),
+            "a conditional model needs labelled data",
+        )
     })?;
     transforms::one_hot(y, cond_dim).map(Some)
 }
@@ -61,9 +64,17 @@ pub struct IsBatch {
 
 /// The k-sample IS estimate of log p(x) for one batch of prepared examples, the k draws taken in
 /// chunks of at most [`ROWS_PER_CHUNK`] decoded rows (no gradient).
-pub fn importance_sample(model: &GaussianLatent, batch: &Prepared, cond: Option<&Tensor>, k: i64) -> Result<IsBatch> {
+pub fn importance_sample(
+    model: &GaussianLatent,
+    batch: &Prepared,
+    cond: Option<&Tensor>,
+    k: i64,
+) -> Result<IsBatch> {
     if k < 1 {
-        return Err(CoreError::config("eval.importance_samples", "must be at least 1"));
+        return Err(CoreError::config(
+            "eval.importance_samples",
+            "must be at least 1",
+        ));
     }
     tch::no_grad(|| {
         let b = batch.target.size()[0];
@@ -80,12 +91,17 @@ pub fn importance_sample(model: &GaussianLatent, batch: &Prepared, cond: Option<
         while done < k {
             let kc = chunk.min(k - done);
             let z = q.rsample(&[kc])?; // [kc, b, d]
-            let log_q = q.f_log_prob(&z)?.f_sum_dim_intlist(-1, false, Kind::Float)?;
+            let log_q = q
+                .f_log_prob(&z)?
+                .f_sum_dim_intlist(-1, false, Kind::Float)?;
             let log_pz = model.log_prior(&z)?;
             let rows = kc * b;
             let c = cond_chunk.as_ref().map(|c| c.narrow(0, 0, rows));
             let params = model.decode(&z.f_reshape([rows, model.latent])?, c.as_ref());
-            let log_px = model.lik.log_prob_repeated(&params, &batch.target, kc)?.f_reshape([kc, b])?;
+            let log_px = model
+                .lik
+                .log_prob_repeated(&params, &batch.target, kc)?
+                .f_reshape([kc, b])?;
             recon = recon.f_add(&log_px.f_sum_dim_intlist(0, false, Kind::Float)?)?;
             log_w.push(log_px.f_add(&log_pz)?.f_sub(&log_q)?);
             done += kc;
@@ -103,7 +119,13 @@ pub fn importance_sample(model: &GaussianLatent, batch: &Prepared, cond: Option<
 
 /// The IS-estimated log p(x) in nats of every example of `data` with `k` samples (batched over
 /// examples and samples): `[n]`. `cond` holds one row per example for conditional models.
-pub fn is_log_likelihood(model: &GaussianLatent, data: &Dataset, k: i64, batch_size: i64, seed: u64) -> Result<Tensor> {
+pub fn is_log_likelihood(
+    model: &GaussianLatent,
+    data: &Dataset,
+    k: i64,
+    batch_size: i64,
+    seed: u64,
+) -> Result<Tensor> {
     let prepared = model.lik.prepare(&data.x, Mode::Eval { seed })?;
     let cond = one_hot_labels(data, model.cond_dim)?;
     let n = data.len();
@@ -112,7 +134,10 @@ pub fn is_log_likelihood(model: &GaussianLatent, data: &Dataset, k: i64, batch_s
     let mut i = 0;
     while i < n {
         let m = bs.min(n - i);
-        let part = Prepared { input: prepared.input.narrow(0, i, m), target: prepared.target.narrow(0, i, m) };
+        let part = Prepared {
+            input: prepared.input.narrow(0, i, m),
+            target: prepared.target.narrow(0, i, m),
+        };
         let c = cond.as_ref().map(|c| c.narrow(0, i, m));
         out.push(importance_sample(model, &part, c.as_ref(), k)?.log_px);
         i += m;
@@ -131,30 +156,45 @@ pub fn mutual_information(mu: &Tensor, log_scale: &Tensor) -> Result<f64> {
         }
         let q = genzoo_core::dist::DiagGaussian::new(mu, log_scale)?;
         let z = genzoo_core::dist::Distribution::sample(&q, &[]); // [N, d]
-        let log_q_own = q.f_log_prob(&z)?.f_sum_dim_intlist(-1, false, Kind::Double)?; // [N]
+        let log_q_own = q
+            .f_log_prob(&z)?
+            .f_sum_dim_intlist(-1, false, Kind::Double)?; // [N]
         let mut log_agg = Vec::new();
         let block = 256;
         let mut i = 0;
         while i < n {
             let m = block.min(n - i);
             let zi = z.narrow(0, i, m).unsqueeze(1); // [m, 1, d]
-            let lp = q.f_log_prob(&zi)?.f_sum_dim_intlist(-1, false, Kind::Double)?; // [m, N]
+            let lp = q
+                .f_log_prob(&zi)?
+                .f_sum_dim_intlist(-1, false, Kind::Double)?; // [m, N]
             log_agg.push(lp.f_logsumexp([1], false)?.f_sub_scalar((n as f64).ln())?);
             i += m;
         }
         let log_agg = Tensor::f_cat(&log_agg, 0)?;
-        Ok(log_q_own.f_sub(&log_agg)?.f_mean(Kind::Double)?.f_double_value(&[])?)
+        Ok(log_q_own
+            .f_sub(&log_agg)?
+            .f_mean(Kind::Double)?
+            .f_double_value(&[])?)
     })
 }
 
 /// The full evaluation report of a Gaussian-latent model on `data` (the test split).
-pub fn evaluate(model_name: &str, model: &GaussianLatent, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {
+pub fn evaluate(
+    model_name: &str,
+    model: &GaussianLatent,
+    data: &Dataset,
+    opts: &EvalOptions,
+) -> Result<EvalReport> {
     let data = match opts.max_examples {
         Some(m) => data.take(m),
         None => data.take(data.len()),
     };
     if data.is_empty() {
-        return Err(CoreError::shape(format!("{}.x", data.name), "no examples to evaluate"));
+        return Err(CoreError::shape(
+            format!("{}.x", data.name),
+            "no examples to evaluate",
+        ));
     }
     let k = opts.importance_samples.max(1) as i64;
     let prepared = model.lik.prepare(&data.x, Mode::Eval { seed: opts.seed })?;
@@ -165,7 +205,10 @@ pub fn evaluate(model_name: &str, model: &GaussianLatent, data: &Dataset, opts: 
     let mut i = 0;
     while i < n {
         let m = bs.min(n - i);
-        let part = Prepared { input: prepared.input.narrow(0, i, m), target: prepared.target.narrow(0, i, m) };
+        let part = Prepared {
+            input: prepared.input.narrow(0, i, m),
+            target: prepared.target.narrow(0, i, m),
+        };
         let c = cond.as_ref().map(|c| c.narrow(0, i, m));
         let r = importance_sample(model, &part, c.as_ref(), k)?;
         lp.push(r.log_px);
@@ -175,15 +218,26 @@ pub fn evaluate(model_name: &str, model: &GaussianLatent, data: &Dataset, opts: 
         ls.push(r.log_scale);
         i += m;
     }
-    let mean = |v: &[Tensor]| -> Result<f64> { Ok(Tensor::f_cat(v, 0)?.f_mean(Kind::Double)?.f_double_value(&[])?) };
+    let mean = |v: &[Tensor]| -> Result<f64> {
+        Ok(Tensor::f_cat(v, 0)?
+            .f_mean(Kind::Double)?
+            .f_double_value(&[])?)
+    };
     let nll_nats = -mean(&lp)?;
     let recon_nats = -mean(&rec)?;
     let kl_all = Tensor::f_cat(&kl, 0)?; // [n, d]
     let kl_dims = kl_all.f_mean_dim(0, false, Kind::Double)?;
     let kl_nats = kl_dims.f_sum(Kind::Double)?.f_double_value(&[])?;
     let mu_all = Tensor::f_cat(&mu, 0)?;
-    let au_var = if n > 1 { mu_all.f_var_dim(0, true, false)? } else { mu_all.f_zeros_like()?.f_select(0, 0)? };
-    let active = au_var.f_gt(ACTIVE_UNIT_THRESHOLD)?.f_sum(Kind::Int64)?.f_int64_value(&[])?;
+    let au_var = if n > 1 {
+        mu_all.f_var_dim(0, true, false)?
+    } else {
+        mu_all.f_zeros_like()?.f_select(0, 0)?
+    };
+    let active = au_var
+        .f_gt(ACTIVE_UNIT_THRESHOLD)?
+        .f_sum(Kind::Int64)?
+        .f_int64_value(&[])?;
     let mi = mutual_information(&mu_all, &Tensor::f_cat(&ls, 0)?)?;
 
     let dims = model.data.dims() as usize;
@@ -205,8 +259,15 @@ pub fn evaluate(model_name: &str, model: &GaussianLatent, data: &Dataset, opts: 
         metrics.insert(format!("kl_dim/{j:03}"), *v);
     }
     metrics.insert("collapsed_dims".to_string(), collapsed as f64);
-    metrics.insert("posterior_collapse".to_string(), if kl_nats < 0.1 { 1.0 } else { 0.0 });
-    let cond_note = if model.cond_dim > 0 { ", conditional log p(x|y)" } else { "" };
+    metrics.insert(
+        "posterior_collapse".to_string(),
+        if kl_nats < 0.1 { 1.0 } else { 0.0 },
+    );
+    let cond_note = if model.cond_dim > 0 {
+        ", conditional log p(x|y)"
+    } else {
+        ""
+    };
     Ok(EvalReport {
         nll: Some(unit.from_nats(nll_nats, dims)),
         unit,
@@ -219,4 +280,3 @@ pub fn evaluate(model_name: &str, model: &GaussianLatent, data: &Dataset, opts: 
         metrics,
     })
 }
-

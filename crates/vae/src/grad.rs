@@ -25,16 +25,38 @@ pub struct GradStats {
 /// Encoder-gradient statistics of `vae` (weights in `vs`) on a prepared batch with `estimator`.
 /// The score-function baseline is fixed at `baseline` (e.g. a prior estimate of the mean
 /// `log p(x|z)`), so that draws are independent. Seeds torch from `seed`.
-pub fn encoder_gradient_stats(vae: &Vae, vs: &nn::VarStore, prep: &Prepared, estimator: Estimator, repeats: i64, baseline: f64, seed: u64) -> Result<GradStats> {
+pub fn encoder_gradient_stats(
+    vae: &Vae,
+    vs: &nn::VarStore,
+    prep: &Prepared,
+    estimator: Estimator,
+    repeats: i64,
+    baseline: f64,
+    seed: u64,
+) -> Result<GradStats> {
     if repeats < 2 {
-        return Err(CoreError::Invalid(format!("gradient statistics need repeats >= 2, got {repeats}")));
+        return Err(CoreError::Invalid(format!(
+            "gradient statistics need repeats >= 2, got {repeats}"
+        )));
     }
-    let mut enc: Vec<(String, Tensor)> = vs.variables().into_iter().filter(|(n, t)| n.starts_with("enc.") && t.requires_grad()).collect();
+    let mut enc: Vec<(String, Tensor)> = vs
+        .variables()
+        .into_iter()
+        .filter(|(n, t)| n.starts_with("enc.") && t.requires_grad())
+        .collect();
     enc.sort_by(|a, b| a.0.cmp(&b.0));
     if enc.is_empty() {
-        return Err(CoreError::model(vae_name(vae), "no encoder variables under `enc`"));
+        return Err(CoreError::model(
+            vae_name(vae),
+            "no encoder variables under `enc`",
+        ));
     }
-    let obj = Objective { estimator, warmup_steps: 0, free_bits: 0.0, ..vae.config().objective.clone() };
+    let obj = Objective {
+        estimator,
+        warmup_steps: 0,
+        free_bits: 0.0,
+        ..vae.config().objective.clone()
+    };
     genzoo_core::seed::seed_torch_stream(seed, "grad-variance", 0);
     let mut draws = Vec::new();
     for _ in 0..repeats {
@@ -44,7 +66,10 @@ pub fn encoder_gradient_stats(vae: &Vae, vs: &nn::VarStore, prep: &Prepared, est
         let b = Tensor::from(baseline as f32).to_device(vs.device());
         let losses = obj.loss(&vae.lat, prep, None, 0, &b)?;
         losses.total().f_backward()?;
-        let g: Vec<Tensor> = enc.iter().map(|(_, t)| t.grad().f_flatten(0, -1)).collect::<std::result::Result<_, _>>()?;
+        let g: Vec<Tensor> = enc
+            .iter()
+            .map(|(_, t)| t.grad().f_flatten(0, -1))
+            .collect::<std::result::Result<_, _>>()?;
         draws.push(Tensor::f_cat(&g, 0)?.f_to_kind(Kind::Double)?);
     }
     for (_, t) in enc.iter_mut() {
@@ -54,7 +79,10 @@ pub fn encoder_gradient_stats(vae: &Vae, vs: &nn::VarStore, prep: &Prepared, est
     let mean = g.f_mean_dim(0, false, Kind::Double)?;
     Ok(GradStats {
         mean_sq_norm: mean.f_square()?.f_sum(Kind::Double)?.f_double_value(&[])?,
-        total_variance: g.f_var_dim(0, true, false)?.f_sum(Kind::Double)?.f_double_value(&[])?,
+        total_variance: g
+            .f_var_dim(0, true, false)?
+            .f_sum(Kind::Double)?
+            .f_double_value(&[])?,
     })
 }
 

@@ -36,7 +36,10 @@ impl Config {
     /// `burda-k1` is the same network trained as a VAE (L_1 = ELBO).
     pub fn preset(name: &str) -> Option<Config> {
         let burda = |k| Config {
-            arch: Arch::Mlp { hidden: vec![200, 200], activation: Activation::Tanh },
+            arch: Arch::Mlp {
+                hidden: vec![200, 200],
+                activation: Activation::Tanh,
+            },
             latent_dim: 50,
             likelihood: Likelihood::Bernoulli,
             data: MNIST,
@@ -46,7 +49,13 @@ impl Config {
             "burda-k5" => burda(5),
             "burda-k50" => burda(50),
             "burda-k1" => burda(1),
-            "tiny" => Config { arch: Arch::mlp(&[32]), latent_dim: 4, likelihood: Likelihood::Auto, data: MNIST, k: 5 },
+            "tiny" => Config {
+                arch: Arch::mlp(&[32]),
+                latent_dim: 4,
+                likelihood: Likelihood::Auto,
+                data: MNIST,
+                k: 5,
+            },
             _ => return None,
         })
     }
@@ -62,20 +71,30 @@ pub struct Iwae {
 impl Iwae {
     pub fn new(p: &nn::Path, cfg: &Config) -> Result<Self> {
         if cfg.k < 1 {
-            return Err(CoreError::config("k", format!("importance samples must be >= 1, got {}", cfg.k)));
+            return Err(CoreError::config(
+                "k",
+                format!("importance samples must be >= 1, got {}", cfg.k),
+            ));
         }
         let lat = GaussianLatent::new(p, &cfg.arch, cfg.latent_dim, cfg.likelihood, cfg.data, 0)?;
-        Ok(Iwae { cfg: cfg.clone(), lat })
+        Ok(Iwae {
+            cfg: cfg.clone(),
+            lat,
+        })
     }
 
     /// The training loss of a stored batch: `total = -L_k` (mean over the batch, nats), with
     /// `elbo` the average single-sample bound `mean_i log w_i` for comparison.
     pub fn loss(&self, x: &Tensor) -> Result<Losses> {
         let prep = self.lat.lik.prepare(x, Mode::Train)?;
-        let log_w = self.lat.log_weights(&prep.input, &prep.target, None, self.cfg.k)?; // [k, b]
+        let log_w = self
+            .lat
+            .log_weights(&prep.input, &prep.target, None, self.cfg.k)?; // [k, b]
         let lk = estimators::log_mean_exp(&log_w, 0)?.f_mean(Kind::Float)?;
         let elbo = log_w.detach().f_mean(Kind::Float)?;
-        Ok(Losses::new(lk.f_neg()?).with("lk", lk.detach()).with("elbo", elbo))
+        Ok(Losses::new(lk.f_neg()?)
+            .with("lk", lk.detach())
+            .with("elbo", elbo))
     }
 }
 

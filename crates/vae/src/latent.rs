@@ -37,15 +37,33 @@ pub struct GaussianLatent {
 
 impl GaussianLatent {
     /// Builds `enc` and `dec` under `p / "enc"` and `p / "dec"`.
-    pub fn new(p: &nn::Path, arch: &Arch, latent: i64, lik: Likelihood, data: DataKind, cond_dim: i64) -> Result<Self> {
+    pub fn new(
+        p: &nn::Path,
+        arch: &Arch,
+        latent: i64,
+        lik: Likelihood,
+        data: DataKind,
+        cond_dim: i64,
+    ) -> Result<Self> {
         if latent <= 0 {
-            return Err(CoreError::config("latent_dim", format!("must be positive, got {latent}")));
+            return Err(CoreError::config(
+                "latent_dim",
+                format!("must be positive, got {latent}"),
+            ));
         }
         let lik = lik.resolve(&data)?;
         let shape = data.example_shape();
         let enc = VectorEncoder::new(&(p / "enc"), arch, &shape, cond_dim, 2 * latent)?;
         let dec = VectorDecoder::new(&(p / "dec"), arch, latent, cond_dim, &shape, lik.params())?;
-        Ok(GaussianLatent { enc, dec, lik, latent, cond_dim, data, device: p.device() })
+        Ok(GaussianLatent {
+            enc,
+            dec,
+            lik,
+            latent,
+            cond_dim,
+            data,
+            device: p.device(),
+        })
     }
 
     /// q(z|x): `input [b, ...shape]` f32 -> a Gaussian of batch shape `[b, d]`.
@@ -74,22 +92,38 @@ impl GaussianLatent {
     /// `log p(z)` under N(0, I), summed over the last dimension: `z [.., d]` -> `[..]`.
     pub fn log_prior(&self, z: &Tensor) -> Result<Tensor> {
         let prior = StandardNormal::new(&[self.latent], z.kind(), z.device())?;
-        Ok(prior.f_log_prob(z)?.f_sum_dim_intlist(-1, false, Kind::Float)?)
+        Ok(prior
+            .f_log_prob(z)?
+            .f_sum_dim_intlist(-1, false, Kind::Float)?)
     }
 
     /// Importance log-weights `log p(x|z) + log p(z) - log q(z|x)` for `k` reparameterized draws
     /// `z ~ q(z|x)`: `[k, b]`. Differentiable (the IWAE training objective); call under
     /// `no_grad` for evaluation.
-    pub fn log_weights(&self, input: &Tensor, target: &Tensor, cond: Option<&Tensor>, k: i64) -> Result<Tensor> {
+    pub fn log_weights(
+        &self,
+        input: &Tensor,
+        target: &Tensor,
+        cond: Option<&Tensor>,
+        k: i64,
+    ) -> Result<Tensor> {
         let q = self.encode(input, cond)?;
         self.log_weights_from(&q, target, cond, k)
     }
 
     /// [`GaussianLatent::log_weights`] from a given posterior `q` of batch shape `[b, d]`.
-    pub fn log_weights_from(&self, q: &DiagGaussian, target: &Tensor, cond: Option<&Tensor>, k: i64) -> Result<Tensor> {
+    pub fn log_weights_from(
+        &self,
+        q: &DiagGaussian,
+        target: &Tensor,
+        cond: Option<&Tensor>,
+        k: i64,
+    ) -> Result<Tensor> {
         let b = target.size()[0];
         let z = q.rsample(&[k])?; // [k, b, d]
-        let log_q = q.f_log_prob(&z)?.f_sum_dim_intlist(-1, false, Kind::Float)?; // [k, b]
+        let log_q = q
+            .f_log_prob(&z)?
+            .f_sum_dim_intlist(-1, false, Kind::Float)?; // [k, b]
         let log_pz = self.log_prior(&z)?; // [k, b]
         let zf = z.f_reshape([k * b, self.latent])?;
         let condk = match cond {

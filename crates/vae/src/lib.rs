@@ -48,7 +48,10 @@ fn images(k: &DataKind) -> bool {
     k.is_image()
 }
 
-fn boxed<M: Model + 'static>(args: &BuildArgs, f: impl FnOnce(&tch::nn::Path) -> Result<M>) -> Result<Box<dyn GenerativeModel>> {
+fn boxed<M: Model + 'static>(
+    args: &BuildArgs,
+    f: impl FnOnce(&tch::nn::Path) -> Result<M>,
+) -> Result<Box<dyn GenerativeModel>> {
     Ok(Box::new(Owned::build(args.device, f)?))
 }
 
@@ -62,17 +65,79 @@ macro_rules! vae_like {
     };
 }
 
-vae_like!(build_ae_mlp, "ae-mlp", ae::MLP_PRESETS, ae::Config::mlp_preset, ae::Autoencoder, ae::Autoencoder::new);
-vae_like!(build_ae_conv, "ae-conv", ae::CONV_PRESETS, ae::Config::conv_preset, ae::Autoencoder, ae::Autoencoder::new);
-vae_like!(build_vae_mlp, "vae-mlp", vae::MLP_PRESETS, vae::Config::mlp_preset, vae::Vae, |p, c| vae::Vae::named(p, c, "vae-mlp"));
-vae_like!(build_vae_conv, "vae-conv", vae::CONV_PRESETS, vae::Config::conv_preset, vae::Vae, |p, c| vae::Vae::named(p, c, "vae-conv"));
-vae_like!(build_beta_vae, "beta-vae", vae::BETA_PRESETS, vae::Config::beta_preset, vae::Vae, |p, c| vae::Vae::named(p, c, "beta-vae"));
-vae_like!(build_iwae, "iwae", iwae::PRESETS, iwae::Config::preset, iwae::Iwae, iwae::Iwae::new);
-vae_like!(build_vq_vae, "vq-vae", vq_vae::PRESETS, vq_vae::Config::preset, vq_vae::VqVae, vq_vae::VqVae::new);
-vae_like!(build_vq_vae2, "vq-vae2", vq_vae2::PRESETS, vq_vae2::Config::preset, vq_vae2::VqVae2, vq_vae2::VqVae2::new);
+vae_like!(
+    build_ae_mlp,
+    "ae-mlp",
+    ae::MLP_PRESETS,
+    ae::Config::mlp_preset,
+    ae::Autoencoder,
+    ae::Autoencoder::new
+);
+vae_like!(
+    build_ae_conv,
+    "ae-conv",
+    ae::CONV_PRESETS,
+    ae::Config::conv_preset,
+    ae::Autoencoder,
+    ae::Autoencoder::new
+);
+vae_like!(
+    build_vae_mlp,
+    "vae-mlp",
+    vae::MLP_PRESETS,
+    vae::Config::mlp_preset,
+    vae::Vae,
+    |p, c| vae::Vae::named(p, c, "vae-mlp")
+);
+vae_like!(
+    build_vae_conv,
+    "vae-conv",
+    vae::CONV_PRESETS,
+    vae::Config::conv_preset,
+    vae::Vae,
+    |p, c| vae::Vae::named(p, c, "vae-conv")
+);
+vae_like!(
+    build_beta_vae,
+    "beta-vae",
+    vae::BETA_PRESETS,
+    vae::Config::beta_preset,
+    vae::Vae,
+    |p, c| vae::Vae::named(p, c, "beta-vae")
+);
+vae_like!(
+    build_iwae,
+    "iwae",
+    iwae::PRESETS,
+    iwae::Config::preset,
+    iwae::Iwae,
+    iwae::Iwae::new
+);
+vae_like!(
+    build_vq_vae,
+    "vq-vae",
+    vq_vae::PRESETS,
+    vq_vae::Config::preset,
+    vq_vae::VqVae,
+    vq_vae::VqVae::new
+);
+vae_like!(
+    build_vq_vae2,
+    "vq-vae2",
+    vq_vae2::PRESETS,
+    vq_vae2::Config::preset,
+    vq_vae2::VqVae2,
+    vq_vae2::VqVae2::new
+);
 
 fn build_cvae(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
-    let mut cfg = config_from("cvae", args.preset, args.overrides, cvae::Config::preset, cvae::PRESETS)?;
+    let mut cfg = config_from(
+        "cvae",
+        args.preset,
+        args.overrides,
+        cvae::Config::preset,
+        cvae::PRESETS,
+    )?;
     cfg.data = args.data;
     if let Some(k) = args.num_classes {
         cfg.num_classes = k;
@@ -83,14 +148,77 @@ fn build_cvae(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
 /// Every model of the family, as the CLI builds them.
 pub fn registry() -> Vec<ModelSpec> {
     vec![
-        ModelSpec { name: "ae-mlp", family: "vae", about: "deterministic MLP autoencoder (reconstruction error, no likelihood)", presets: ae::MLP_PRESETS, accepts: any, build: build_ae_mlp },
-        ModelSpec { name: "ae-conv", family: "vae", about: "deterministic convolutional autoencoder", presets: ae::CONV_PRESETS, accepts: images, build: build_ae_conv },
-        ModelSpec { name: "vae-mlp", family: "vae", about: "VAE, MLP 784-400-20 (Kingma & Welling 2014; pytorch/examples)", presets: vae::MLP_PRESETS, accepts: any, build: build_vae_mlp },
-        ModelSpec { name: "vae-conv", family: "vae", about: "VAE with a convolutional encoder/decoder", presets: vae::CONV_PRESETS, accepts: images, build: build_vae_conv },
-        ModelSpec { name: "beta-vae", family: "vae", about: "beta-VAE, KL warm-up and free bits (Higgins et al. 2017)", presets: vae::BETA_PRESETS, accepts: images, build: build_beta_vae },
-        ModelSpec { name: "iwae", family: "vae", about: "importance-weighted autoencoder trained on L_k (Burda et al. 2016)", presets: iwae::PRESETS, accepts: any, build: build_iwae },
-        ModelSpec { name: "cvae", family: "vae", about: "conditional VAE on class labels (Sohn et al. 2015)", presets: cvae::PRESETS, accepts: any, build: build_cvae },
-        ModelSpec { name: "vq-vae", family: "vae", about: "VQ-VAE with EMA codebook (van den Oord et al. 2017)", presets: vq_vae::PRESETS, accepts: images, build: build_vq_vae },
-        ModelSpec { name: "vq-vae2", family: "vae", about: "two-level VQ-VAE-2 adapted to 28x28 (Razavi et al. 2019)", presets: vq_vae2::PRESETS, accepts: images, build: build_vq_vae2 },
+        ModelSpec {
+            name: "ae-mlp",
+            family: "vae",
+            about: "deterministic MLP autoencoder (reconstruction error, no likelihood)",
+            presets: ae::MLP_PRESETS,
+            accepts: any,
+            build: build_ae_mlp,
+        },
+        ModelSpec {
+            name: "ae-conv",
+            family: "vae",
+            about: "deterministic convolutional autoencoder",
+            presets: ae::CONV_PRESETS,
+            accepts: images,
+            build: build_ae_conv,
+        },
+        ModelSpec {
+            name: "vae-mlp",
+            family: "vae",
+            about: "VAE, MLP 784-400-20 (Kingma & Welling 2014; pytorch/examples)",
+            presets: vae::MLP_PRESETS,
+            accepts: any,
+            build: build_vae_mlp,
+        },
+        ModelSpec {
+            name: "vae-conv",
+            family: "vae",
+            about: "VAE with a convolutional encoder/decoder",
+            presets: vae::CONV_PRESETS,
+            accepts: images,
+            build: build_vae_conv,
+        },
+        ModelSpec {
+            name: "beta-vae",
+            family: "vae",
+            about: "beta-VAE, KL warm-up and free bits (Higgins et al. 2017)",
+            presets: vae::BETA_PRESETS,
+            accepts: images,
+            build: build_beta_vae,
+        },
+        ModelSpec {
+            name: "iwae",
+            family: "vae",
+            about: "importance-weighted autoencoder trained on L_k (Burda et al. 2016)",
+            presets: iwae::PRESETS,
+            accepts: any,
+            build: build_iwae,
+        },
+        ModelSpec {
+            name: "cvae",
+            family: "vae",
+            about: "conditional VAE on class labels (Sohn et al. 2015)",
+            presets: cvae::PRESETS,
+            accepts: any,
+            build: build_cvae,
+        },
+        ModelSpec {
+            name: "vq-vae",
+            family: "vae",
+            about: "VQ-VAE with EMA codebook (van den Oord et al. 2017)",
+            presets: vq_vae::PRESETS,
+            accepts: images,
+            build: build_vq_vae,
+        },
+        ModelSpec {
+            name: "vq-vae2",
+            family: "vae",
+            about: "two-level VQ-VAE-2 adapted to 28x28 (Razavi et al. 2019)",
+            presets: vq_vae2::PRESETS,
+            accepts: images,
+            build: build_vq_vae2,
+        },
     ]
 }

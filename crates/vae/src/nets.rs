@@ -45,27 +45,44 @@ impl Activation {
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Arch {
     /// Fully connected: the hidden widths of the encoder (the decoder mirrors them).
-    Mlp { hidden: Vec<i64>, activation: Activation },
+    Mlp {
+        hidden: Vec<i64>,
+        activation: Activation,
+    },
     /// Stride-2 4x4 convolutions with `channels` (the decoder mirrors them with transposed
     /// convolutions), then one fully connected layer of width `hidden`. Images only; height and
     /// width must be divisible by `2^channels.len()`.
-    Conv { channels: Vec<i64>, hidden: i64, activation: Activation },
+    Conv {
+        channels: Vec<i64>,
+        hidden: i64,
+        activation: Activation,
+    },
 }
 
 impl Arch {
     /// The MLP of the given hidden widths with ReLU.
     pub fn mlp(hidden: &[i64]) -> Arch {
-        Arch::Mlp { hidden: hidden.to_vec(), activation: Activation::Relu }
+        Arch::Mlp {
+            hidden: hidden.to_vec(),
+            activation: Activation::Relu,
+        }
     }
     /// The convolutional stack with ReLU.
     pub fn conv(channels: &[i64], hidden: i64) -> Arch {
-        Arch::Conv { channels: channels.to_vec(), hidden, activation: Activation::Relu }
+        Arch::Conv {
+            channels: channels.to_vec(),
+            hidden,
+            activation: Activation::Relu,
+        }
     }
 }
 
 fn check_positive(what: &str, v: &[i64]) -> Result<()> {
     if v.iter().any(|&d| d <= 0) {
-        return Err(CoreError::config(what, format!("sizes must be positive, got {v:?}")));
+        return Err(CoreError::config(
+            what,
+            format!("sizes must be positive, got {v:?}"),
+        ));
     }
     Ok(())
 }
@@ -100,11 +117,19 @@ impl Mlp {
 }
 
 fn conv_cfg(stride: i64, padding: i64) -> nn::ConvConfig {
-    nn::ConvConfig { stride, padding, ..Default::default() }
+    nn::ConvConfig {
+        stride,
+        padding,
+        ..Default::default()
+    }
 }
 
 fn convt_cfg() -> nn::ConvTransposeConfig {
-    nn::ConvTransposeConfig { stride: 2, padding: 1, ..Default::default() }
+    nn::ConvTransposeConfig {
+        stride: 2,
+        padding: 1,
+        ..Default::default()
+    }
 }
 
 fn image_shape(shape: &[i64], arch: &str) -> Result<(i64, i64, i64)> {
@@ -138,7 +163,11 @@ fn cat_cond(h: Tensor, cond: Option<&Tensor>) -> Tensor {
 #[derive(Debug)]
 enum EncBody {
     Mlp(Mlp),
-    Conv { convs: Vec<nn::Conv2D>, fc: nn::Linear, act: Activation },
+    Conv {
+        convs: Vec<nn::Conv2D>,
+        fc: nn::Linear,
+        act: Activation,
+    },
 }
 
 /// An encoder to a vector: `x [b, ...shape]` and an optional condition `[b, cond_dim]` (a one-hot
@@ -152,7 +181,13 @@ pub struct VectorEncoder {
 
 impl VectorEncoder {
     /// An encoder for examples of `shape` (`[d]` or `[c, h, w]`).
-    pub fn new(p: &nn::Path, arch: &Arch, shape: &[i64], cond_dim: i64, out_dim: i64) -> Result<Self> {
+    pub fn new(
+        p: &nn::Path,
+        arch: &Arch,
+        shape: &[i64],
+        cond_dim: i64,
+        out_dim: i64,
+    ) -> Result<Self> {
         check_positive("encoder output", &[out_dim])?;
         let (body, width) = match arch {
             Arch::Mlp { hidden, activation } => {
@@ -160,7 +195,11 @@ impl VectorEncoder {
                 let mlp = Mlp::new(p, input, hidden, *activation)?;
                 (EncBody::Mlp(mlp), *hidden.last().unwrap_or(&input))
             }
-            Arch::Conv { channels, hidden, activation } => {
+            Arch::Conv {
+                channels,
+                hidden,
+                activation,
+            } => {
                 check_positive("arch.channels", channels)?;
                 check_positive("arch.hidden", &[*hidden])?;
                 let (c, h, w) = image_shape(shape, "conv")?;
@@ -168,16 +207,33 @@ impl VectorEncoder {
                 let mut convs = Vec::new();
                 let mut cin = c;
                 for (i, &co) in channels.iter().enumerate() {
-                    convs.push(nn::conv2d(p / format!("conv{i}"), cin, co, 4, conv_cfg(2, 1)));
+                    convs.push(nn::conv2d(
+                        p / format!("conv{i}"),
+                        cin,
+                        co,
+                        4,
+                        conv_cfg(2, 1),
+                    ));
                     cin = co;
                 }
                 let flat = cin * h2 * w2 + cond_dim;
                 let fc = nn::linear(p / "fc", flat, *hidden, Default::default());
-                (EncBody::Conv { convs, fc, act: *activation }, *hidden)
+                (
+                    EncBody::Conv {
+                        convs,
+                        fc,
+                        act: *activation,
+                    },
+                    *hidden,
+                )
             }
         };
         let head = nn::linear(p / "out", width, out_dim, Default::default());
-        Ok(VectorEncoder { body, head, cond_dim })
+        Ok(VectorEncoder {
+            body,
+            head,
+            cond_dim,
+        })
     }
 
     /// `x [b, ...shape]` f32, `cond [b, cond_dim]` -> `[b, out_dim]`.
@@ -204,8 +260,17 @@ impl VectorEncoder {
 
 #[derive(Debug)]
 enum DecBody {
-    Mlp { mlp: Mlp, out: nn::Linear },
-    Conv { fc: nn::Linear, fc2: nn::Linear, convs: Vec<nn::ConvTranspose2D>, start: [i64; 3], act: Activation },
+    Mlp {
+        mlp: Mlp,
+        out: nn::Linear,
+    },
+    Conv {
+        fc: nn::Linear,
+        fc2: nn::Linear,
+        convs: Vec<nn::ConvTranspose2D>,
+        start: [i64; 3],
+        act: Activation,
+    },
 }
 
 /// A decoder from a vector: `z [n, in_dim]` (+ condition) to `[n, P, ...shape]`, `P` output
@@ -233,10 +298,19 @@ impl VectorDecoder {
                 let rev: Vec<i64> = hidden.iter().rev().copied().collect();
                 let mlp = Mlp::new(p, in_dim + cond_dim, &rev, *activation)?;
                 let width = *rev.last().unwrap_or(&(in_dim + cond_dim));
-                let out = nn::linear(p / "out", width, params * shape.iter().product::<i64>(), Default::default());
+                let out = nn::linear(
+                    p / "out",
+                    width,
+                    params * shape.iter().product::<i64>(),
+                    Default::default(),
+                );
                 DecBody::Mlp { mlp, out }
             }
-            Arch::Conv { channels, hidden, activation } => {
+            Arch::Conv {
+                channels,
+                hidden,
+                activation,
+            } => {
                 check_positive("arch.channels", channels)?;
                 let (c, h, w) = image_shape(shape, "conv")?;
                 let (h2, w2) = check_divisible(h, w, channels.len())?;
@@ -246,13 +320,33 @@ impl VectorDecoder {
                 let mut convs = Vec::new();
                 let rev: Vec<i64> = channels.iter().rev().copied().collect();
                 for i in 0..rev.len() {
-                    let co = if i + 1 < rev.len() { rev[i + 1] } else { params * c };
-                    convs.push(nn::conv_transpose2d(p / format!("convt{i}"), rev[i], co, 4, convt_cfg()));
+                    let co = if i + 1 < rev.len() {
+                        rev[i + 1]
+                    } else {
+                        params * c
+                    };
+                    convs.push(nn::conv_transpose2d(
+                        p / format!("convt{i}"),
+                        rev[i],
+                        co,
+                        4,
+                        convt_cfg(),
+                    ));
                 }
-                DecBody::Conv { fc, fc2, convs, start: [top, h2, w2], act: *activation }
+                DecBody::Conv {
+                    fc,
+                    fc2,
+                    convs,
+                    start: [top, h2, w2],
+                    act: *activation,
+                }
             }
         };
-        Ok(VectorDecoder { body, shape: shape.to_vec(), params })
+        Ok(VectorDecoder {
+            body,
+            shape: shape.to_vec(),
+            params,
+        })
     }
 
     /// `z [n, in_dim]`, `cond [n, cond_dim]` -> `[n, P, ...shape]`.
@@ -261,9 +355,17 @@ impl VectorDecoder {
         let zc = cat_cond(z.shallow_clone(), cond);
         let out = match &self.body {
             DecBody::Mlp { mlp, out } => out.forward(&mlp.forward(&zc)),
-            DecBody::Conv { fc, fc2, convs, start, act } => {
+            DecBody::Conv {
+                fc,
+                fc2,
+                convs,
+                start,
+                act,
+            } => {
                 let h = act.apply(&fc.forward(&zc));
-                let mut h = act.apply(&fc2.forward(&h)).reshape([n, start[0], start[1], start[2]]);
+                let mut h = act
+                    .apply(&fc2.forward(&h))
+                    .reshape([n, start[0], start[1], start[2]]);
                 for (i, c) in convs.iter().enumerate() {
                     h = c.forward(&h);
                     if i + 1 < convs.len() {
@@ -313,17 +415,32 @@ pub struct SpatialEncoder {
 }
 
 impl SpatialEncoder {
-    pub fn new(p: &nn::Path, cin: i64, channels: i64, down: usize, res_blocks: usize, res_channels: i64) -> Result<Self> {
+    pub fn new(
+        p: &nn::Path,
+        cin: i64,
+        channels: i64,
+        down: usize,
+        res_blocks: usize,
+        res_channels: i64,
+    ) -> Result<Self> {
         check_positive("channels", &[cin, channels, res_channels])?;
         let mut downs = Vec::new();
         let mut c = cin;
         for i in 0..down {
             let co = if i + 1 < down { channels / 2 } else { channels };
-            downs.push(nn::conv2d(p / format!("down{i}"), c, co.max(1), 4, conv_cfg(2, 1)));
+            downs.push(nn::conv2d(
+                p / format!("down{i}"),
+                c,
+                co.max(1),
+                4,
+                conv_cfg(2, 1),
+            ));
             c = co.max(1);
         }
         let conv = nn::conv2d(p / "conv", c, channels, 3, conv_cfg(1, 1));
-        let res = (0..res_blocks).map(|i| ResBlock::new(&(p / format!("res{i}")), channels, res_channels)).collect();
+        let res = (0..res_blocks)
+            .map(|i| ResBlock::new(&(p / format!("res{i}")), channels, res_channels))
+            .collect();
         Ok(SpatialEncoder { downs, conv, res })
     }
     pub fn forward(&self, x: &Tensor) -> Tensor {
@@ -361,17 +478,34 @@ impl SpatialDecoder {
     ) -> Result<Self> {
         check_positive("channels", &[cin, channels, cout, res_channels])?;
         let conv = nn::conv2d(p / "conv", cin, channels, 3, conv_cfg(1, 1));
-        let res = (0..res_blocks).map(|i| ResBlock::new(&(p / format!("res{i}")), channels, res_channels)).collect();
+        let res = (0..res_blocks)
+            .map(|i| ResBlock::new(&(p / format!("res{i}")), channels, res_channels))
+            .collect();
         let mut ups = Vec::new();
         let mut c = channels;
         for i in 0..up {
-            let co = if i + 1 < up { (channels / 2).max(1) } else { cout };
-            ups.push(nn::conv_transpose2d(p / format!("up{i}"), c, co, 4, convt_cfg()));
+            let co = if i + 1 < up {
+                (channels / 2).max(1)
+            } else {
+                cout
+            };
+            ups.push(nn::conv_transpose2d(
+                p / format!("up{i}"),
+                c,
+                co,
+                4,
+                convt_cfg(),
+            ));
             c = co;
         }
         // Without upsampling, a 1x1 output convolution maps to `cout` channels.
         let out = (up == 0).then(|| nn::conv2d(p / "out", channels, cout, 1, conv_cfg(1, 0)));
-        Ok(SpatialDecoder { conv, res, ups, out })
+        Ok(SpatialDecoder {
+            conv,
+            res,
+            ups,
+            out,
+        })
     }
     pub fn forward(&self, x: &Tensor) -> Tensor {
         let mut h = self.conv.forward(x);

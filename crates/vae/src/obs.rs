@@ -14,7 +14,9 @@
 //! uses libtorch's fused `binary_cross_entropy_with_logits`, which equals
 //! `-dist::Bernoulli::log_prob` (tested in `tests::obs`).
 use genzoo_core::data::{transforms, DataKind};
-use genzoo_core::dist::{dmol, Categorical, DiagGaussian, DiscretizedLogisticMixture, Distribution};
+use genzoo_core::dist::{
+    dmol, Categorical, DiagGaussian, DiscretizedLogisticMixture, Distribution,
+};
 use genzoo_core::units::NllUnit;
 use genzoo_core::{CoreError, Result};
 use serde::{Deserialize, Serialize};
@@ -59,11 +61,15 @@ impl Likelihood {
         match (self, image) {
             (Likelihood::Auto, true) => Ok(Likelihood::Bernoulli),
             (Likelihood::Auto, false) => Ok(Likelihood::Gaussian),
-            (Likelihood::Gaussian, false) | (Likelihood::Gaussian, true) => Ok(Likelihood::Gaussian),
+            (Likelihood::Gaussian, false) | (Likelihood::Gaussian, true) => {
+                Ok(Likelihood::Gaussian)
+            }
             (l, true) => Ok(l),
             (l, false) => Err(CoreError::config(
                 "likelihood",
-                format!("{l:?} needs 8-bit images, but the data are continuous vectors; use gaussian"),
+                format!(
+                    "{l:?} needs 8-bit images, but the data are continuous vectors; use gaussian"
+                ),
             )),
         }
     }
@@ -89,7 +95,9 @@ impl Likelihood {
     /// A description of the preprocessing for [`genzoo_core::engine::EvalReport::data`].
     pub fn data_label(self, seed: u64) -> String {
         match self {
-            Likelihood::Auto | Likelihood::Bernoulli => format!("static binarization (Bernoulli draw of x/255), seed {seed}"),
+            Likelihood::Auto | Likelihood::Bernoulli => {
+                format!("static binarization (Bernoulli draw of x/255), seed {seed}")
+            }
             Likelihood::Categorical | Likelihood::Logistic => "8-bit levels".to_string(),
             Likelihood::Gaussian => "continuous".to_string(),
         }
@@ -104,17 +112,33 @@ impl Likelihood {
                     Mode::Train => transforms::binarize_dynamic(x)?,
                     Mode::Eval { seed } => transforms::binarize_static(x, seed, 0)?,
                 };
-                Ok(Prepared { input: t.shallow_clone(), target: t })
+                Ok(Prepared {
+                    input: t.shallow_clone(),
+                    target: t,
+                })
             }
             Likelihood::Categorical | Likelihood::Logistic => {
                 if x.kind() != Kind::Uint8 {
-                    return Err(CoreError::shape("x", format!("8-bit likelihoods need u8 images, got {:?}", x.kind())));
+                    return Err(CoreError::shape(
+                        "x",
+                        format!("8-bit likelihoods need u8 images, got {:?}", x.kind()),
+                    ));
                 }
-                Ok(Prepared { input: transforms::scale_unit(x), target: x.f_to_kind(Kind::Int64)? })
+                Ok(Prepared {
+                    input: transforms::scale_unit(x),
+                    target: x.f_to_kind(Kind::Int64)?,
+                })
             }
             Likelihood::Gaussian => {
-                let t = if x.kind() == Kind::Uint8 { transforms::scale_unit(x) } else { x.f_to_kind(Kind::Float)? };
-                Ok(Prepared { input: t.shallow_clone(), target: t })
+                let t = if x.kind() == Kind::Uint8 {
+                    transforms::scale_unit(x)
+                } else {
+                    x.f_to_kind(Kind::Float)?
+                };
+                Ok(Prepared {
+                    input: t.shallow_clone(),
+                    target: t,
+                })
             }
         }
     }
@@ -127,12 +151,19 @@ impl Likelihood {
             Likelihood::Auto | Likelihood::Bernoulli => {
                 let logits = params.f_select(1, 0)?;
                 return Ok(logits
-                    .f_binary_cross_entropy_with_logits(target, None::<Tensor>, None::<Tensor>, Reduction::None)?
+                    .f_binary_cross_entropy_with_logits(
+                        target,
+                        None::<Tensor>,
+                        None::<Tensor>,
+                        Reduction::None,
+                    )?
                     .f_reshape([n, -1])?
                     .f_sum_dim_intlist(1, false, Kind::Float)?
                     .f_neg()?);
             }
-            Likelihood::Categorical => Categorical::with_class_dim(params, 1)?.f_log_prob(target)?,
+            Likelihood::Categorical => {
+                Categorical::with_class_dim(params, 1)?.f_log_prob(target)?
+            }
             Likelihood::Logistic => {
                 let (loc, log_scale) = (params.f_select(1, 0)?, params.f_select(1, 1)?);
                 let x = dmol::levels_to_unit(target, 256, loc.kind())?;
@@ -143,7 +174,9 @@ impl Likelihood {
                 DiagGaussian::new(&loc, &log_scale.f_clamp(-7.0, 5.0)?)?.f_log_prob(target)?
             }
         };
-        Ok(lp.f_reshape([n, -1])?.f_sum_dim_intlist(1, false, Kind::Float)?)
+        Ok(lp
+            .f_reshape([n, -1])?
+            .f_sum_dim_intlist(1, false, Kind::Float)?)
     }
 
     /// `log p(target | params)` for `k` decoded rows per example: params `[k * b, P, ...shape]`
@@ -155,13 +188,18 @@ impl Likelihood {
     pub fn log_prob_repeated(self, params: &Tensor, target: &Tensor, k: i64) -> Result<Tensor> {
         let b = target.size()[0];
         if matches!(self, Likelihood::Bernoulli | Likelihood::Auto) && !params.requires_grad() {
-            let sign = target.f_reshape([1, b, -1])?.f_mul_scalar(2.0)?.f_sub_scalar(1.0)?;
+            let sign = target
+                .f_reshape([1, b, -1])?
+                .f_mul_scalar(2.0)?
+                .f_sub_scalar(1.0)?;
             let y = params.f_reshape([k, b, -1])?.f_mul(&sign)?; // [k, b, D]
             let mut t = y.f_abs()?;
             let _ = t.f_neg_()?.f_exp_()?.f_add_scalar_(1.0)?.f_log_()?;
             let mut lp = y.f_clamp_max(0.0)?;
             let _ = lp.f_sub_(&t)?;
-            return Ok(lp.f_sum_dim_intlist(2, false, Kind::Float)?.f_reshape([k * b])?);
+            return Ok(lp
+                .f_sum_dim_intlist(2, false, Kind::Float)?
+                .f_reshape([k * b])?);
         }
         self.log_prob(params, &crate::latent::expand_rows(target, k)?)
     }
@@ -174,10 +212,18 @@ impl Likelihood {
                 let probs = params.f_softmax(1, Kind::Float)?;
                 let mut shape = vec![1i64; params.dim()];
                 shape[1] = 256;
-                let levels = Tensor::f_arange(256, (Kind::Float, params.device()))?.f_reshape(shape.as_slice())?;
-                probs.f_mul(&levels)?.f_sum_dim_intlist(1, false, Kind::Float)?.f_div_scalar(255.0)?
+                let levels = Tensor::f_arange(256, (Kind::Float, params.device()))?
+                    .f_reshape(shape.as_slice())?;
+                probs
+                    .f_mul(&levels)?
+                    .f_sum_dim_intlist(1, false, Kind::Float)?
+                    .f_div_scalar(255.0)?
             }
-            Likelihood::Logistic => params.f_select(1, 0)?.f_add_scalar(1.0)?.f_mul_scalar(0.5)?.f_clamp(0.0, 1.0)?,
+            Likelihood::Logistic => params
+                .f_select(1, 0)?
+                .f_add_scalar(1.0)?
+                .f_mul_scalar(0.5)?
+                .f_clamp(0.0, 1.0)?,
             Likelihood::Gaussian => params.f_select(1, 0)?,
         })
     }
@@ -185,14 +231,20 @@ impl Likelihood {
     /// A draw from p(x|z) in data space (same layout as [`Likelihood::mean`]).
     pub fn sample(self, params: &Tensor) -> Result<Tensor> {
         Ok(match self {
-            Likelihood::Auto | Likelihood::Bernoulli => params.f_select(1, 0)?.f_sigmoid()?.f_bernoulli()?,
+            Likelihood::Auto | Likelihood::Bernoulli => {
+                params.f_select(1, 0)?.f_sigmoid()?.f_bernoulli()?
+            }
             Likelihood::Categorical => {
                 let c = Categorical::with_class_dim(params, 1)?;
                 c.sample(&[]).f_to_kind(Kind::Float)?.f_div_scalar(255.0)?
             }
             Likelihood::Logistic => {
-                let (loc, log_scale) = (params.f_select(1, 0)?.f_unsqueeze(-1)?, params.f_select(1, 1)?.f_unsqueeze(-1)?);
-                let d = DiscretizedLogisticMixture::new(&loc.f_zeros_like()?, &loc, &log_scale, 256)?;
+                let (loc, log_scale) = (
+                    params.f_select(1, 0)?.f_unsqueeze(-1)?,
+                    params.f_select(1, 1)?.f_unsqueeze(-1)?,
+                );
+                let d =
+                    DiscretizedLogisticMixture::new(&loc.f_zeros_like()?, &loc, &log_scale, 256)?;
                 d.sample(&[]).f_add_scalar(1.0)?.f_mul_scalar(0.5)?
             }
             Likelihood::Gaussian => {

@@ -54,12 +54,25 @@ pub struct Quantizer {
 impl Quantizer {
     /// `ema`: update the codebook by moving averages with `decay` instead of by gradient.
     /// `dead_threshold`: usage (assignments per step) below which a code is restarted (0 = never).
-    pub fn new(p: &nn::Path, k: i64, d: i64, ema: bool, decay: f64, dead_threshold: f64) -> Result<Self> {
+    pub fn new(
+        p: &nn::Path,
+        k: i64,
+        d: i64,
+        ema: bool,
+        decay: f64,
+        dead_threshold: f64,
+    ) -> Result<Self> {
         if k < 1 || d < 1 {
-            return Err(CoreError::config("codebook_size/code_dim", format!("must be >= 1, got K={k}, D={d}")));
+            return Err(CoreError::config(
+                "codebook_size/code_dim",
+                format!("must be >= 1, got K={k}, D={d}"),
+            ));
         }
         if !(0.0..1.0).contains(&decay) {
-            return Err(CoreError::config("decay", format!("must lie in [0, 1), got {decay}")));
+            return Err(CoreError::config(
+                "decay",
+                format!("must lie in [0, 1), got {decay}"),
+            ));
         }
         let bound = 1.0 / k as f64;
         let (embed, ema) = if ema {
@@ -70,10 +83,29 @@ impl Quantizer {
             tch::no_grad(|| sum.shallow_clone().copy_(&e));
             (e, Some((cs, sum)))
         } else {
-            (p.f_var("embed", &[k, d], nn::Init::Uniform { lo: -bound, up: bound })?, None)
+            (
+                p.f_var(
+                    "embed",
+                    &[k, d],
+                    nn::Init::Uniform {
+                        lo: -bound,
+                        up: bound,
+                    },
+                )?,
+                None,
+            )
         };
         let usage = p.zeros_no_train("usage", &[k]);
-        Ok(Quantizer { embed, ema, usage, k, d, decay, eps: 1e-5, dead_threshold })
+        Ok(Quantizer {
+            embed,
+            ema,
+            usage,
+            k,
+            d,
+            decay,
+            eps: 1e-5,
+            dead_threshold,
+        })
     }
 
     /// Nearest codes of `z_e [b, D, h, w]`: `[b, h, w]`.
@@ -87,22 +119,32 @@ impl Quantizer {
     pub fn lookup(&self, codes: &Tensor) -> Result<Tensor> {
         let e = self.embed.f_index_select(0, &codes.f_flatten(0, -1)?)?; // [n, D]
         let s = codes.size();
-        Ok(e.f_reshape([s[0], s[1], s[2], self.d])?.f_permute([0, 3, 1, 2])?)
+        Ok(e.f_reshape([s[0], s[1], s[2], self.d])?
+            .f_permute([0, 3, 1, 2])?)
     }
 
     fn flatten(&self, z_e: &Tensor) -> Result<(Tensor, Vec<i64>)> {
         let s = z_e.size();
         if s.len() != 4 || s[1] != self.d {
-            return Err(CoreError::shape("z_e", format!("expected [b, {}, h, w], got {s:?}", self.d)));
+            return Err(CoreError::shape(
+                "z_e",
+                format!("expected [b, {}, h, w], got {s:?}", self.d),
+            ));
         }
         Ok((z_e.f_permute([0, 2, 3, 1])?.f_reshape([-1, self.d])?, s))
     }
 
     fn nearest(&self, flat: &Tensor) -> Result<Tensor> {
         // ||z||^2 - 2 z.e + ||e||^2; ||z||^2 does not change the argmin.
-        let e2 = self.embed.f_square()?.f_sum_dim_intlist(1, false, Kind::Float)?; // [K]
+        let e2 = self
+            .embed
+            .f_square()?
+            .f_sum_dim_intlist(1, false, Kind::Float)?; // [K]
         let e = self.embed.detach();
-        let dist = e2.detach().f_unsqueeze(0)?.f_addmm(flat, &e.f_mul_scalar(-2.0)?.f_tr()?)?; // [n, K]
+        let dist = e2
+            .detach()
+            .f_unsqueeze(0)?
+            .f_addmm(flat, &e.f_mul_scalar(-2.0)?.f_tr()?)?; // [n, K]
         Ok(dist.f_argmin(1, false)?)
     }
 
@@ -115,7 +157,11 @@ impl Quantizer {
         let counts = onehot.f_sum_dim_intlist(0, false, Kind::Float)?; // [K]
         let n = flat.size()[0] as f64;
         let probs = counts.f_div_scalar(n)?;
-        let perplexity = probs.f_mul(&probs.f_add_scalar(1e-10)?.f_log()?)?.f_sum(Kind::Float)?.f_neg()?.f_exp()?;
+        let perplexity = probs
+            .f_mul(&probs.f_add_scalar(1e-10)?.f_log()?)?
+            .f_sum(Kind::Float)?
+            .f_neg()?
+            .f_exp()?;
         if train {
             tch::no_grad(|| self.update(&flat.detach(), &onehot, &counts))?;
         }
@@ -127,22 +173,40 @@ impl Quantizer {
             e.f_mse_loss(&flat.detach(), tch::Reduction::Mean)?
         };
         let z_q = flat.f_add(&e.f_sub(&flat)?.detach())?;
-        let z_q = z_q.f_reshape([s[0], s[2], s[3], s[1]])?.f_permute([0, 3, 1, 2])?;
-        Ok(Quantized { z_q, codes: idx.f_reshape([s[0], s[2], s[3]])?, commitment, codebook, perplexity })
+        let z_q = z_q
+            .f_reshape([s[0], s[2], s[3], s[1]])?
+            .f_permute([0, 3, 1, 2])?;
+        Ok(Quantized {
+            z_q,
+            codes: idx.f_reshape([s[0], s[2], s[3]])?,
+            commitment,
+            codebook,
+            perplexity,
+        })
     }
 
     fn update(&self, flat: &Tensor, onehot: &Tensor, counts: &Tensor) -> Result<()> {
         let g = self.decay;
         let mut usage = self.usage.shallow_clone();
-        usage.f_copy_(&usage.f_mul_scalar(g)?.f_add(&counts.f_mul_scalar(1.0 - g)?)?)?;
+        usage.f_copy_(
+            &usage
+                .f_mul_scalar(g)?
+                .f_add(&counts.f_mul_scalar(1.0 - g)?)?,
+        )?;
         if let Some((cs, sum)) = &self.ema {
             let (mut cs, mut sum) = (cs.shallow_clone(), sum.shallow_clone());
             cs.f_copy_(&cs.f_mul_scalar(g)?.f_add(&counts.f_mul_scalar(1.0 - g)?)?)?;
             let batch_sum = onehot.f_tr()?.f_matmul(flat)?; // [K, D]
-            sum.f_copy_(&sum.f_mul_scalar(g)?.f_add(&batch_sum.f_mul_scalar(1.0 - g)?)?)?;
+            sum.f_copy_(
+                &sum.f_mul_scalar(g)?
+                    .f_add(&batch_sum.f_mul_scalar(1.0 - g)?)?,
+            )?;
             // Laplace smoothing keeps unused codes' N_i away from 0 (eq. 6-8 of appendix A.1).
             let total = cs.f_sum(Kind::Float)?;
-            let smoothed = cs.f_add_scalar(self.eps)?.f_div(&total.f_add_scalar(self.k as f64 * self.eps)?)?.f_mul(&total)?;
+            let smoothed = cs
+                .f_add_scalar(self.eps)?
+                .f_div(&total.f_add_scalar(self.k as f64 * self.eps)?)?
+                .f_mul(&total)?;
             let mut e = self.embed.shallow_clone();
             e.f_copy_(&sum.f_div(&smoothed.f_unsqueeze(1)?)?)?;
         }
@@ -188,9 +252,16 @@ impl PositionPrior {
     /// Moves the frequencies towards those of `codes [b, h, w]` (training codes).
     pub fn update(&self, codes: &Tensor) -> Result<()> {
         tch::no_grad(|| {
-            let batch = codes.f_flatten(1, -1)?.f_one_hot(self.k)?.f_to_kind(Kind::Float)?.f_mean_dim(0, false, Kind::Float)?;
+            let batch = codes
+                .f_flatten(1, -1)?
+                .f_one_hot(self.k)?
+                .f_to_kind(Kind::Float)?
+                .f_mean_dim(0, false, Kind::Float)?;
             let mut f = self.freq.shallow_clone();
-            f.f_copy_(&f.f_mul_scalar(self.decay)?.f_add(&batch.f_mul_scalar(1.0 - self.decay)?)?)?;
+            f.f_copy_(
+                &f.f_mul_scalar(self.decay)?
+                    .f_add(&batch.f_mul_scalar(1.0 - self.decay)?)?,
+            )?;
             Ok(())
         })
     }
@@ -198,14 +269,21 @@ impl PositionPrior {
     /// Sets the frequencies to the exact ones of `codes [n, h, w]` (e.g. a whole training set).
     pub fn fit(&self, codes: &Tensor) -> Result<()> {
         tch::no_grad(|| {
-            let f = codes.f_flatten(1, -1)?.f_one_hot(self.k)?.f_to_kind(Kind::Float)?.f_mean_dim(0, false, Kind::Float)?;
+            let f = codes
+                .f_flatten(1, -1)?
+                .f_one_hot(self.k)?
+                .f_to_kind(Kind::Float)?
+                .f_mean_dim(0, false, Kind::Float)?;
             self.freq.shallow_clone().f_copy_(&f)?;
             Ok(())
         })
     }
 
     fn probs(&self) -> Result<Tensor> {
-        Ok(self.freq.f_mul_scalar(1.0 - PRIOR_UNIFORM_MIX)?.f_add_scalar(PRIOR_UNIFORM_MIX / self.k as f64)?)
+        Ok(self
+            .freq
+            .f_mul_scalar(1.0 - PRIOR_UNIFORM_MIX)?
+            .f_add_scalar(PRIOR_UNIFORM_MIX / self.k as f64)?)
     }
 
     /// `log pi(codes)` summed over positions: `codes [b, h, w]` -> `[b]` nats.
@@ -214,7 +292,10 @@ impl PositionPrior {
         let b = codes.size()[0];
         let c = codes.f_reshape([b, -1, 1])?; // [b, P, 1]
         let lp = lp.f_unsqueeze(0)?.f_expand([b, -1, -1], false)?;
-        Ok(lp.f_gather(2, &c, false)?.f_squeeze_dim(2)?.f_sum_dim_intlist(1, false, Kind::Float)?)
+        Ok(lp
+            .f_gather(2, &c, false)?
+            .f_squeeze_dim(2)?
+            .f_sum_dim_intlist(1, false, Kind::Float)?)
     }
 
     /// `n` code maps `[n, h, w]` drawn position by position (torch's global generator).

@@ -12,8 +12,8 @@
 //! `log p(x|z)` (the KL keeps its closed-form gradient in both cases).
 use genzoo_core::data::{Batch, DataKind, Dataset};
 use genzoo_core::dist::Distribution;
-use genzoo_core::estimators::{self, Baseline as SfBaseline};
 use genzoo_core::engine::{EvalOptions, EvalReport, Losses, Optimize};
+use genzoo_core::estimators::{self, Baseline as SfBaseline};
 use genzoo_core::{CoreError, Result};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
@@ -24,7 +24,11 @@ use crate::nets::{Activation, Arch};
 use crate::obs::{Likelihood, Mode, Prepared};
 
 /// 28x28 grey-level images (MNIST, Fashion-MNIST): the default data of the presets.
-pub const MNIST: DataKind = DataKind::Image { channels: 1, height: 28, width: 28 };
+pub const MNIST: DataKind = DataKind::Image {
+    channels: 1,
+    height: 28,
+    width: 28,
+};
 
 /// How the encoder's gradient of the reconstruction term is estimated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,7 +57,13 @@ pub struct Objective {
 
 impl Default for Objective {
     fn default() -> Self {
-        Objective { beta: 1.0, warmup_steps: 0, free_bits: 0.0, estimator: Estimator::Pathwise, baseline_decay: 0.99 }
+        Objective {
+            beta: 1.0,
+            warmup_steps: 0,
+            free_bits: 0.0,
+            estimator: Estimator::Pathwise,
+            baseline_decay: 0.99,
+        }
     }
 }
 
@@ -61,13 +71,22 @@ impl Objective {
     /// Checks the values.
     pub fn validate(&self) -> Result<()> {
         if !(self.beta >= 0.0 && self.beta.is_finite()) {
-            return Err(CoreError::config("beta", format!("must be finite and >= 0, got {}", self.beta)));
+            return Err(CoreError::config(
+                "beta",
+                format!("must be finite and >= 0, got {}", self.beta),
+            ));
         }
         if !(self.free_bits >= 0.0 && self.free_bits.is_finite()) {
-            return Err(CoreError::config("free_bits", format!("must be finite and >= 0, got {}", self.free_bits)));
+            return Err(CoreError::config(
+                "free_bits",
+                format!("must be finite and >= 0, got {}", self.free_bits),
+            ));
         }
         if !(0.0..1.0).contains(&self.baseline_decay) {
-            return Err(CoreError::config("baseline_decay", format!("must lie in [0, 1), got {}", self.baseline_decay)));
+            return Err(CoreError::config(
+                "baseline_decay",
+                format!("must lie in [0, 1), got {}", self.baseline_decay),
+            ));
         }
         Ok(())
     }
@@ -84,7 +103,14 @@ impl Objective {
     /// The loss of one prepared batch: parts `total`, `recon` (-log p(x|z), nats per example),
     /// `kl` (nats per example), `elbo` (`-(recon + kl)`), `kl_weight`. `baseline` is the
     /// score-function baseline (a scalar buffer updated in place).
-    pub fn loss(&self, lat: &GaussianLatent, prep: &Prepared, cond: Option<&Tensor>, step: u64, baseline: &Tensor) -> Result<Losses> {
+    pub fn loss(
+        &self,
+        lat: &GaussianLatent,
+        prep: &Prepared,
+        cond: Option<&Tensor>,
+        step: u64,
+        baseline: &Tensor,
+    ) -> Result<Losses> {
         let q = lat.encode(&prep.input, cond)?;
         let kl = lat.kl(&q)?; // [b, d]
         let (z, log_q) = match self.estimator {
@@ -103,20 +129,30 @@ impl Objective {
             None => recon.shallow_clone(),
             Some(log_q) => {
                 let b = baseline.f_double_value(&[])?;
-                let sur = estimators::score_function_surrogate(&log_q.f_unsqueeze(0)?, &log_px.f_unsqueeze(0)?, SfBaseline::Constant(b))?; // [b]
+                let sur = estimators::score_function_surrogate(
+                    &log_q.f_unsqueeze(0)?,
+                    &log_px.f_unsqueeze(0)?,
+                    SfBaseline::Constant(b),
+                )?; // [b]
                 let decoder_only = log_px.f_sub(&log_px.detach())?; // value 0, decoder gradient
                 sur.f_add(&decoder_only)?.f_mean(Kind::Float)?.f_neg()?
             }
         };
         let kl_dims = kl.f_mean_dim(0, false, Kind::Float)?; // [d]
         let kl_total = kl_dims.f_sum(Kind::Float)?;
-        let kl_obj = if self.free_bits > 0.0 { kl_dims.f_clamp_min(self.free_bits)?.f_sum(Kind::Float)? } else { kl_total.shallow_clone() };
+        let kl_obj = if self.free_bits > 0.0 {
+            kl_dims.f_clamp_min(self.free_bits)?.f_sum(Kind::Float)?
+        } else {
+            kl_total.shallow_clone()
+        };
         let w = self.kl_weight(step);
         let total = recon_obj.f_add(&kl_obj.f_mul_scalar(w)?)?;
         if log_q.is_some() {
             tch::no_grad(|| -> Result<()> {
                 let lp = log_px.detach().f_mean(Kind::Float)?;
-                let new = baseline.f_mul_scalar(self.baseline_decay)?.f_add(&lp.f_mul_scalar(1.0 - self.baseline_decay)?)?;
+                let new = baseline
+                    .f_mul_scalar(self.baseline_decay)?
+                    .f_add(&lp.f_mul_scalar(1.0 - self.baseline_decay)?)?;
                 baseline.shallow_clone().f_copy_(&new)?;
                 Ok(())
             })?;
@@ -146,7 +182,14 @@ pub struct Config {
 }
 
 /// Preset names of `vae-mlp`; the first is the default.
-pub const MLP_PRESETS: &[&str] = &["classic", "tiny", "classic-logistic", "classic-categorical", "toy", "score-function"];
+pub const MLP_PRESETS: &[&str] = &[
+    "classic",
+    "tiny",
+    "classic-logistic",
+    "classic-categorical",
+    "toy",
+    "score-function",
+];
 /// Preset names of `vae-conv`.
 pub const CONV_PRESETS: &[&str] = &["conv", "tiny", "conv-logistic", "conv-categorical"];
 /// Preset names of `beta-vae`.
@@ -154,7 +197,13 @@ pub const BETA_PRESETS: &[&str] = &["higgins", "tiny", "warmup", "free-bits"];
 
 impl Config {
     fn base(arch: Arch, latent_dim: i64, likelihood: Likelihood) -> Config {
-        Config { arch, latent_dim, likelihood, data: MNIST, objective: Objective::default() }
+        Config {
+            arch,
+            latent_dim,
+            likelihood,
+            data: MNIST,
+            objective: Objective::default(),
+        }
     }
 
     /// `vae-mlp` presets. `classic` is the 784-400-20 ReLU VAE of pytorch/examples (Kingma &
@@ -165,16 +214,31 @@ impl Config {
         Some(match name {
             "classic" => classic,
             "tiny" => Config::base(Arch::mlp(&[32]), 4, Likelihood::Auto),
-            "classic-logistic" => Config { likelihood: Likelihood::Logistic, ..classic },
-            "classic-categorical" => Config { likelihood: Likelihood::Categorical, ..classic },
+            "classic-logistic" => Config {
+                likelihood: Likelihood::Logistic,
+                ..classic
+            },
+            "classic-categorical" => Config {
+                likelihood: Likelihood::Categorical,
+                ..classic
+            },
             "toy" => Config {
-                arch: Arch::Mlp { hidden: vec![64, 64], activation: Activation::Relu },
+                arch: Arch::Mlp {
+                    hidden: vec![64, 64],
+                    activation: Activation::Relu,
+                },
                 latent_dim: 2,
                 likelihood: Likelihood::Gaussian,
                 data: DataKind::Vector { dim: 2 },
                 objective: Objective::default(),
             },
-            "score-function" => Config { objective: Objective { estimator: Estimator::ScoreFunction, ..Objective::default() }, ..classic },
+            "score-function" => Config {
+                objective: Objective {
+                    estimator: Estimator::ScoreFunction,
+                    ..Objective::default()
+                },
+                ..classic
+            },
             _ => return None,
         })
     }
@@ -186,8 +250,14 @@ impl Config {
         Some(match name {
             "conv" => conv,
             "tiny" => Config::base(Arch::conv(&[4, 8], 16), 4, Likelihood::Bernoulli),
-            "conv-logistic" => Config { likelihood: Likelihood::Logistic, ..conv },
-            "conv-categorical" => Config { likelihood: Likelihood::Categorical, ..conv },
+            "conv-logistic" => Config {
+                likelihood: Likelihood::Logistic,
+                ..conv
+            },
+            "conv-categorical" => Config {
+                likelihood: Likelihood::Categorical,
+                ..conv
+            },
             _ => return None,
         })
     }
@@ -199,10 +269,34 @@ impl Config {
         let conv = Config::base(Arch::conv(&[32, 64], 256), 10, Likelihood::Bernoulli);
         let obj = Objective::default();
         Some(match name {
-            "higgins" => Config { objective: Objective { beta: 4.0, ..obj }, ..conv },
-            "tiny" => Config { objective: Objective { beta: 4.0, warmup_steps: 10, free_bits: 0.1, ..obj }, ..Config::base(Arch::conv(&[4, 8], 16), 3, Likelihood::Bernoulli) },
-            "warmup" => Config { objective: Objective { warmup_steps: 10_000, ..obj }, ..conv },
-            "free-bits" => Config { objective: Objective { free_bits: 0.25, ..obj }, latent_dim: 32, ..conv },
+            "higgins" => Config {
+                objective: Objective { beta: 4.0, ..obj },
+                ..conv
+            },
+            "tiny" => Config {
+                objective: Objective {
+                    beta: 4.0,
+                    warmup_steps: 10,
+                    free_bits: 0.1,
+                    ..obj
+                },
+                ..Config::base(Arch::conv(&[4, 8], 16), 3, Likelihood::Bernoulli)
+            },
+            "warmup" => Config {
+                objective: Objective {
+                    warmup_steps: 10_000,
+                    ..obj
+                },
+                ..conv
+            },
+            "free-bits" => Config {
+                objective: Objective {
+                    free_bits: 0.25,
+                    ..obj
+                },
+                latent_dim: 32,
+                ..conv
+            },
             _ => return None,
         })
     }
@@ -229,7 +323,12 @@ impl Vae {
         cfg.objective.validate()?;
         let lat = GaussianLatent::new(p, &cfg.arch, cfg.latent_dim, cfg.likelihood, cfg.data, 0)?;
         let baseline = p.zeros_no_train("sf_baseline", &[]);
-        Ok(Vae { name: name.to_string(), cfg: cfg.clone(), lat, baseline })
+        Ok(Vae {
+            name: name.to_string(),
+            cfg: cfg.clone(),
+            lat,
+            baseline,
+        })
     }
 
     /// The configuration.
@@ -240,15 +339,24 @@ impl Vae {
     /// The loss of a stored batch (dynamic binarization etc. as in training).
     pub fn loss(&self, x: &Tensor, step: u64) -> Result<Losses> {
         let prep = self.lat.lik.prepare(x, Mode::Train)?;
-        self.cfg.objective.loss(&self.lat, &prep, None, step, &self.baseline)
+        self.cfg
+            .objective
+            .loss(&self.lat, &prep, None, step, &self.baseline)
     }
 }
 
 /// Samples of a Gaussian-latent model: `z ~ N(0, I)` decoded to the mean of p(x|z) for images
 /// (the usual sample grid) and to a draw from p(x|z) for continuous vectors. Seeded.
-pub fn sample_latent(lat: &GaussianLatent, n: i64, seed: u64, cond: Option<&Tensor>) -> Result<Tensor> {
+pub fn sample_latent(
+    lat: &GaussianLatent,
+    n: i64,
+    seed: u64,
+    cond: Option<&Tensor>,
+) -> Result<Tensor> {
     if n < 1 {
-        return Err(CoreError::Invalid(format!("sample: n = {n}, need at least 1")));
+        return Err(CoreError::Invalid(format!(
+            "sample: n = {n}, need at least 1"
+        )));
     }
     tch::no_grad(|| {
         genzoo_core::seed::seed_torch_stream(seed, "vae-sample", 0);
@@ -264,7 +372,11 @@ pub fn sample_latent(lat: &GaussianLatent, n: i64, seed: u64, cond: Option<&Tens
 }
 
 /// Reconstructions: the decoder mean at the posterior mean, for a stored batch.
-pub fn reconstruct_latent(lat: &GaussianLatent, x: &Tensor, cond: Option<&Tensor>) -> Result<Tensor> {
+pub fn reconstruct_latent(
+    lat: &GaussianLatent,
+    x: &Tensor,
+    cond: Option<&Tensor>,
+) -> Result<Tensor> {
     tch::no_grad(|| {
         let prep = lat.lik.prepare(x, Mode::Eval { seed: 0 })?;
         let q = lat.encode(&prep.input, cond)?;

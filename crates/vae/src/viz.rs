@@ -17,23 +17,40 @@ fn check_images(lat: &GaussianLatent) -> Result<()> {
     if lat.data.is_image() {
         Ok(())
     } else {
-        Err(CoreError::Invalid("latent grids need an image model".into()))
+        Err(CoreError::Invalid(
+            "latent grids need an image model".into(),
+        ))
     }
 }
 
 /// `n` samples of any model as a grid of `nrow` per row.
-pub fn save_samples(path: impl AsRef<Path>, model: &dyn GenerativeModel, n: i64, seed: u64, nrow: i64) -> Result<()> {
+pub fn save_samples(
+    path: impl AsRef<Path>,
+    model: &dyn GenerativeModel,
+    n: i64,
+    seed: u64,
+    nrow: i64,
+) -> Result<()> {
     save_grid(path, &model.sample(n, seed)?, nrow)
 }
 
 /// The first `n` images of `x` (stored `u8 [b, c, h, w]`) in the first row(s) and their
 /// reconstructions below, `nrow` per row (`n` a multiple of `nrow` keeps pairs aligned).
-pub fn save_reconstructions(path: impl AsRef<Path>, model: &dyn GenerativeModel, x: &Tensor, n: i64, nrow: i64) -> Result<()> {
+pub fn save_reconstructions(
+    path: impl AsRef<Path>,
+    model: &dyn GenerativeModel,
+    x: &Tensor,
+    n: i64,
+    nrow: i64,
+) -> Result<()> {
     let x = x.narrow(0, 0, n.min(x.size()[0]));
     let rec = model
         .reconstruct(&x)
         .ok_or_else(|| CoreError::model(model.name(), "this model has no reconstructions"))??;
-    let orig = x.f_to_kind(Kind::Float)?.f_div_scalar(255.0)?.f_to_device(rec.device())?;
+    let orig = x
+        .f_to_kind(Kind::Float)?
+        .f_div_scalar(255.0)?
+        .f_to_device(rec.device())?;
     save_grid(path, &Tensor::f_cat(&[orig, rec], 0)?, nrow)
 }
 
@@ -48,15 +65,22 @@ pub fn decode_images(lat: &GaussianLatent, z: &Tensor) -> Result<Tensor> {
 pub fn interpolations(lat: &GaussianLatent, a: &Tensor, b: &Tensor, steps: i64) -> Result<Tensor> {
     check_images(lat)?;
     if steps < 2 || a.size() != b.size() {
-        return Err(CoreError::Invalid(format!("interpolations: need steps >= 2 and equal batches, got {steps}, {:?} vs {:?}", a.size(), b.size())));
+        return Err(CoreError::Invalid(format!(
+            "interpolations: need steps >= 2 and equal batches, got {steps}, {:?} vs {:?}",
+            a.size(),
+            b.size()
+        )));
     }
     tch::no_grad(|| {
         let pa = lat.lik.prepare(a, Mode::Eval { seed: 0 })?;
         let pb = lat.lik.prepare(b, Mode::Eval { seed: 1 })?;
         let za = lat.encode(&pa.input, None)?.loc; // [p, d]
         let zb = lat.encode(&pb.input, None)?.loc;
-        let t = Tensor::f_linspace(0.0, 1.0, steps, (Kind::Float, za.device()))?.f_reshape([1, steps, 1])?;
-        let z = za.f_unsqueeze(1)?.f_add(&zb.f_sub(&za)?.f_unsqueeze(1)?.f_mul(&t)?)?; // [p, steps, d]
+        let t = Tensor::f_linspace(0.0, 1.0, steps, (Kind::Float, za.device()))?
+            .f_reshape([1, steps, 1])?;
+        let z = za
+            .f_unsqueeze(1)?
+            .f_add(&zb.f_sub(&za)?.f_unsqueeze(1)?.f_mul(&t)?)?; // [p, steps, d]
         decode_images(lat, &z.f_reshape([-1, lat.latent])?)
     })
 }
@@ -66,15 +90,20 @@ pub fn interpolations(lat: &GaussianLatent, a: &Tensor, b: &Tensor, steps: i64) 
 pub fn traversals(lat: &GaussianLatent, x: &Tensor, range: f64, steps: i64) -> Result<Tensor> {
     check_images(lat)?;
     if steps < 2 {
-        return Err(CoreError::Invalid(format!("traversals: need steps >= 2, got {steps}")));
+        return Err(CoreError::Invalid(format!(
+            "traversals: need steps >= 2, got {steps}"
+        )));
     }
     tch::no_grad(|| {
-        let p = lat.lik.prepare(&x.narrow(0, 0, 1), Mode::Eval { seed: 0 })?;
+        let p = lat
+            .lik
+            .prepare(&x.narrow(0, 0, 1), Mode::Eval { seed: 0 })?;
         let mu = lat.encode(&p.input, None)?.loc; // [1, d]
         let d = lat.latent;
         let vals = Tensor::f_linspace(-range, range, steps, (Kind::Float, mu.device()))?;
         let z = mu.f_repeat([d * steps, 1])?; // [d*steps, d]
-        let rows = Tensor::f_arange(d, (Kind::Int64, mu.device()))?.f_repeat_interleave_self_int(steps, None, None)?;
+        let rows = Tensor::f_arange(d, (Kind::Int64, mu.device()))?
+            .f_repeat_interleave_self_int(steps, None, None)?;
         let v = vals.f_repeat([d])?.f_unsqueeze(1)?; // [d*steps, 1]
         let z = z.f_scatter(1, &rows.f_unsqueeze(1)?, &v)?; // row r varies dimension r / steps
         decode_images(lat, &z)
@@ -82,11 +111,23 @@ pub fn traversals(lat: &GaussianLatent, x: &Tensor, range: f64, steps: i64) -> R
 }
 
 /// Saves [`interpolations`] with one pair per row.
-pub fn save_interpolations(path: impl AsRef<Path>, lat: &GaussianLatent, a: &Tensor, b: &Tensor, steps: i64) -> Result<()> {
+pub fn save_interpolations(
+    path: impl AsRef<Path>,
+    lat: &GaussianLatent,
+    a: &Tensor,
+    b: &Tensor,
+    steps: i64,
+) -> Result<()> {
     save_grid(path, &interpolations(lat, a, b, steps)?, steps)
 }
 
 /// Saves [`traversals`] with one latent dimension per row.
-pub fn save_traversals(path: impl AsRef<Path>, lat: &GaussianLatent, x: &Tensor, range: f64, steps: i64) -> Result<()> {
+pub fn save_traversals(
+    path: impl AsRef<Path>,
+    lat: &GaussianLatent,
+    x: &Tensor,
+    range: f64,
+    steps: i64,
+) -> Result<()> {
     save_grid(path, &traversals(lat, x, range, steps)?, steps)
 }

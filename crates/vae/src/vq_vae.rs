@@ -75,7 +75,14 @@ impl Config {
         Some(match name {
             "oord" => oord,
             "oord-no-ema" => Config { ema: false, ..oord },
-            "tiny" => Config { channels: 8, res_blocks: 1, res_channels: 4, codebook_size: 16, code_dim: 4, ..oord },
+            "tiny" => Config {
+                channels: 8,
+                res_blocks: 1,
+                res_channels: 4,
+                codebook_size: 16,
+                code_dim: 4,
+                ..oord
+            },
             _ => return None,
         })
     }
@@ -118,13 +125,56 @@ impl VqVae {
     pub fn new(p: &nn::Path, cfg: &Config) -> Result<Self> {
         let (c, h, w) = image_geometry(&cfg.data, 4)?;
         let lik = cfg.likelihood.resolve(&cfg.data)?;
-        let enc = SpatialEncoder::new(&(p / "enc"), c, cfg.channels, 2, cfg.res_blocks, cfg.res_channels)?;
-        let pre = nn::conv2d(p / "pre_vq", cfg.channels, cfg.code_dim, 1, Default::default());
-        let quant = Quantizer::new(&(p / "vq"), cfg.codebook_size, cfg.code_dim, cfg.ema, cfg.decay, cfg.dead_threshold)?;
-        let dec = SpatialDecoder::new(&(p / "dec"), cfg.code_dim, cfg.channels, lik.params() * c, 2, cfg.res_blocks, cfg.res_channels)?;
+        let enc = SpatialEncoder::new(
+            &(p / "enc"),
+            c,
+            cfg.channels,
+            2,
+            cfg.res_blocks,
+            cfg.res_channels,
+        )?;
+        let pre = nn::conv2d(
+            p / "pre_vq",
+            cfg.channels,
+            cfg.code_dim,
+            1,
+            Default::default(),
+        );
+        let quant = Quantizer::new(
+            &(p / "vq"),
+            cfg.codebook_size,
+            cfg.code_dim,
+            cfg.ema,
+            cfg.decay,
+            cfg.dead_threshold,
+        )?;
+        let dec = SpatialDecoder::new(
+            &(p / "dec"),
+            cfg.code_dim,
+            cfg.channels,
+            lik.params() * c,
+            2,
+            cfg.res_blocks,
+            cfg.res_channels,
+        )?;
         let grid = (h / 4, w / 4);
-        let prior = PositionPrior::new(&(p / "prior"), grid.0 * grid.1, cfg.codebook_size, cfg.prior_decay)?;
-        Ok(VqVae { cfg: cfg.clone(), lik, enc, pre, quant, dec, prior, grid, device: p.device() })
+        let prior = PositionPrior::new(
+            &(p / "prior"),
+            grid.0 * grid.1,
+            cfg.codebook_size,
+            cfg.prior_decay,
+        )?;
+        Ok(VqVae {
+            cfg: cfg.clone(),
+            lik,
+            enc,
+            pre,
+            quant,
+            dec,
+            prior,
+            grid,
+            device: p.device(),
+        })
     }
 
     /// Encoder output before quantization `z_e [b, D, h/4, w/4]`.
@@ -146,18 +196,28 @@ impl VqVae {
         let recon = log_px.f_mean(Kind::Float)?.f_neg()?;
         let commit = q.commitment.f_mul_scalar(per_example)?;
         let codebook = q.codebook.f_mul_scalar(per_example)?;
-        let total = recon.f_add(&codebook)?.f_add(&commit.f_mul_scalar(self.cfg.commitment)?)?;
+        let total = recon
+            .f_add(&codebook)?
+            .f_add(&commit.f_mul_scalar(self.cfg.commitment)?)?;
         if train {
             self.prior.update(&q.codes)?;
         }
-        let losses = Losses::new(total).with("recon", recon).with("commitment", commit).with("codebook", codebook).with("perplexity", q.perplexity);
+        let losses = Losses::new(total)
+            .with("recon", recon)
+            .with("commitment", commit)
+            .with("codebook", codebook)
+            .with("perplexity", q.perplexity);
         Ok((losses, q.codes))
     }
 
     /// Code maps `[n, h/4, w/4]` of a stored dataset (batched), for fitting priors.
     pub fn dataset_codes(&self, data: &Dataset, batch_size: i64, seed: u64) -> Result<Tensor> {
-        let prep = self.lik.prepare(&data.x.to_device(self.device), Mode::Eval { seed })?;
-        batched(data.len(), batch_size, |i, m| tch::no_grad(|| self.quant.codes(&self.encode(&prep.input.narrow(0, i, m)))))
+        let prep = self
+            .lik
+            .prepare(&data.x.to_device(self.device), Mode::Eval { seed })?;
+        batched(data.len(), batch_size, |i, m| {
+            tch::no_grad(|| self.quant.codes(&self.encode(&prep.input.narrow(0, i, m))))
+        })
     }
 
     /// Fits the per-position prior exactly to the codes of `data` (e.g. the training set).
@@ -167,7 +227,11 @@ impl VqVae {
 }
 
 /// Runs `f(start, len)` over `0..n` in batches and concatenates the results along dimension 0.
-pub fn batched(n: i64, batch_size: i64, mut f: impl FnMut(i64, i64) -> Result<Tensor>) -> Result<Tensor> {
+pub fn batched(
+    n: i64,
+    batch_size: i64,
+    mut f: impl FnMut(i64, i64) -> Result<Tensor>,
+) -> Result<Tensor> {
     if n == 0 {
         return Err(CoreError::Invalid("no examples".into()));
     }
@@ -183,16 +247,31 @@ pub fn batched(n: i64, batch_size: i64, mut f: impl FnMut(i64, i64) -> Result<Te
 
 /// Code statistics of `codes` (any shape) over a codebook of `k`: `(perplexity, fraction used)`.
 pub fn code_stats(codes: &Tensor, k: i64) -> Result<(f64, f64)> {
-    let counts = codes.f_flatten(0, -1)?.f_bincount(None::<Tensor>, k)?.f_to_kind(Kind::Double)?;
+    let counts = codes
+        .f_flatten(0, -1)?
+        .f_bincount(None::<Tensor>, k)?
+        .f_to_kind(Kind::Double)?;
     let p = counts.f_div_scalar(codes.numel() as f64)?;
-    let h = p.f_mul(&p.f_add_scalar(1e-12)?.f_log()?)?.f_sum(Kind::Double)?.f_neg()?;
+    let h = p
+        .f_mul(&p.f_add_scalar(1e-12)?.f_log()?)?
+        .f_sum(Kind::Double)?
+        .f_neg()?;
     let used = counts.f_gt(0.0)?.f_sum(Kind::Double)?.f_double_value(&[])? / k as f64;
     Ok((h.f_exp()?.f_double_value(&[])?, used))
 }
 
 /// The report of a VQ model: `-log p(x) <= -log p(x|z_q) - log pi(z_q)` per example (nats),
 /// given per-example `log_px` and `log_prior` (`[n]` each).
-pub fn vq_report(name: &str, lik: Likelihood, data: &Dataset, dims: i64, seed: u64, log_px: &Tensor, log_prior: &Tensor, mut metrics: BTreeMap<String, f64>) -> Result<EvalReport> {
+pub fn vq_report(
+    name: &str,
+    lik: Likelihood,
+    data: &Dataset,
+    dims: i64,
+    seed: u64,
+    log_px: &Tensor,
+    log_prior: &Tensor,
+    mut metrics: BTreeMap<String, f64>,
+) -> Result<EvalReport> {
     let mean = |t: &Tensor| -> Result<f64> { Ok(t.f_mean(Kind::Double)?.f_double_value(&[])?) };
     let recon = -mean(log_px)?;
     let prior = -mean(log_prior)?;
@@ -232,12 +311,17 @@ impl Model for VqVae {
             Some(m) => data.take(m),
             None => data.take(data.len()),
         };
-        let prep = self.lik.prepare(&data.x.to_device(self.device), Mode::Eval { seed: opts.seed })?;
+        let prep = self.lik.prepare(
+            &data.x.to_device(self.device),
+            Mode::Eval { seed: opts.seed },
+        )?;
         let mut codes = Vec::new();
         let mut lp = Vec::new();
         let log_px = batched(data.len(), opts.batch_size, |i, m| {
             tch::no_grad(|| {
-                let c = self.quant.codes(&self.encode(&prep.input.narrow(0, i, m)))?;
+                let c = self
+                    .quant
+                    .codes(&self.encode(&prep.input.narrow(0, i, m)))?;
                 let params = self.decode(&self.quant.lookup(&c)?)?;
                 lp.push(self.prior.log_prob(&c)?);
                 codes.push(c);
@@ -249,11 +333,22 @@ impl Model for VqVae {
         let mut metrics = BTreeMap::new();
         metrics.insert("perplexity".into(), perplexity);
         metrics.insert("codebook_usage".into(), used);
-        vq_report("vq-vae", self.lik, &data, self.cfg.data.dims(), opts.seed, &log_px, &Tensor::f_cat(&lp, 0)?, metrics)
+        vq_report(
+            "vq-vae",
+            self.lik,
+            &data,
+            self.cfg.data.dims(),
+            opts.seed,
+            &log_px,
+            &Tensor::f_cat(&lp, 0)?,
+            metrics,
+        )
     }
     fn sample(&self, n: i64, seed: u64) -> Result<Tensor> {
         if n < 1 {
-            return Err(CoreError::Invalid(format!("sample: n = {n}, need at least 1")));
+            return Err(CoreError::Invalid(format!(
+                "sample: n = {n}, need at least 1"
+            )));
         }
         tch::no_grad(|| {
             genzoo_core::seed::seed_torch_stream(seed, "vq-sample", 0);

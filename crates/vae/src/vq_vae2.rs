@@ -67,7 +67,14 @@ impl Config {
         };
         Some(match name {
             "razavi" => razavi,
-            "tiny" => Config { channels: 8, res_blocks: 1, res_channels: 4, codebook_size: 16, code_dim: 4, ..razavi },
+            "tiny" => Config {
+                channels: 8,
+                res_blocks: 1,
+                res_channels: 4,
+                codebook_size: 16,
+                code_dim: 4,
+                ..razavi
+            },
             _ => return None,
         })
     }
@@ -106,20 +113,68 @@ impl VqVae2 {
         let (c, h, w) = image_geometry(&cfg.data, 4)?;
         let lik = cfg.likelihood.resolve(&cfg.data)?;
         let (ch, d, k) = (cfg.channels, cfg.code_dim, cfg.codebook_size);
-        let enc_b = SpatialEncoder::new(&(p / "enc_b"), c, ch, 1, cfg.res_blocks, cfg.res_channels)?;
-        let enc_t = SpatialEncoder::new(&(p / "enc_t"), ch, ch, 1, cfg.res_blocks, cfg.res_channels)?;
+        let enc_b =
+            SpatialEncoder::new(&(p / "enc_b"), c, ch, 1, cfg.res_blocks, cfg.res_channels)?;
+        let enc_t =
+            SpatialEncoder::new(&(p / "enc_t"), ch, ch, 1, cfg.res_blocks, cfg.res_channels)?;
         let pre_t = nn::conv2d(p / "pre_vq_t", ch, d, 1, Default::default());
         let pre_b = nn::conv2d(p / "pre_vq_b", ch + d, d, 1, Default::default());
-        let dec_t = SpatialDecoder::new(&(p / "dec_t"), d, ch, d, 1, cfg.res_blocks, cfg.res_channels)?;
-        let up_cfg = nn::ConvTransposeConfig { stride: 2, padding: 1, ..Default::default() };
+        let dec_t = SpatialDecoder::new(
+            &(p / "dec_t"),
+            d,
+            ch,
+            d,
+            1,
+            cfg.res_blocks,
+            cfg.res_channels,
+        )?;
+        let up_cfg = nn::ConvTransposeConfig {
+            stride: 2,
+            padding: 1,
+            ..Default::default()
+        };
         let up_t = nn::conv_transpose2d(p / "up_t", d, d, 4, up_cfg);
-        let dec = SpatialDecoder::new(&(p / "dec"), 2 * d, ch, lik.params() * c, 1, cfg.res_blocks, cfg.res_channels)?;
+        let dec = SpatialDecoder::new(
+            &(p / "dec"),
+            2 * d,
+            ch,
+            lik.params() * c,
+            1,
+            cfg.res_blocks,
+            cfg.res_channels,
+        )?;
         let quant_t = Quantizer::new(&(p / "vq_t"), k, d, cfg.ema, cfg.decay, cfg.dead_threshold)?;
         let quant_b = Quantizer::new(&(p / "vq_b"), k, d, cfg.ema, cfg.decay, cfg.dead_threshold)?;
         let grids = ((h / 4, w / 4), (h / 2, w / 2));
-        let prior_t = PositionPrior::new(&(p / "prior_t"), grids.0 .0 * grids.0 .1, k, cfg.prior_decay)?;
-        let prior_b = PositionPrior::new(&(p / "prior_b"), grids.1 .0 * grids.1 .1, k, cfg.prior_decay)?;
-        Ok(VqVae2 { cfg: cfg.clone(), lik, enc_b, enc_t, pre_t, pre_b, dec_t, up_t, dec, quant_t, quant_b, prior_t, prior_b, grids, device: p.device() })
+        let prior_t = PositionPrior::new(
+            &(p / "prior_t"),
+            grids.0 .0 * grids.0 .1,
+            k,
+            cfg.prior_decay,
+        )?;
+        let prior_b = PositionPrior::new(
+            &(p / "prior_b"),
+            grids.1 .0 * grids.1 .1,
+            k,
+            cfg.prior_decay,
+        )?;
+        Ok(VqVae2 {
+            cfg: cfg.clone(),
+            lik,
+            enc_b,
+            enc_t,
+            pre_t,
+            pre_b,
+            dec_t,
+            up_t,
+            dec,
+            quant_t,
+            quant_b,
+            prior_t,
+            prior_b,
+            grids,
+            device: p.device(),
+        })
     }
 
     /// Decoder parameters `[b, P, c, h, w]` from quantized top `[b, D, 7, 7]` and bottom
@@ -131,18 +186,43 @@ impl VqVae2 {
 
     /// Encodes and quantizes both levels (updating codebooks when `train`); returns the
     /// straight-through maps, codes and the summed VQ loss terms `(commitment, codebook)`.
-    fn quantize(&self, input: &Tensor, train: bool) -> Result<(Tensor, Tensor, Codes2, Tensor, Tensor, Tensor)> {
+    fn quantize(
+        &self,
+        input: &Tensor,
+        train: bool,
+    ) -> Result<(Tensor, Tensor, Codes2, Tensor, Tensor, Tensor)> {
         let h_b = self.enc_b.forward(input);
         let h_t = self.enc_t.forward(&h_b);
         let qt = self.quant_t.forward(&self.pre_t.forward(&h_t), train)?;
         let cond = self.dec_t.forward(&qt.z_q);
-        let qb = self.quant_b.forward(&self.pre_b.forward(&Tensor::f_cat(&[h_b, cond], 1)?), train)?;
+        let qb = self
+            .quant_b
+            .forward(&self.pre_b.forward(&Tensor::f_cat(&[h_b, cond], 1)?), train)?;
         let d = self.cfg.code_dim as f64;
-        let (nt, nb) = ((self.grids.0 .0 * self.grids.0 .1) as f64 * d, (self.grids.1 .0 * self.grids.1 .1) as f64 * d);
-        let commit = qt.commitment.f_mul_scalar(nt)?.f_add(&qb.commitment.f_mul_scalar(nb)?)?;
-        let codebook = qt.codebook.f_mul_scalar(nt)?.f_add(&qb.codebook.f_mul_scalar(nb)?)?;
+        let (nt, nb) = (
+            (self.grids.0 .0 * self.grids.0 .1) as f64 * d,
+            (self.grids.1 .0 * self.grids.1 .1) as f64 * d,
+        );
+        let commit = qt
+            .commitment
+            .f_mul_scalar(nt)?
+            .f_add(&qb.commitment.f_mul_scalar(nb)?)?;
+        let codebook = qt
+            .codebook
+            .f_mul_scalar(nt)?
+            .f_add(&qb.codebook.f_mul_scalar(nb)?)?;
         let perplexity = qb.perplexity;
-        Ok((qt.z_q, qb.z_q, Codes2 { top: qt.codes, bottom: qb.codes }, commit, codebook, perplexity))
+        Ok((
+            qt.z_q,
+            qb.z_q,
+            Codes2 {
+                top: qt.codes,
+                bottom: qb.codes,
+            },
+            commit,
+            codebook,
+            perplexity,
+        ))
     }
 
     /// Losses of a prepared batch; with `train`, updates codebooks and priors.
@@ -150,12 +230,18 @@ impl VqVae2 {
         let (q_t, q_b, codes, commit, codebook, perplexity) = self.quantize(&prep.input, train)?;
         let log_px = self.lik.log_prob(&self.decode(&q_t, &q_b)?, &prep.target)?;
         let recon = log_px.f_mean(Kind::Float)?.f_neg()?;
-        let total = recon.f_add(&codebook)?.f_add(&commit.f_mul_scalar(self.cfg.commitment)?)?;
+        let total = recon
+            .f_add(&codebook)?
+            .f_add(&commit.f_mul_scalar(self.cfg.commitment)?)?;
         if train {
             self.prior_t.update(&codes.top)?;
             self.prior_b.update(&codes.bottom)?;
         }
-        Ok(Losses::new(total).with("recon", recon).with("commitment", commit).with("codebook", codebook).with("perplexity_bottom", perplexity))
+        Ok(Losses::new(total)
+            .with("recon", recon)
+            .with("commitment", commit)
+            .with("codebook", codebook)
+            .with("perplexity_bottom", perplexity))
     }
 
     /// Codes of a prepared input (no gradient, no update).
@@ -165,7 +251,10 @@ impl VqVae2 {
 
     /// Decoder parameters of given codes.
     pub fn decode_codes(&self, codes: &Codes2) -> Result<Tensor> {
-        self.decode(&self.quant_t.lookup(&codes.top)?, &self.quant_b.lookup(&codes.bottom)?)
+        self.decode(
+            &self.quant_t.lookup(&codes.top)?,
+            &self.quant_b.lookup(&codes.bottom)?,
+        )
     }
 }
 
@@ -187,13 +276,20 @@ impl Model for VqVae2 {
             Some(m) => data.take(m),
             None => data.take(data.len()),
         };
-        let prep = self.lik.prepare(&data.x.to_device(self.device), Mode::Eval { seed: opts.seed })?;
+        let prep = self.lik.prepare(
+            &data.x.to_device(self.device),
+            Mode::Eval { seed: opts.seed },
+        )?;
         let (mut tops, mut bottoms, mut lp) = (vec![], vec![], vec![]);
         let log_px = batched(data.len(), opts.batch_size, |i, m| {
             tch::no_grad(|| {
                 let c = self.codes(&prep.input.narrow(0, i, m))?;
                 let params = self.decode_codes(&c)?;
-                lp.push(self.prior_t.log_prob(&c.top)?.f_add(&self.prior_b.log_prob(&c.bottom)?)?);
+                lp.push(
+                    self.prior_t
+                        .log_prob(&c.top)?
+                        .f_add(&self.prior_b.log_prob(&c.bottom)?)?,
+                );
                 tops.push(c.top);
                 bottoms.push(c.bottom);
                 self.lik.log_prob(&params, &prep.target.narrow(0, i, m))
@@ -207,16 +303,30 @@ impl Model for VqVae2 {
         metrics.insert("codebook_usage_top".into(), ut);
         metrics.insert("perplexity_bottom".into(), pb);
         metrics.insert("codebook_usage_bottom".into(), ub);
-        vq_report("vq-vae2", self.lik, &data, self.cfg.data.dims(), opts.seed, &log_px, &Tensor::f_cat(&lp, 0)?, metrics)
+        vq_report(
+            "vq-vae2",
+            self.lik,
+            &data,
+            self.cfg.data.dims(),
+            opts.seed,
+            &log_px,
+            &Tensor::f_cat(&lp, 0)?,
+            metrics,
+        )
     }
     fn sample(&self, n: i64, seed: u64) -> Result<Tensor> {
         if n < 1 {
-            return Err(CoreError::Invalid(format!("sample: n = {n}, need at least 1")));
+            return Err(CoreError::Invalid(format!(
+                "sample: n = {n}, need at least 1"
+            )));
         }
         tch::no_grad(|| {
             genzoo_core::seed::seed_torch_stream(seed, "vq2-sample", 0);
             let ((ht, wt), (hb, wb)) = self.grids;
-            let codes = Codes2 { top: self.prior_t.sample(n, ht, wt)?, bottom: self.prior_b.sample(n, hb, wb)? };
+            let codes = Codes2 {
+                top: self.prior_t.sample(n, ht, wt)?,
+                bottom: self.prior_b.sample(n, hb, wb)?,
+            };
             self.lik.mean(&self.decode_codes(&codes)?)
         })
     }

@@ -334,12 +334,3 @@ mod tests {
         }
     }
 }
-
-#[cfg(test)]
-mod tmp_measure {
-    #[test]
-    fn tmp_measure_engine_overhead() {
-        let r = super::engine_overhead(&super::BenchConfig::default()).unwrap();
-        println!("RESULT {}", serde_json::to_string(&r).unwrap());
-    }
-}

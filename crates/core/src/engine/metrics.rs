@@ -230,6 +230,39 @@ pub fn plot_curve(path: &Path, pts: &[(u64, f64)]) -> Result<()> {
     crate::image::save_png(path, w, h, png::ColorType::Rgb, &buf)
 }
 
+/// A 2-D scatter plot of samples `f32 [n, 2]` (toy data), without text.
+pub fn plot_scatter(path: &Path, s: &tch::Tensor) -> Result<()> {
+    let v: Vec<f64> = Vec::try_from(
+        s.to_kind(tch::Kind::Double)
+            .to_device(tch::Device::Cpu)
+            .reshape([-1]),
+    )?;
+    let pts: Vec<(f64, f64)> = v
+        .chunks(2)
+        .map(|c| (c[0], c[1]))
+        .filter(|p| p.0.is_finite() && p.1.is_finite())
+        .collect();
+    let lim = pts
+        .iter()
+        .fold(1e-6f64, |m, p| m.max(p.0.abs()).max(p.1.abs()))
+        * 1.05;
+    let (w, h) = (480u32, 480u32);
+    let mut buf = vec![255u8; (w * h * 3) as usize];
+    let err = |e: String| CoreError::Invalid(format!("plotting {}: {e}", path.display()));
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+        let mut chart = ChartBuilder::on(&root)
+            .margin(10)
+            .build_cartesian_2d(-lim..lim, -lim..lim)
+            .map_err(|e| err(e.to_string()))?;
+        chart
+            .draw_series(pts.iter().map(|&p| Circle::new(p, 2, BLUE.filled())))
+            .map_err(|e| err(e.to_string()))?;
+        root.present().map_err(|e| err(e.to_string()))?;
+    }
+    crate::image::save_png(path, w, h, png::ColorType::Rgb, &buf)
+}
+
 /// The progress bar: hidden when disabled or when stderr is not a terminal.
 pub struct Progress {
     bar: ProgressBar,
@@ -287,6 +320,10 @@ mod tests {
         log.flush().unwrap();
         log.write_curves().unwrap();
         let png = fs::read(dir.path().join("loss_total.png")).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        let pts = tch::Tensor::from_slice(&[0.0f32, 1.0, -1.0, 0.5, 2.0, -2.0]).reshape([3, 2]);
+        plot_scatter(&dir.path().join("scatter.png"), &pts).unwrap();
+        let png = fs::read(dir.path().join("scatter.png")).unwrap();
         assert_eq!(&png[1..4], b"PNG");
         let log2 = MetricsLog::open(Some(dir.path()), Some(3)).unwrap();
         assert_eq!(

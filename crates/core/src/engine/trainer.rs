@@ -533,7 +533,7 @@ impl Ctx<'_> {
                 let nrow = (self.cfg.sample_count as f64).sqrt().ceil() as i64;
                 crate::image::save_grid(&file, &s, nrow)?;
             } else if s.dim() == 2 && s.size()[1] == 2 {
-                scatter(&file, &s)?;
+                super::metrics::plot_scatter(&file, &s)?;
             }
         }
         if test.kind.is_image() && !test.is_empty() {
@@ -609,38 +609,4 @@ impl Ctx<'_> {
         ckpt::prune(dir, self.cfg.keep_checkpoints, &protect)?;
         Ok(Some(dir.join(name)))
     }
-}
-
-/// A 2-D scatter plot of samples `f32 [n, 2]` (toy data), without text.
-fn scatter(path: &Path, s: &Tensor) -> Result<()> {
-    use plotters::prelude::*;
-    let v: Vec<f64> = Vec::try_from(
-        s.to_kind(Kind::Double)
-            .to_device(tch::Device::Cpu)
-            .reshape([-1]),
-    )?;
-    let pts: Vec<(f64, f64)> = v
-        .chunks(2)
-        .map(|c| (c[0], c[1]))
-        .filter(|p| p.0.is_finite() && p.1.is_finite())
-        .collect();
-    let lim = pts
-        .iter()
-        .fold(1e-6f64, |m, p| m.max(p.0.abs()).max(p.1.abs()))
-        * 1.05;
-    let (w, h) = (480u32, 480u32);
-    let mut buf = vec![255u8; (w * h * 3) as usize];
-    let err = |e: String| CoreError::Invalid(format!("plotting {}: {e}", path.display()));
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
-        let mut chart = ChartBuilder::on(&root)
-            .margin(10)
-            .build_cartesian_2d(-lim..lim, -lim..lim)
-            .map_err(|e| err(e.to_string()))?;
-        chart
-            .draw_series(pts.iter().map(|&p| Circle::new(p, 2, BLUE.filled())))
-            .map_err(|e| err(e.to_string()))?;
-        root.present().map_err(|e| err(e.to_string()))?;
-    }
-    crate::image::save_png(path, w, h, png::ColorType::Rgb, &buf)
 }

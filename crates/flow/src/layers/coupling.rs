@@ -47,6 +47,8 @@ pub struct Coupling {
     pub shape: Vec<i64>,
     /// The fixed mask (`[1, c, h, w]` or `[1, d]`), 1 = conditioning; unused by channel masks.
     m: Tensor,
+    /// `1 - m`.
+    inv_m: Tensor,
     net: CouplingNet,
     /// RealNVP's per-channel scale of tanh, `[1, c_out(, 1, 1)]`, as `log`.
     log_scale: Option<Tensor>,
@@ -121,12 +123,14 @@ impl Coupling {
             };
             p.zeros("log_scale", &s)
         });
+        let inv_m = 1.0 - &m;
         Ok(Coupling {
             mask,
             kind,
             parity,
             shape: shape.to_vec(),
             m,
+            inv_m,
             net,
             log_scale,
         })
@@ -189,8 +193,11 @@ impl Coupling {
             };
             return Ok((y, ld));
         }
-        let m = self.m.to_kind(x.kind());
-        let inv_m = 1.0 - &m;
+        let (m, inv_m) = if self.m.kind() == x.kind() {
+            (self.m.shallow_clone(), self.inv_m.shallow_clone())
+        } else {
+            (self.m.to_kind(x.kind()), self.inv_m.to_kind(x.kind()))
+        };
         let xa = x * &m;
         let (s, t) = self.st(&xa, ctx.cond)?;
         let yb = match (&s, inverse, self.kind) {

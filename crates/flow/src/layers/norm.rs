@@ -46,6 +46,16 @@ fn check_channels(name: &str, x: &Tensor, c: i64) -> Result<()> {
     Ok(())
 }
 
+/// `k * sum(t)` (one op fewer when `k = 1`).
+fn scaled_sum(t: &Tensor, k: f64) -> Tensor {
+    let s = t.sum(t.kind());
+    if k == 1.0 {
+        s
+    } else {
+        s * k
+    }
+}
+
 /// Glow's ActNorm.
 #[derive(Debug)]
 pub struct ActNorm {
@@ -82,16 +92,14 @@ impl Bijector for ActNorm {
         }
         let s = param_shape(x.dim(), self.c);
         let y = (x + self.bias.view(s.as_slice())) * self.log_s.view(s.as_slice()).exp();
-        let ld =
-            (self.log_s.sum(self.log_s.kind()) * spatial(x) as f64).expand([x.size()[0]], false);
+        let ld = scaled_sum(&self.log_s, spatial(x) as f64).expand([x.size()[0]], false);
         Ok((y, ld))
     }
     fn inverse(&self, z: &Tensor, _ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         check_channels("actnorm input", z, self.c)?;
         let s = param_shape(z.dim(), self.c);
         let x = z * (-self.log_s.view(s.as_slice())).exp() - self.bias.view(s.as_slice());
-        let ld =
-            (self.log_s.sum(self.log_s.kind()) * -(spatial(z) as f64)).expand([z.size()[0]], false);
+        let ld = scaled_sum(&self.log_s, -(spatial(z) as f64)).expand([z.size()[0]], false);
         Ok((x, ld))
     }
     fn name(&self) -> &str {

@@ -79,18 +79,15 @@ pub enum Preprocess {
 }
 
 impl Preprocess {
-    /// The bijector.
-    pub fn bijector(&self) -> Box<dyn Bijector> {
+    /// The bijector (`None` for the identity, which then costs no op).
+    pub fn bijector(&self) -> Option<Box<dyn Bijector>> {
         match *self {
-            Preprocess::None => Box::new(Shift {
-                scale: 1.0,
-                shift: 0.0,
-            }),
-            Preprocess::Logit { alpha } => Box::new(Logit { alpha }),
-            Preprocess::Center => Box::new(Shift {
+            Preprocess::None => None,
+            Preprocess::Logit { alpha } => Some(Box::new(Logit { alpha })),
+            Preprocess::Center => Some(Box::new(Shift {
                 scale: 1.0,
                 shift: -0.5,
-            }),
+            })),
         }
     }
 }

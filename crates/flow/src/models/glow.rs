@@ -181,6 +181,7 @@ impl Glow {
             num_classes: k,
             temperature: cfg.temperature,
             device: p.device(),
+            init_flag: Some(p.zeros_no_train("data_init_done", &[1])),
         })
     }
 

@@ -141,6 +141,7 @@ pub fn autoregressive_core(
         num_classes: k,
         temperature: cfg.temperature,
         device: p.device(),
+        init_flag: None,
     })
 }
 

@@ -140,6 +140,7 @@ impl Nice {
             num_classes: k,
             temperature: cfg.temperature,
             device: p.device(),
+            init_flag: None,
         })
     }
 

@@ -212,6 +212,7 @@ impl RealNvp {
             num_classes: k,
             temperature: cfg.temperature,
             device: p.device(),
+            init_flag: None,
         })
     }
 

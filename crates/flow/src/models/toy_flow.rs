@@ -120,6 +120,9 @@ impl ToyFlow {
             num_classes: k,
             temperature: cfg.temperature,
             device: p.device(),
+            init_flag: cfg
+                .actnorm
+                .then(|| p.zeros_no_train("data_init_done", &[1])),
         })
     }
 

@@ -25,12 +25,21 @@ pub(crate) fn images(n: i64, seed: i64) -> Dataset {
     tch::manual_seed(seed);
     let x = Tensor::randint(256, [n, 1, 28, 28], (Kind::Uint8, Device::Cpu));
     let y = Tensor::randint(10, [n], (Kind::Int64, Device::Cpu));
-    Dataset { name: format!("random-images-{seed}"), kind: MNIST, x, y: Some(y), num_classes: Some(10) }
+    Dataset {
+        name: format!("random-images-{seed}"),
+        kind: MNIST,
+        x,
+        y: Some(y),
+        num_classes: Some(10),
+    }
 }
 
 /// A split of random images.
 pub(crate) fn image_split(n: i64) -> Split {
-    Split { train: images(n, 1), test: images(n / 2 + 1, 2) }
+    Split {
+        train: images(n, 1),
+        test: images(n / 2 + 1, 2),
+    }
 }
 
 /// A seeded 2-D continuous split.
@@ -43,14 +52,23 @@ pub(crate) fn vector_split(n: i64) -> Split {
         y: None,
         num_classes: None,
     };
-    Split { train: mk(n, "toy/train"), test: mk(n / 2 + 1, "toy/test") }
+    Split {
+        train: mk(n, "toy/train"),
+        test: mk(n / 2 + 1, "toy/test"),
+    }
 }
 
 /// A tiny MLP VAE on images with a Bernoulli decoder, in its own variable store.
 pub(crate) fn tiny_vae(seed: i64) -> (nn::VarStore, Vae) {
     tch::manual_seed(seed);
     let vs = nn::VarStore::new(Device::Cpu);
-    let cfg = Config { arch: Arch::mlp(&[32]), latent_dim: 4, likelihood: Likelihood::Bernoulli, data: MNIST, objective: Objective::default() };
+    let cfg = Config {
+        arch: Arch::mlp(&[32]),
+        latent_dim: 4,
+        likelihood: Likelihood::Bernoulli,
+        data: MNIST,
+        objective: Objective::default(),
+    };
     let vae = Vae::new(&vs.root(), &cfg).unwrap();
     (vs, vae)
 }
@@ -58,7 +76,10 @@ pub(crate) fn tiny_vae(seed: i64) -> (nn::VarStore, Vae) {
 /// Copies `value` into the variable `name` of `vs`.
 pub(crate) fn set_var(vs: &nn::VarStore, name: &str, value: &Tensor) {
     let vars = vs.variables();
-    let mut t = vars.get(name).unwrap_or_else(|| panic!("no variable {name}; have {:?}", vars.keys())).shallow_clone();
+    let mut t = vars
+        .get(name)
+        .unwrap_or_else(|| panic!("no variable {name}; have {:?}", vars.keys()))
+        .shallow_clone();
     tch::no_grad(|| t.copy_(&value.to_kind(t.kind())));
 }
 

@@ -19,27 +19,62 @@ fn every_model_and_preset_trains_one_step_and_samples() {
     let mut seen = 0;
     for spec in registry() {
         for preset in spec.presets {
-            let split = if is_vector_preset(spec.name, preset) { &vectors } else { &images };
-            assert!((spec.accepts)(&split.train.kind), "{} should accept {:?}", spec.name, split.train.kind);
-            let args = BuildArgs { preset, overrides: None, data: split.train.kind, num_classes: Some(10), device: Device::Cpu };
-            let mut model = (spec.build)(&args).unwrap_or_else(|e| panic!("{}/{preset}: {e}", spec.name));
+            let split = if is_vector_preset(spec.name, preset) {
+                &vectors
+            } else {
+                &images
+            };
+            assert!(
+                (spec.accepts)(&split.train.kind),
+                "{} should accept {:?}",
+                spec.name,
+                split.train.kind
+            );
+            let args = BuildArgs {
+                preset,
+                overrides: None,
+                data: split.train.kind,
+                num_classes: Some(10),
+                device: Device::Cpu,
+            };
+            let mut model =
+                (spec.build)(&args).unwrap_or_else(|e| panic!("{}/{preset}: {e}", spec.name));
             assert_eq!(model.family(), "vae");
             assert_eq!(model.name(), spec.name);
-            let cfg = TrainConfig { progress: false, sample_count: 0, ..TrainConfig::quick(1, 4, 1e-3) };
-            let summary = Trainer::new(cfg, None).unwrap().fit(model.as_mut(), split).unwrap_or_else(|e| panic!("{}/{preset}: {e}", spec.name));
+            let cfg = TrainConfig {
+                progress: false,
+                sample_count: 0,
+                ..TrainConfig::quick(1, 4, 1e-3)
+            };
+            let summary = Trainer::new(cfg, None)
+                .unwrap()
+                .fit(model.as_mut(), split)
+                .unwrap_or_else(|e| panic!("{}/{preset}: {e}", spec.name));
             assert_eq!(summary.steps, 1, "{}/{preset}", spec.name);
             let total = summary.last_losses["total"];
             assert!(total.is_finite(), "{}/{preset}: total {total}", spec.name);
             let s = model.sample(3, 7).unwrap();
-            let want: Vec<i64> = if split.train.kind.is_image() { vec![3, 1, 28, 28] } else { vec![3, 2] };
+            let want: Vec<i64> = if split.train.kind.is_image() {
+                vec![3, 1, 28, 28]
+            } else {
+                vec![3, 2]
+            };
             assert_eq!(s.size(), want, "{}/{preset}", spec.name);
             assert!(bool::try_from(s.isfinite().all()).unwrap());
             if split.train.kind.is_image() {
                 let (lo, hi) = (s.min().double_value(&[]), s.max().double_value(&[]));
-                assert!((0.0..=1.0).contains(&lo) && (0.0..=1.0).contains(&hi), "{}/{preset}: samples in [{lo}, {hi}]", spec.name);
+                assert!(
+                    (0.0..=1.0).contains(&lo) && (0.0..=1.0).contains(&hi),
+                    "{}/{preset}: samples in [{lo}, {hi}]",
+                    spec.name
+                );
             }
             // Seeded: the same seed gives the same samples.
-            assert!(s.equal(&model.sample(3, 7).unwrap()), "{}/{preset} sampling is not seeded", spec.name);
+            assert!(
+                s.equal(&model.sample(3, 7).unwrap()),
+                "{}/{preset} sampling is not seeded",
+                spec.name
+            );
             seen += 1;
         }
     }
@@ -49,7 +84,12 @@ fn every_model_and_preset_trains_one_step_and_samples() {
 #[test]
 fn evaluation_reports_say_what_they_are() {
     let split = image_split(12);
-    let opts = EvalOptions { importance_samples: 4, batch_size: 3, seed: 0, max_examples: Some(5) };
+    let opts = EvalOptions {
+        importance_samples: 4,
+        batch_size: 3,
+        seed: 0,
+        max_examples: Some(5),
+    };
     for (name, preset, kind) in [
         ("vae-mlp", "tiny", LikelihoodKind::IsEstimate),
         ("vae-conv", "tiny", LikelihoodKind::IsEstimate),
@@ -61,9 +101,17 @@ fn evaluation_reports_say_what_they_are() {
         ("ae-mlp", "tiny", LikelihoodKind::None),
     ] {
         let spec = registry().into_iter().find(|s| s.name == name).unwrap();
-        let args = BuildArgs { preset, overrides: None, data: split.train.kind, num_classes: Some(10), device: Device::Cpu };
+        let args = BuildArgs {
+            preset,
+            overrides: None,
+            data: split.train.kind,
+            num_classes: Some(10),
+            device: Device::Cpu,
+        };
         let model = (spec.build)(&args).unwrap();
-        let r = model.evaluate(&split.test, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let r = model
+            .evaluate(&split.test, &opts)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(r.kind, kind, "{name}");
         let nll = r.nll.unwrap_or(f64::NAN);
         match kind {
@@ -77,7 +125,12 @@ fn evaluation_reports_say_what_they_are() {
         if kind == LikelihoodKind::IsEstimate {
             // The k-sample estimate is at least as tight as the ELBO on average (k = 4, 5 digits:
             // allow a little Monte-Carlo slack).
-            assert!(nll <= r.metrics["neg_elbo"] + 1.0, "{name}: IS {} vs -ELBO {}", r.nll.unwrap(), r.metrics["neg_elbo"]);
+            assert!(
+                nll <= r.metrics["neg_elbo"] + 1.0,
+                "{name}: IS {} vs -ELBO {}",
+                r.nll.unwrap(),
+                r.metrics["neg_elbo"]
+            );
             assert!(r.metrics["mutual_info_nats"] <= (5f64).ln() + 1e-6);
             assert!(r.metrics.contains_key("kl_dim/000") && r.metrics.contains_key("active_units"));
             assert!(r.data.contains("k=4"));
@@ -88,11 +141,28 @@ fn evaluation_reports_say_what_they_are() {
 #[test]
 fn eight_bit_models_report_bits_per_dim() {
     let split = image_split(6);
-    let opts = EvalOptions { importance_samples: 2, batch_size: 4, seed: 0, max_examples: Some(4) };
-    for (name, preset) in [("vae-conv", "conv-logistic"), ("vae-conv", "conv-categorical")] {
+    let opts = EvalOptions {
+        importance_samples: 2,
+        batch_size: 4,
+        seed: 0,
+        max_examples: Some(4),
+    };
+    for (name, preset) in [
+        ("vae-conv", "conv-logistic"),
+        ("vae-conv", "conv-categorical"),
+    ] {
         let spec = registry().into_iter().find(|s| s.name == name).unwrap();
-        let args = BuildArgs { preset, overrides: None, data: split.train.kind, num_classes: None, device: Device::Cpu };
-        let r = (spec.build)(&args).unwrap().evaluate(&split.test, &opts).unwrap();
+        let args = BuildArgs {
+            preset,
+            overrides: None,
+            data: split.train.kind,
+            num_classes: None,
+            device: Device::Cpu,
+        };
+        let r = (spec.build)(&args)
+            .unwrap()
+            .evaluate(&split.test, &opts)
+            .unwrap();
         assert_eq!(r.unit, NllUnit::BitsPerDim);
         let bpd = r.nll.unwrap();
         let nats = r.metrics["nll_nats"];
@@ -104,19 +174,39 @@ fn eight_bit_models_report_bits_per_dim() {
 
 #[test]
 fn overrides_and_unknown_keys() {
-    let spec = registry().into_iter().find(|s| s.name == "beta-vae").unwrap();
+    let spec = registry()
+        .into_iter()
+        .find(|s| s.name == "beta-vae")
+        .unwrap();
     let over = serde_json::json!({"beta": 8.0, "latent_dim": 5});
     let kind = image_split(2).train.kind;
-    let args = BuildArgs { preset: "tiny", overrides: Some(&over), data: kind, num_classes: None, device: Device::Cpu };
+    let args = BuildArgs {
+        preset: "tiny",
+        overrides: Some(&over),
+        data: kind,
+        num_classes: None,
+        device: Device::Cpu,
+    };
     let m = (spec.build)(&args).unwrap();
     assert_eq!(m.config_json()["beta"], 8.0);
     assert_eq!(m.config_json()["latent_dim"], 5);
     let bad = serde_json::json!({"betta": 8.0});
-    let args = BuildArgs { overrides: Some(&bad), ..args };
+    let args = BuildArgs {
+        overrides: Some(&bad),
+        ..args
+    };
     let err = (spec.build)(&args).err().unwrap().to_string();
     assert!(err.contains("betta"), "{err}");
-    let args = BuildArgs { preset: "nope", overrides: None, ..args };
-    assert!((spec.build)(&args).err().unwrap().to_string().contains("nope"));
+    let args = BuildArgs {
+        preset: "nope",
+        overrides: None,
+        ..args
+    };
+    assert!((spec.build)(&args)
+        .err()
+        .unwrap()
+        .to_string()
+        .contains("nope"));
 }
 
 #[test]
@@ -137,7 +227,12 @@ fn active_units_and_collapse_from_a_constructed_encoder() {
     let _ = head.get(0).get(0).fill_(1.0);
     super::set_var(&vs, "enc.out.weight", &head);
     let split = image_split(40);
-    let opts = EvalOptions { importance_samples: 2, batch_size: 16, seed: 0, max_examples: None };
+    let opts = EvalOptions {
+        importance_samples: 2,
+        batch_size: 16,
+        seed: 0,
+        max_examples: None,
+    };
     let r = crate::model::Model::evaluate(&vae, &split.test, &opts).unwrap();
     assert_eq!(r.metrics["active_units"], 1.0, "{:?}", r.metrics);
     assert_eq!(r.metrics["collapsed_dims"], 3.0);
@@ -150,23 +245,51 @@ fn grids_are_written() {
     let dir = tempfile::tempdir().unwrap();
     let (_vs, vae) = super::tiny_vae(12);
     let x = super::images(4, 3).x;
-    crate::viz::save_interpolations(dir.path().join("interp.png"), &vae.lat, &x.narrow(0, 0, 2), &x.narrow(0, 2, 2), 5).unwrap();
+    crate::viz::save_interpolations(
+        dir.path().join("interp.png"),
+        &vae.lat,
+        &x.narrow(0, 0, 2),
+        &x.narrow(0, 2, 2),
+        5,
+    )
+    .unwrap();
     crate::viz::save_traversals(dir.path().join("trav.png"), &vae.lat, &x, 3.0, 6).unwrap();
     let t = crate::viz::traversals(&vae.lat, &x, 3.0, 6).unwrap();
     assert_eq!(t.size(), vec![4 * 6, 1, 28, 28]);
-    let i = crate::viz::interpolations(&vae.lat, &x.narrow(0, 0, 2), &x.narrow(0, 2, 2), 5).unwrap();
+    let i =
+        crate::viz::interpolations(&vae.lat, &x.narrow(0, 0, 2), &x.narrow(0, 2, 2), 5).unwrap();
     // The interpolation's end points decode the posterior means of the two images.
-    let ends = crate::viz::decode_images(&vae.lat, &tch::no_grad(|| {
-        let p = vae.lat.lik.prepare(&x.narrow(0, 0, 1), crate::obs::Mode::Eval { seed: 0 }).unwrap();
-        vae.lat.encode(&p.input, None).unwrap().loc
-    })).unwrap();
+    let ends = crate::viz::decode_images(
+        &vae.lat,
+        &tch::no_grad(|| {
+            let p = vae
+                .lat
+                .lik
+                .prepare(&x.narrow(0, 0, 1), crate::obs::Mode::Eval { seed: 0 })
+                .unwrap();
+            vae.lat.encode(&p.input, None).unwrap().loc
+        }),
+    )
+    .unwrap();
     assert!(i.get(0).allclose(&ends.get(0), 1e-5, 1e-5, false));
-    let spec = registry().into_iter().find(|s| s.name == "vae-mlp").unwrap();
-    let args = BuildArgs { preset: "tiny", overrides: None, data: crate::vae::MNIST, num_classes: None, device: Device::Cpu };
+    let spec = registry()
+        .into_iter()
+        .find(|s| s.name == "vae-mlp")
+        .unwrap();
+    let args = BuildArgs {
+        preset: "tiny",
+        overrides: None,
+        data: crate::vae::MNIST,
+        num_classes: None,
+        device: Device::Cpu,
+    };
     let m = (spec.build)(&args).unwrap();
     crate::viz::save_reconstructions(dir.path().join("rec.png"), m.as_ref(), &x, 4, 4).unwrap();
     crate::viz::save_samples(dir.path().join("s.png"), m.as_ref(), 8, 0, 4).unwrap();
     for f in ["interp.png", "trav.png", "rec.png", "s.png"] {
-        assert!(std::fs::metadata(dir.path().join(f)).unwrap().len() > 100, "{f}");
+        assert!(
+            std::fs::metadata(dir.path().join(f)).unwrap().len() > 100,
+            "{f}"
+        );
     }
 }
