@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use genzoo_core::baselines;
 use genzoo_core::data::toy::{Toy, TrueDensity};
-use genzoo_core::data::Split;
+use genzoo_core::data::{DataKind, Split};
 use genzoo_core::engine::{checkpoint::write_atomic, EvalOptions, EvalReport, TrainConfig, Trainer};
 use serde::Serialize;
 use serde_json::json;
@@ -32,7 +32,8 @@ pub struct CompareArgs {
     /// Output folder (default: runs/compare-DATASET[-quick]).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Training steps of each deep model (default: 300 with --quick, else 3000).
+    /// Training steps of each deep model (default for images: 300 with --quick, else 3000; for
+    /// toy vectors: 3000 with --quick, else 20000).
     #[arg(long)]
     steps: Option<u64>,
     /// Importance samples per test example for latent-variable models (default: 200 with
@@ -82,6 +83,17 @@ fn row_from(model: &str, family: &str, preset: &str, params: usize, train_second
     }
 }
 
+/// The preset a model runs with in the table: one named for the data (`mnist` for 28x28 images,
+/// `toy`, else `paper`, for vectors) when the model has it, else its default (first) preset.
+fn preferred_preset(presets: &[&'static str], kind: &DataKind) -> &'static str {
+    let wanted: &[&str] = match kind {
+        DataKind::Image { height: 28, width: 28, .. } => &["mnist"],
+        DataKind::Vector { .. } => &["toy", "paper"],
+        _ => &[],
+    };
+    wanted.iter().find_map(|w| presets.iter().copied().find(|p| p == w)).unwrap_or(presets[0])
+}
+
 /// The models compared by default on this data.
 fn default_models(split: &Split, quick: bool) -> Vec<String> {
     let image = split.train.kind.is_image();
@@ -111,7 +123,13 @@ pub fn compare(a: CompareArgs) -> Result<()> {
     let dataset = a.data.name();
     let split = a.data.load()?;
     let models = a.models.clone().unwrap_or_else(|| default_models(&split, a.quick));
-    let steps = a.steps.unwrap_or(if a.quick { 300 } else { 3000 });
+    // Toy models are small: they get ten times the steps of image models in the same time.
+    let steps = a.steps.unwrap_or(match (split.train.kind.is_image(), a.quick) {
+        (true, true) => 300,
+        (true, false) => 3000,
+        (false, true) => 3000,
+        (false, false) => 20000,
+    });
     let k = a.importance_samples.unwrap_or(if a.quick { 200 } else { 5000 });
     let suffix = if a.quick { "-quick" } else { "" };
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(format!("compare-{}{suffix}", dataset.replace('/', "_"))));
@@ -135,7 +153,7 @@ pub fn compare(a: CompareArgs) -> Result<()> {
             row_from(name, "baseline", preset, r.params, r.fit_seconds, 0, r.samples_per_second, &r.report)
         } else {
             let spec = genzoo_core::engine::find_spec(&specs, name)?;
-            let preset = spec.presets[0];
+            let preset = preferred_preset(spec.presets, &split.train.kind);
             let mut model = build_model(name, Some(preset), None, &split, device)?;
             let cfg = TrainConfig {
                 steps: Some(steps),

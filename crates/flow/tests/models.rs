@@ -277,7 +277,7 @@ fn nice_at_init_is_a_logistic_density_with_the_discretization_term() {
         rep.nll.unwrap()
     );
     assert_eq!(rep.unit, units::NllUnit::BitsPerDim);
-    assert_eq!(rep.kind, LikelihoodKind::Exact);
+    assert_eq!(rep.kind, LikelihoodKind::Bound);
     assert!(rep.data.contains("uniformly dequantized"));
 }
 

@@ -54,11 +54,15 @@ impl AutoregressiveAffine {
     /// MAF: v = x, returns z; IAF: v = z, returns x. Log-det of the returned side wrt `v`'s side
     /// is `-sum alpha` (MAF) or `+sum alpha` (IAF).
     fn one_pass(&self, v: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
-        let (mu, alpha) = self.params(v, ctx)?;
         if self.inverse_autoregressive {
+            let (mu, alpha) = self.params(v, ctx)?;
             Ok((v * alpha.exp() + mu, sum_per_example(&alpha)))
         } else {
-            Ok(((v - mu) * (-&alpha).exp(), -sum_per_example(&alpha)))
+            // -alpha = -B tanh(a / B) = B tanh(a / -B): the negated log-scale in as many ops.
+            let h = self.made.forward(v, ctx.cond)?;
+            let c = h.chunk(2, 1);
+            let neg_alpha = (&c[1] / -ALPHA_BOUND).tanh() * ALPHA_BOUND;
+            Ok(((v - &c[0]) * neg_alpha.exp(), sum_per_example(&neg_alpha)))
         }
     }
 
