@@ -11,7 +11,7 @@ use tch::Device;
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// engine, vae-mlp, realnvp, glow, maf, toy-flow
+    /// engine, vae-mlp, vae-is-nll, realnvp, glow, maf, toy-flow
     name: String,
     /// Rounds, alternating genzoo and PyTorch.
     #[arg(long, default_value_t = 3)]
@@ -63,6 +63,9 @@ pub fn bench(a: BenchArgs) -> Result<()> {
     if a.name == "engine" {
         return bench_engine(&a, device);
     }
+    if a.name == "vae-is-nll" {
+        return bench_is_nll(&a, device);
+    }
     let (left, right, names): (Side, Side, (&str, &str)) = match a.name.as_str() {
         "vae-mlp" => (
             Box::new(move |s| Ok(genzoo_vae::bench::vae_mlp_images_per_sec(s as u64, t, device)?)),
@@ -89,7 +92,7 @@ pub fn bench(a: BenchArgs) -> Result<()> {
             python_side("toy_flow.py", t, device),
             ("genzoo", "pytorch"),
         ),
-        other => bail!("unknown benchmark `{other}`; known: engine, vae-mlp, realnvp, glow, maf, toy-flow"),
+        other => bail!("unknown benchmark `{other}`; known: engine, vae-mlp, vae-is-nll, realnvp, glow, maf, toy-flow"),
     };
     println!("bench {}: {} steps x {} rounds, {} thread(s), device {}", a.name, a.steps, a.rounds, t, genzoo_core::device::device_name(device));
     // One untimed warm-up step on each side (allocator, lazy init, Python import).
@@ -126,6 +129,15 @@ fn bench_engine(a: &BenchArgs, device: Device) -> Result<()> {
     println!("engine: {:.1} images/s", r.engine_images_per_sec);
     println!("bare tch loop: {:.1} images/s", r.bare_images_per_sec);
     println!("ratio {:.3}", r.ratio);
+    Ok(())
+}
+
+/// `bench vae-is-nll`: the importance-weighted NLL with k = 5,000 over the 1,000 `mnist10k` test
+/// digits (target: under 60 s on 2 CPU cores), after `--steps` training steps of the classic VAE.
+fn bench_is_nll(a: &BenchArgs, device: Device) -> Result<()> {
+    let r = genzoo_vae::bench::is_nll_benchmark(5000, a.threads, device, a.steps as u64, 20)?;
+    println!("IS-NLL with k = {} over {} examples of {}: {:.3} nats (is-estimate)", r.k, r.examples, r.data, r.nll_nats);
+    println!("seconds {:.1}", r.seconds);
     Ok(())
 }
 
