@@ -31,7 +31,10 @@ pub struct BenchArgs {
 type Side = Box<dyn Fn(usize) -> Result<f64>>;
 
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the repo").to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the repo")
+        .to_path_buf()
 }
 
 /// Runs `benches/<script>` with the project's virtual environment and reads `images_per_sec X`.
@@ -39,19 +42,37 @@ fn python_side(script: &'static str, threads: usize, device: Device) -> Side {
     Box::new(move |steps| {
         let root = repo_root();
         let py = root.join(".venv/bin/python");
-        anyhow::ensure!(py.exists(), "{} is missing: run scripts/setup.sh", py.display());
+        anyhow::ensure!(
+            py.exists(),
+            "{} is missing: run scripts/setup.sh",
+            py.display()
+        );
         let dev = genzoo_core::device::device_name(device);
         let out = Command::new(&py)
             .arg(root.join("benches").join(script))
-            .args(["--steps", &steps.to_string(), "--threads", &threads.to_string(), "--device", &dev])
+            .args([
+                "--steps",
+                &steps.to_string(),
+                "--threads",
+                &threads.to_string(),
+                "--device",
+                &dev,
+            ])
             .env("OMP_NUM_THREADS", threads.to_string())
             .output()
             .with_context(|| format!("running {script}"))?;
         let stdout = String::from_utf8_lossy(&out.stdout);
-        anyhow::ensure!(out.status.success(), "{script} failed: {}", String::from_utf8_lossy(&out.stderr));
+        anyhow::ensure!(
+            out.status.success(),
+            "{script} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         stdout
             .lines()
-            .find_map(|l| l.strip_prefix("images_per_sec ").and_then(|v| v.trim().parse().ok()))
+            .find_map(|l| {
+                l.strip_prefix("images_per_sec ")
+                    .and_then(|v| v.trim().parse().ok())
+            })
             .with_context(|| format!("{script} printed no `images_per_sec X` line: {stdout}"))
     })
 }
@@ -94,7 +115,14 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         ),
         other => bail!("unknown benchmark `{other}`; known: engine, vae-mlp, vae-is-nll, realnvp, glow, maf, toy-flow"),
     };
-    println!("bench {}: {} steps x {} rounds, {} thread(s), device {}", a.name, a.steps, a.rounds, t, genzoo_core::device::device_name(device));
+    println!(
+        "bench {}: {} steps x {} rounds, {} thread(s), device {}",
+        a.name,
+        a.steps,
+        a.rounds,
+        t,
+        genzoo_core::device::device_name(device)
+    );
     // One untimed warm-up step on each side (allocator, lazy init, Python import).
     left(2.min(a.steps))?;
     right(2.min(a.steps))?;
@@ -102,7 +130,10 @@ pub fn bench(a: BenchArgs) -> Result<()> {
     for round in 0..a.rounds {
         let x = left(a.steps)?;
         let y = right(a.steps)?;
-        println!("round {round}: {} {x:.1} images/s, {} {y:.1} images/s", names.0, names.1);
+        println!(
+            "round {round}: {} {x:.1} images/s, {} {y:.1} images/s",
+            names.0, names.1
+        );
         l.push(x);
         r.push(y);
     }
@@ -136,7 +167,10 @@ fn bench_engine(a: &BenchArgs, device: Device) -> Result<()> {
 /// digits (target: under 60 s on 2 CPU cores), after `--steps` training steps of the classic VAE.
 fn bench_is_nll(a: &BenchArgs, device: Device) -> Result<()> {
     let r = genzoo_vae::bench::is_nll_benchmark(5000, a.threads, device, a.steps as u64, 20)?;
-    println!("IS-NLL with k = {} over {} examples of {}: {:.3} nats (is-estimate)", r.k, r.examples, r.data, r.nll_nats);
+    println!(
+        "IS-NLL with k = {} over {} examples of {}: {:.3} nats (is-estimate)",
+        r.k, r.examples, r.data, r.nll_nats
+    );
     println!("seconds {:.1}", r.seconds);
     Ok(())
 }

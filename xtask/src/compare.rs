@@ -10,7 +10,9 @@ use clap::Args;
 use genzoo_core::baselines;
 use genzoo_core::data::toy::{Toy, TrueDensity};
 use genzoo_core::data::{DataKind, Split};
-use genzoo_core::engine::{checkpoint::write_atomic, EvalOptions, EvalReport, TrainConfig, Trainer};
+use genzoo_core::engine::{
+    checkpoint::write_atomic, EvalOptions, EvalReport, TrainConfig, Trainer,
+};
 use serde::Serialize;
 use serde_json::json;
 
@@ -66,7 +68,16 @@ pub struct Row {
     pub metrics: BTreeMap<String, f64>,
 }
 
-fn row_from(model: &str, family: &str, preset: &str, params: usize, train_seconds: f64, train_steps: u64, sps: f64, r: &EvalReport) -> Row {
+fn row_from(
+    model: &str,
+    family: &str,
+    preset: &str,
+    params: usize,
+    train_seconds: f64,
+    train_steps: u64,
+    sps: f64,
+    r: &EvalReport,
+) -> Row {
     Row {
         model: model.into(),
         family: family.into(),
@@ -87,11 +98,18 @@ fn row_from(model: &str, family: &str, preset: &str, params: usize, train_second
 /// `toy`, else `paper`, for vectors) when the model has it, else its default (first) preset.
 fn preferred_preset(presets: &[&'static str], kind: &DataKind) -> &'static str {
     let wanted: &[&str] = match kind {
-        DataKind::Image { height: 28, width: 28, .. } => &["mnist"],
+        DataKind::Image {
+            height: 28,
+            width: 28,
+            ..
+        } => &["mnist"],
         DataKind::Vector { .. } => &["toy", "paper"],
         _ => &[],
     };
-    wanted.iter().find_map(|w| presets.iter().copied().find(|p| p == w)).unwrap_or(presets[0])
+    wanted
+        .iter()
+        .find_map(|w| presets.iter().copied().find(|p| p == w))
+        .unwrap_or(presets[0])
 }
 
 /// The models compared by default on this data.
@@ -108,7 +126,11 @@ fn default_models(split: &Split, quick: bool) -> Vec<String> {
     if !quick && image {
         v.push("gmm-full".into());
     }
-    let quick_deep: &[&str] = if image { &["vae-mlp", "iwae", "realnvp"] } else { &["realnvp-2d", "maf"] };
+    let quick_deep: &[&str] = if image {
+        &["vae-mlp", "iwae", "realnvp"]
+    } else {
+        &["realnvp-2d", "maf"]
+    };
     for s in all_specs() {
         if (s.accepts)(&split.train.kind) && (!quick || quick_deep.contains(&s.name)) {
             v.push(s.name.to_string());
@@ -122,17 +144,26 @@ pub fn compare(a: CompareArgs) -> Result<()> {
     genzoo_core::seed::set_threads(a.threads);
     let dataset = a.data.name();
     let split = a.data.load()?;
-    let models = a.models.clone().unwrap_or_else(|| default_models(&split, a.quick));
+    let models = a
+        .models
+        .clone()
+        .unwrap_or_else(|| default_models(&split, a.quick));
     // Toy models are small: they get ten times the steps of image models in the same time.
-    let steps = a.steps.unwrap_or(match (split.train.kind.is_image(), a.quick) {
-        (true, true) => 300,
-        (true, false) => 3000,
-        (false, true) => 3000,
-        (false, false) => 20000,
-    });
-    let k = a.importance_samples.unwrap_or(if a.quick { 200 } else { 5000 });
+    let steps = a
+        .steps
+        .unwrap_or(match (split.train.kind.is_image(), a.quick) {
+            (true, true) => 300,
+            (true, false) => 3000,
+            (false, true) => 3000,
+            (false, false) => 20000,
+        });
+    let k = a
+        .importance_samples
+        .unwrap_or(if a.quick { 200 } else { 5000 });
     let suffix = if a.quick { "-quick" } else { "" };
-    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(format!("compare-{}{suffix}", dataset.replace('/', "_"))));
+    let out = a.out.clone().unwrap_or_else(|| {
+        PathBuf::from("runs").join(format!("compare-{}{suffix}", dataset.replace('/', "_")))
+    });
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     println!(
         "compare on {dataset}: {} train / {} test, device {}, {steps} steps per deep model, k = {k}",
@@ -145,12 +176,31 @@ pub fn compare(a: CompareArgs) -> Result<()> {
     for name in &models {
         let t = Instant::now();
         let row = if baselines::SPECS.iter().any(|b| b.name == name) {
-            let preset = baselines::SPECS.iter().find(|b| b.name == name).map(|b| b.presets[0]).unwrap_or("default");
+            let preset = baselines::SPECS
+                .iter()
+                .find(|b| b.name == name)
+                .map(|b| b.presets[0])
+                .unwrap_or("default");
             let mut m = baselines::build(name, preset, None)?;
             // Toy sets with a known density are also scored by the KL to the truth.
             let truth = Toy::from_name(&dataset).filter(|t| t.has_density());
-            let r = baselines::evaluate_against(m.as_mut(), &split.train, &split.test, a.seed, truth.as_ref().map(|t| t as &dyn TrueDensity))?;
-            row_from(name, "baseline", preset, r.params, r.fit_seconds, 0, r.samples_per_second, &r.report)
+            let r = baselines::evaluate_against(
+                m.as_mut(),
+                &split.train,
+                &split.test,
+                a.seed,
+                truth.as_ref().map(|t| t as &dyn TrueDensity),
+            )?;
+            row_from(
+                name,
+                "baseline",
+                preset,
+                r.params,
+                r.fit_seconds,
+                0,
+                r.samples_per_second,
+                &r.report,
+            )
         } else {
             let spec = genzoo_core::engine::find_spec(&specs, name)?;
             let preset = preferred_preset(spec.presets, &split.train.kind);
@@ -160,12 +210,17 @@ pub fn compare(a: CompareArgs) -> Result<()> {
                 seed: a.seed,
                 final_eval: false,
                 progress: false,
-                eval: EvalOptions { importance_samples: k, seed: a.seed, ..EvalOptions::default() },
+                eval: EvalOptions {
+                    importance_samples: k,
+                    seed: a.seed,
+                    ..EvalOptions::default()
+                },
                 ..TrainConfig::default()
             };
             let run_dir = out.join(name);
             if run_dir.exists() {
-                std::fs::remove_dir_all(&run_dir).with_context(|| format!("clearing {}", run_dir.display()))?;
+                std::fs::remove_dir_all(&run_dir)
+                    .with_context(|| format!("clearing {}", run_dir.display()))?;
             }
             let mut trainer = Trainer::new(cfg.clone(), Some(&run_dir))?;
             trainer.set_meta("dataset", json!(dataset));
@@ -177,8 +232,22 @@ pub fn compare(a: CompareArgs) -> Result<()> {
             let ts = Instant::now();
             let _ = model.sample(n, a.seed)?;
             let sps = n as f64 / ts.elapsed().as_secs_f64();
-            let params = model.var_store().trainable_variables().iter().map(|t| t.numel()).sum();
-            row_from(name, spec.family, preset, params, s.seconds, s.steps, sps, &r)
+            let params = model
+                .var_store()
+                .trainable_variables()
+                .iter()
+                .map(|t| t.numel())
+                .sum();
+            row_from(
+                name,
+                spec.family,
+                preset,
+                params,
+                s.seconds,
+                s.steps,
+                sps,
+                &r,
+            )
         };
         println!(
             "  {:<12} {:>10} {:<9} ({:.1} s)",
@@ -191,10 +260,18 @@ pub fn compare(a: CompareArgs) -> Result<()> {
     }
     let table = markdown(&rows);
     println!("\n{table}");
-    write_atomic(&out.join("compare.json"), &serde_json::to_vec_pretty(&json!({"dataset": dataset, "quick": a.quick, "steps": steps, "importance_samples": k, "rows": rows}))?)?;
+    write_atomic(
+        &out.join("compare.json"),
+        &serde_json::to_vec_pretty(
+            &json!({"dataset": dataset, "quick": a.quick, "steps": steps, "importance_samples": k, "rows": rows}),
+        )?,
+    )?;
     write_atomic(&out.join("compare.csv"), csv(&rows).as_bytes())?;
     write_atomic(&out.join("compare.md"), table.as_bytes())?;
-    println!("wrote {}/compare.json, compare.csv, compare.md", out.display());
+    println!(
+        "wrote {}/compare.json, compare.csv, compare.md",
+        out.display()
+    );
     Ok(())
 }
 
@@ -259,7 +336,10 @@ fn csv(rows: &[Row]) -> String {
             r.data.replace('"', "'")
         );
         for k in &keys {
-            s += &format!(",{}", r.metrics.get(*k).map(|v| v.to_string()).unwrap_or_default());
+            s += &format!(
+                ",{}",
+                r.metrics.get(*k).map(|v| v.to_string()).unwrap_or_default()
+            );
         }
         s.push('\n');
     }

@@ -23,10 +23,18 @@ pub struct DownloadArgs {
 
 pub fn download(a: DownloadArgs) -> Result<()> {
     let spec = download::spec(&a.name).with_context(|| {
-        format!("unknown dataset `{}`; downloadable: {}", a.name, download::DOWNLOADABLE.join(", "))
+        format!(
+            "unknown dataset `{}`; downloadable: {}",
+            a.name,
+            download::DOWNLOADABLE.join(", ")
+        )
     })?;
     let root = a.root.unwrap_or_else(registry::default_data_root);
-    let opts = download::DownloadOptions { from: a.from, network: !a.offline, ..Default::default() };
+    let opts = download::DownloadOptions {
+        from: a.from,
+        network: !a.offline,
+        ..Default::default()
+    };
     let dir = download::ensure(&spec, &root, &opts)?;
     println!("{}: ready in {}", a.name, dir.display());
     Ok(())
@@ -62,6 +70,8 @@ impl DataArgs {
 
 /// Loads a dataset by name or folder.
 pub fn load(name: &str, root: Option<&Path>) -> Result<Split> {
-    let root = root.map(Path::to_path_buf).unwrap_or_else(registry::default_data_root);
+    let root = root
+        .map(Path::to_path_buf)
+        .unwrap_or_else(registry::default_data_root);
     registry::load(name, &root).with_context(|| format!("loading dataset `{name}`"))
 }

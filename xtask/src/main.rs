@@ -64,11 +64,20 @@ fn main() {
 
 fn device_check(flag: Option<&str>) -> Result<()> {
     let dev = genzoo_core::device::select_device(flag)?;
-    println!("libtorch cuda available: {}, cuda devices: {}, cudnn: {}", tch::Cuda::is_available(), tch::Cuda::device_count(), tch::Cuda::cudnn_is_available());
+    println!(
+        "libtorch cuda available: {}, cuda devices: {}, cudnn: {}",
+        tch::Cuda::is_available(),
+        tch::Cuda::device_count(),
+        tch::Cuda::cudnn_is_available()
+    );
     println!("selected device: {}", genzoo_core::device::device_name(dev));
     let a = tch::Tensor::ones([1024, 1024], (tch::Kind::Float, dev));
     let s = a.matmul(&a).sum(tch::Kind::Double).double_value(&[]);
-    println!("ones(1024x1024) @ ones(1024x1024) summed on {}: {s} (expected {})", genzoo_core::device::device_name(dev), 1024f64.powi(3));
+    println!(
+        "ones(1024x1024) @ ones(1024x1024) summed on {}: {s} (expected {})",
+        genzoo_core::device::device_name(dev),
+        1024f64.powi(3)
+    );
     anyhow::ensure!(s == 1024f64.powi(3), "wrong result {s} on {dev:?}");
     Ok(())
 }

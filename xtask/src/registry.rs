@@ -12,10 +12,22 @@ pub fn all_specs() -> Vec<ModelSpec> {
 pub fn print_models() -> Result<()> {
     println!("{:<16} {:<9} {:<28} about", "model", "family", "presets");
     for b in genzoo_core::baselines::SPECS {
-        println!("{:<16} {:<9} {:<28} {}", b.name, "baseline", b.presets.join(","), b.about);
+        println!(
+            "{:<16} {:<9} {:<28} {}",
+            b.name,
+            "baseline",
+            b.presets.join(","),
+            b.about
+        );
     }
     for s in all_specs() {
-        println!("{:<16} {:<9} {:<28} {}", s.name, s.family, s.presets.join(","), s.about);
+        println!(
+            "{:<16} {:<9} {:<28} {}",
+            s.name,
+            s.family,
+            s.presets.join(","),
+            s.about
+        );
     }
     Ok(())
 }

@@ -5,7 +5,10 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use genzoo_core::data::{DataKind, Split};
-use genzoo_core::engine::{checkpoint as ckpt, find_spec, BuildArgs, EvalOptions, GenerativeModel, RunConfig, TrainConfig, Trainer};
+use genzoo_core::engine::{
+    checkpoint as ckpt, find_spec, BuildArgs, EvalOptions, GenerativeModel, RunConfig, TrainConfig,
+    Trainer,
+};
 use serde_json::{json, Value};
 use tch::Device;
 
@@ -59,12 +62,28 @@ pub struct TrainArgs {
 }
 
 /// Builds a registered model for the data in `split`.
-pub fn build_model(name: &str, preset: Option<&str>, overrides: Option<&Value>, split: &Split, device: Device) -> Result<Box<dyn GenerativeModel>> {
+pub fn build_model(
+    name: &str,
+    preset: Option<&str>,
+    overrides: Option<&Value>,
+    split: &Split,
+    device: Device,
+) -> Result<Box<dyn GenerativeModel>> {
     let specs = all_specs();
     let spec = find_spec(&specs, name)?;
     let kind = split.train.kind;
-    anyhow::ensure!((spec.accepts)(&kind), "model `{name}` does not take {} data ({kind:?})", split.train.name);
-    let args = BuildArgs { preset: preset.unwrap_or(spec.presets[0]), overrides, data: kind, num_classes: split.train.num_classes, device };
+    anyhow::ensure!(
+        (spec.accepts)(&kind),
+        "model `{name}` does not take {} data ({kind:?})",
+        split.train.name
+    );
+    let args = BuildArgs {
+        preset: preset.unwrap_or(spec.presets[0]),
+        overrides,
+        data: kind,
+        num_classes: split.train.num_classes,
+        device,
+    };
     Ok((spec.build)(&args)?)
 }
 
@@ -73,7 +92,13 @@ pub fn train(a: TrainArgs) -> Result<()> {
     if let Some(dir) = &a.resume {
         let meta = run_meta(dir)?;
         let split = load(meta_str(&meta, "dataset")?, a.data.data_root.as_deref())?;
-        let mut model = build_model(meta_str(&meta, "model")?, meta["preset"].as_str(), Some(&meta["model_config"]), &split, device)?;
+        let mut model = build_model(
+            meta_str(&meta, "model")?,
+            meta["preset"].as_str(),
+            Some(&meta["model_config"]),
+            &split,
+            device,
+        )?;
         let mut trainer = Trainer::resume(dir)?;
         let s = trainer.fit(model.as_mut(), &split)?;
         return report_summary(dir, &s);
@@ -81,12 +106,20 @@ pub fn train(a: TrainArgs) -> Result<()> {
     let mut rc = match &a.config {
         Some(p) => RunConfig::load(p)?,
         None => RunConfig {
-            model: a.model.clone().context("give --model NAME (or --config FILE); `cargo xtask models` lists them")?,
+            model: a
+                .model
+                .clone()
+                .context("give --model NAME (or --config FILE); `cargo xtask models` lists them")?,
             preset: None,
             dataset: None,
             data: None,
             overrides: None,
-            train: TrainConfig { steps: Some(1000), eval_every: 0, checkpoint_every: 250, ..TrainConfig::default() },
+            train: TrainConfig {
+                steps: Some(1000),
+                eval_every: 0,
+                checkpoint_every: 250,
+                ..TrainConfig::default()
+            },
         },
     };
     if let Some(m) = &a.model {
@@ -128,20 +161,38 @@ pub fn train(a: TrainArgs) -> Result<()> {
         _ => "mnist10k".into(),
     };
     let split = load(&dataset, a.data.data_root.as_deref())?;
-    let mut model = build_model(&rc.model, rc.preset.as_deref(), rc.overrides.as_ref(), &split, device)?;
-    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(format!("{}-{}", rc.model, sanitize(&dataset))));
+    let mut model = build_model(
+        &rc.model,
+        rc.preset.as_deref(),
+        rc.overrides.as_ref(),
+        &split,
+        device,
+    )?;
+    let out = a.out.clone().unwrap_or_else(|| {
+        PathBuf::from("runs").join(format!("{}-{}", rc.model, sanitize(&dataset)))
+    });
     let mut trainer = Trainer::new(rc.train.clone(), Some(&out))?;
     trainer.set_meta("dataset", json!(dataset));
     trainer.set_meta("preset", json!(rc.preset));
     trainer.set_meta("data_kind", serde_json::to_value(split.train.kind)?);
     trainer.set_meta("device", json!(genzoo_core::device::device_name(device)));
-    println!("training {} on {dataset} ({} train / {} test) on {} -> {}", rc.model, split.train.len(), split.test.len(), genzoo_core::device::device_name(device), out.display());
+    println!(
+        "training {} on {dataset} ({} train / {} test) on {} -> {}",
+        rc.model,
+        split.train.len(),
+        split.test.len(),
+        genzoo_core::device::device_name(device),
+        out.display()
+    );
     let s = trainer.fit(model.as_mut(), &split)?;
     report_summary(&out, &s)
 }
 
 fn report_summary(out: &Path, s: &genzoo_core::engine::TrainSummary) -> Result<()> {
-    println!("{} steps in {:.1} s ({:.0} images/s); last losses {:?}", s.steps, s.seconds, s.images_per_second, s.last_losses);
+    println!(
+        "{} steps in {:.1} s ({:.0} images/s); last losses {:?}",
+        s.steps, s.seconds, s.images_per_second, s.last_losses
+    );
     if let Some(r) = &s.final_eval {
         print_report(r);
     }
@@ -151,7 +202,12 @@ fn report_summary(out: &Path, s: &genzoo_core::engine::TrainSummary) -> Result<(
 
 fn print_report(r: &genzoo_core::engine::EvalReport) {
     match r.nll {
-        Some(v) => println!("test NLL {v:.4} {} ({}) on {}", r.unit.label(), r.kind.label(), r.data),
+        Some(v) => println!(
+            "test NLL {v:.4} {} ({}) on {}",
+            r.unit.label(),
+            r.kind.label(),
+            r.data
+        ),
         None => println!("no likelihood ({}) on {}", r.kind.label(), r.data),
     }
     for (k, v) in &r.metrics {
@@ -160,32 +216,68 @@ fn print_report(r: &genzoo_core::engine::EvalReport) {
 }
 
 fn sanitize(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// The `config.json` of the run that holds `path` (a run directory or one of its checkpoints).
 fn run_meta(path: &Path) -> Result<Value> {
-    let found = path.ancestors().map(|p| p.join("config.json")).find(|p| p.is_file());
-    let file = found.with_context(|| format!("{}: no config.json here or above: not a genzoo run directory", path.display()))?;
-    let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    let found = path
+        .ancestors()
+        .map(|p| p.join("config.json"))
+        .find(|p| p.is_file());
+    let file = found.with_context(|| {
+        format!(
+            "{}: no config.json here or above: not a genzoo run directory",
+            path.display()
+        )
+    })?;
+    let text =
+        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", file.display()))
 }
 
 fn meta_str<'a>(meta: &'a Value, key: &str) -> Result<&'a str> {
-    meta[key].as_str().with_context(|| format!("config.json has no string `{key}`"))
+    meta[key]
+        .as_str()
+        .with_context(|| format!("config.json has no string `{key}`"))
 }
 
 /// Rebuilds the model of a checkpoint and loads its weights.
-fn load_checkpoint(path: &Path, data_root: Option<&Path>, dataset: Option<&str>, device: Device, ema: bool) -> Result<(Box<dyn GenerativeModel>, Split, Value)> {
+fn load_checkpoint(
+    path: &Path,
+    data_root: Option<&Path>,
+    dataset: Option<&str>,
+    device: Device,
+    ema: bool,
+) -> Result<(Box<dyn GenerativeModel>, Split, Value)> {
     let meta = run_meta(path)?;
-    let dataset = dataset.map(str::to_string).unwrap_or(meta_str(&meta, "dataset")?.to_string());
+    let dataset = dataset
+        .map(str::to_string)
+        .unwrap_or(meta_str(&meta, "dataset")?.to_string());
     let split = load(&dataset, data_root)?;
     let dir = ckpt::resolve(path)?;
     let state = ckpt::read_state(&dir)?;
-    let mut model = build_model(&state.model, meta["preset"].as_str(), Some(&state.model_config), &split, device)?;
+    let mut model = build_model(
+        &state.model,
+        meta["preset"].as_str(),
+        Some(&state.model_config),
+        &split,
+        device,
+    )?;
     if let Ok(kind) = serde_json::from_value::<DataKind>(meta["data_kind"].clone()) {
         if kind != split.train.kind {
-            bail!("the checkpoint was trained on {kind:?} data but `{dataset}` holds {:?}", split.train.kind);
+            bail!(
+                "the checkpoint was trained on {kind:?} data but `{dataset}` holds {:?}",
+                split.train.kind
+            );
         }
     }
     ckpt::load_weights(model.as_mut(), &dir, ema)?;
@@ -221,13 +313,18 @@ pub fn sample(a: SampleArgs) -> Result<()> {
     let t = Instant::now();
     let x = model.sample(a.n, a.seed)?;
     let secs = t.elapsed().as_secs_f64();
-    let out = a.out.unwrap_or_else(|| a.checkpoint.join("samples").join(format!("sample-{}.png", a.seed)));
+    let out = a.out.unwrap_or_else(|| {
+        a.checkpoint
+            .join("samples")
+            .join(format!("sample-{}.png", a.seed))
+    });
     if split.train.kind.is_image() {
         genzoo_core::image::save_grid(&out, &x, a.nrow)?;
         println!("{} samples in {secs:.3} s -> {}", a.n, out.display());
     } else {
         let out = out.with_extension("json");
-        let rows: Vec<Vec<f32>> = Vec::<Vec<f32>>::try_from(x.to_device(Device::Cpu).to_kind(tch::Kind::Float))?;
+        let rows: Vec<Vec<f32>> =
+            Vec::<Vec<f32>>::try_from(x.to_device(Device::Cpu).to_kind(tch::Kind::Float))?;
         genzoo_core::engine::checkpoint::write_atomic(&out, &serde_json::to_vec(&rows)?)?;
         println!("{} samples in {secs:.3} s -> {}", a.n, out.display());
     }
@@ -264,8 +361,19 @@ pub struct EvalArgs {
 
 pub fn eval(a: EvalArgs) -> Result<()> {
     let device = genzoo_core::device::select_device(a.device.as_deref())?;
-    let (model, split, _) = load_checkpoint(&a.checkpoint, a.data_root.as_deref(), a.dataset.as_deref(), device, a.ema)?;
-    let opts = EvalOptions { importance_samples: a.importance_samples, seed: a.seed, max_examples: a.max_examples, ..EvalOptions::default() };
+    let (model, split, _) = load_checkpoint(
+        &a.checkpoint,
+        a.data_root.as_deref(),
+        a.dataset.as_deref(),
+        device,
+        a.ema,
+    )?;
+    let opts = EvalOptions {
+        importance_samples: a.importance_samples,
+        seed: a.seed,
+        max_examples: a.max_examples,
+        ..EvalOptions::default()
+    };
     let t = Instant::now();
     let r = model.evaluate(&split.test, &opts)?;
     let secs = t.elapsed().as_secs_f64();

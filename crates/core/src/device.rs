@@ -67,7 +67,10 @@ mod tests {
         assert!(parse_device("cuda:x").is_err());
         if !tch::Cuda::is_available() {
             assert_eq!(parse_device("auto").unwrap(), Device::Cpu);
-            assert!(parse_device("cuda").unwrap_err().to_string().contains("0 CUDA"));
+            assert!(parse_device("cuda")
+                .unwrap_err()
+                .to_string()
+                .contains("0 CUDA"));
         }
     }
 }

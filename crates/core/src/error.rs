@@ -31,7 +31,11 @@ pub enum CoreError {
     #[error("download of {name}: {msg}")]
     Download { name: String, msg: String },
     #[error("unknown {what} `{name}`; known: {known}")]
-    Unknown { what: &'static str, name: String, known: String },
+    Unknown {
+        what: &'static str,
+        name: String,
+        known: String,
+    },
     /// A model-level failure reported by a family crate.
     #[error("{model}: {msg}")]
     Model { model: String, msg: String },
@@ -49,22 +53,37 @@ pub type Result<T, E = CoreError> = std::result::Result<T, E>;
 impl CoreError {
     /// An I/O error attached to the path it happened on.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        CoreError::Io { path: path.into(), source }
+        CoreError::Io {
+            path: path.into(),
+            source,
+        }
     }
     /// A format error attached to the path of the offending file.
     pub fn format(path: impl Into<PathBuf>, msg: impl Into<String>) -> Self {
-        CoreError::Format { path: path.into(), msg: msg.into() }
+        CoreError::Format {
+            path: path.into(),
+            msg: msg.into(),
+        }
     }
     /// A configuration error naming the key.
     pub fn config(key: impl Into<String>, msg: impl Into<String>) -> Self {
-        CoreError::Config { key: key.into(), msg: msg.into() }
+        CoreError::Config {
+            key: key.into(),
+            msg: msg.into(),
+        }
     }
     /// A tensor error naming the tensor.
     pub fn shape(name: impl Into<String>, msg: impl Into<String>) -> Self {
-        CoreError::Shape { name: name.into(), msg: msg.into() }
+        CoreError::Shape {
+            name: name.into(),
+            msg: msg.into(),
+        }
     }
     /// A model-level error naming the model.
     pub fn model(model: impl Into<String>, msg: impl Into<String>) -> Self {
-        CoreError::Model { model: model.into(), msg: msg.into() }
+        CoreError::Model {
+            model: model.into(),
+            msg: msg.into(),
+        }
     }
 }

@@ -25,7 +25,12 @@ pub fn grid_bytes(images: &Tensor, nrow: i64) -> Result<(u32, u32, u8, Vec<u8>)>
     let pad = 2;
     let gw = nrow * (w + pad) + pad;
     let gh = ncol_rows * (h + pad) + pad;
-    let px = (images.detach().to_device(tch::Device::Cpu).to_kind(Kind::Float).clamp(0.0, 1.0) * 255.0)
+    let px = (images
+        .detach()
+        .to_device(tch::Device::Cpu)
+        .to_kind(Kind::Float)
+        .clamp(0.0, 1.0)
+        * 255.0)
         .round()
         .to_kind(Kind::Uint8)
         .permute([0, 2, 3, 1])
@@ -48,12 +53,22 @@ pub fn grid_bytes(images: &Tensor, nrow: i64) -> Result<(u32, u32, u8, Vec<u8>)>
 pub fn save_grid(path: impl AsRef<Path>, images: &Tensor, nrow: i64) -> Result<()> {
     let path = path.as_ref();
     let (w, h, c, bytes) = grid_bytes(images, nrow)?;
-    let color = if c == 1 { png::ColorType::Grayscale } else { png::ColorType::Rgb };
+    let color = if c == 1 {
+        png::ColorType::Grayscale
+    } else {
+        png::ColorType::Rgb
+    };
     save_png(path, w, h, color, &bytes)
 }
 
 /// Writes raw 8-bit pixels as a PNG file, atomically.
-pub fn save_png(path: &Path, width: u32, height: u32, color: png::ColorType, bytes: &[u8]) -> Result<()> {
+pub fn save_png(
+    path: &Path,
+    width: u32,
+    height: u32,
+    color: png::ColorType,
+    bytes: &[u8],
+) -> Result<()> {
     let mut buf = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut buf, width, height);
@@ -62,7 +77,8 @@ pub fn save_png(path: &Path, width: u32, height: u32, color: png::ColorType, byt
         let mut wr = enc
             .write_header()
             .map_err(|e| CoreError::format(path, format!("png header: {e}")))?;
-        wr.write_image_data(bytes).map_err(|e| CoreError::format(path, format!("png data: {e}")))?;
+        wr.write_image_data(bytes)
+            .map_err(|e| CoreError::format(path, format!("png data: {e}")))?;
     }
     write_atomic(path, &buf)
 }
@@ -75,7 +91,10 @@ mod tests {
     fn grid_places_each_image_and_round_trips_through_png() {
         // Two 1x2x2 images: all-black and all-white, in one row.
         let imgs = Tensor::cat(
-            &[Tensor::zeros([1, 1, 2, 2], (Kind::Float, tch::Device::Cpu)), Tensor::ones([1, 1, 2, 2], (Kind::Float, tch::Device::Cpu))],
+            &[
+                Tensor::zeros([1, 1, 2, 2], (Kind::Float, tch::Device::Cpu)),
+                Tensor::ones([1, 1, 2, 2], (Kind::Float, tch::Device::Cpu)),
+            ],
             0,
         );
         let (w, h, c, bytes) = grid_bytes(&imgs, 2).unwrap();

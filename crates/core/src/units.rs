@@ -79,7 +79,9 @@ pub fn logit_transform(y: &Tensor, alpha: f64) -> (Tensor, Tensor) {
     // dz/dy = (1 - 2 alpha) / (s (1 - s))
     let log_dz = -(s.log() + (-&s).log1p()) + (1.0 - 2.0 * alpha).ln();
     let b = y.size()[0];
-    let logdet = log_dz.reshape([b, -1]).sum_dim_intlist(1, false, Kind::Float);
+    let logdet = log_dz
+        .reshape([b, -1])
+        .sum_dim_intlist(1, false, Kind::Float);
     (z, logdet)
 }
 
@@ -97,8 +99,15 @@ mod tests {
     fn bits_and_nats_round_trip() {
         // 784 dims at 1 bit/dim is 784 ln 2 nats.
         assert_relative_eq!(bits_per_dim_to_nats(1.0, 784), 784.0 * LN_2, epsilon = 1e-9);
-        assert_relative_eq!(nats_to_bits_per_dim(784.0 * LN_2, 784), 1.0, epsilon = 1e-12);
-        assert_relative_eq!(NllUnit::BitsPerDim.from_nats(543.4, 784), 543.4 / 784.0 / LN_2);
+        assert_relative_eq!(
+            nats_to_bits_per_dim(784.0 * LN_2, 784),
+            1.0,
+            epsilon = 1e-12
+        );
+        assert_relative_eq!(
+            NllUnit::BitsPerDim.from_nats(543.4, 784),
+            543.4 / 784.0 / LN_2
+        );
         assert_eq!(NllUnit::Nats.from_nats(3.5, 2), 3.5);
     }
 

@@ -21,7 +21,11 @@ pub use batches::BatchIter;
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum DataKind {
     /// 8-bit images, `u8 [n, channels, height, width]`, values 0..=255.
-    Image { channels: i64, height: i64, width: i64 },
+    Image {
+        channels: i64,
+        height: i64,
+        width: i64,
+    },
     /// Continuous vectors, `f32 [n, dim]`.
     Vector { dim: i64 },
 }
@@ -30,14 +34,22 @@ impl DataKind {
     /// Dimensions per example (c*h*w or dim): the D of bits/dim.
     pub fn dims(&self) -> i64 {
         match *self {
-            DataKind::Image { channels, height, width } => channels * height * width,
+            DataKind::Image {
+                channels,
+                height,
+                width,
+            } => channels * height * width,
             DataKind::Vector { dim } => dim,
         }
     }
     /// The shape of one example.
     pub fn example_shape(&self) -> Vec<i64> {
         match *self {
-            DataKind::Image { channels, height, width } => vec![channels, height, width],
+            DataKind::Image {
+                channels,
+                height,
+                width,
+            } => vec![channels, height, width],
             DataKind::Vector { dim } => vec![dim],
         }
     }

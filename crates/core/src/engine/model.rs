@@ -21,7 +21,9 @@ pub struct Losses {
 impl Losses {
     /// Losses whose optimized part is `total` (a scalar tensor).
     pub fn new(total: Tensor) -> Self {
-        Losses { parts: vec![("total".to_string(), total)] }
+        Losses {
+            parts: vec![("total".to_string(), total)],
+        }
     }
     /// Adds a named part (a scalar tensor) for reporting.
     pub fn with(mut self, name: &str, value: Tensor) -> Self {
@@ -39,12 +41,20 @@ impl Losses {
     /// The parts as numbers (one device sync).
     pub fn to_map(&self) -> BTreeMap<String, f64> {
         let vals = Tensor::stack(
-            &self.parts.iter().map(|(_, t)| t.detach().to_kind(tch::Kind::Double).reshape([])).collect::<Vec<_>>(),
+            &self
+                .parts
+                .iter()
+                .map(|(_, t)| t.detach().to_kind(tch::Kind::Double).reshape([]))
+                .collect::<Vec<_>>(),
             0,
         )
         .to_device(Device::Cpu);
         let vals: Vec<f64> = Vec::try_from(&vals).unwrap_or_default();
-        self.parts.iter().map(|(n, _)| n.clone()).zip(vals).collect()
+        self.parts
+            .iter()
+            .map(|(n, _)| n.clone())
+            .zip(vals)
+            .collect()
     }
 }
 
@@ -95,7 +105,12 @@ pub struct EvalOptions {
 
 impl Default for EvalOptions {
     fn default() -> Self {
-        EvalOptions { importance_samples: 5000, batch_size: 100, seed: 0, max_examples: None }
+        EvalOptions {
+            importance_samples: 5000,
+            batch_size: 100,
+            seed: 0,
+            max_examples: None,
+        }
     }
 }
 
@@ -143,8 +158,16 @@ pub trait GenerativeModel {
     /// Parameter groups with their own optimizers. Default: one group `model` of all trainable
     /// variables.
     fn param_groups(&self) -> Vec<ParamGroup> {
-        let vars = self.var_store().variables().into_iter().filter(|(_, t)| t.requires_grad()).collect();
-        vec![ParamGroup { name: "model".into(), vars }]
+        let vars = self
+            .var_store()
+            .variables()
+            .into_iter()
+            .filter(|(_, t)| t.requires_grad())
+            .collect();
+        vec![ParamGroup {
+            name: "model".into(),
+            vars,
+        }]
     }
     /// Optional data-dependent initialization on the first training batch (ActNorm).
     fn init_from_batch(&mut self, _batch: &Batch) -> Result<()> {
@@ -193,11 +216,14 @@ pub struct ModelSpec {
 
 /// Looks a model up by name in `specs`.
 pub fn find_spec<'a>(specs: &'a [ModelSpec], name: &str) -> Result<&'a ModelSpec> {
-    specs.iter().find(|s| s.name == name).ok_or_else(|| crate::CoreError::Unknown {
-        what: "model",
-        name: name.to_string(),
-        known: specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
-    })
+    specs
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| crate::CoreError::Unknown {
+            what: "model",
+            name: name.to_string(),
+            known: specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
+        })
 }
 
 /// Builds a config from a named preset and optional overrides, rejecting unknown keys: the
@@ -217,16 +243,24 @@ where
         name: format!("{model}/{preset}"),
         known: preset_names.join(", "),
     })?;
-    let Some(over) = overrides else { return Ok(base) };
+    let Some(over) = overrides else {
+        return Ok(base);
+    };
     let mut value = serde_json::to_value(&base)?;
     let (Some(obj), Some(over_obj)) = (value.as_object_mut(), over.as_object()) else {
-        return Err(crate::CoreError::config("model", "overrides must be a table"));
+        return Err(crate::CoreError::config(
+            "model",
+            "overrides must be a table",
+        ));
     };
     for (k, v) in over_obj {
         if !obj.contains_key(k) {
             return Err(crate::CoreError::config(
                 format!("model.{k}"),
-                format!("unknown key for {model}; known: {}", obj.keys().cloned().collect::<Vec<_>>().join(", ")),
+                format!(
+                    "unknown key for {model}; known: {}",
+                    obj.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
             ));
         }
         obj.insert(k.clone(), v.clone());

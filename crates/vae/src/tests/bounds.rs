@@ -199,7 +199,9 @@ fn ppca_vae_is_estimate_matches_closed_form() {
         "IS estimate with k = 5000 is {gap} nats from the closed form"
     );
     let mae = mean(&(&lp - &exact).abs());
-    eprintln!("perturbed posterior: ELBO gap {gap1:.4}, IS k=5000 gap {gap:.4}, mean |error| {mae:.4}");
+    eprintln!(
+        "perturbed posterior: ELBO gap {gap1:.4}, IS k=5000 gap {gap:.4}, mean |error| {mae:.4}"
+    );
     assert!(mae < 0.1, "mean absolute error per example {mae}");
 }
 
