@@ -11,7 +11,7 @@ use genzoo_core::baselines;
 use genzoo_core::data::toy::{Toy, TrueDensity};
 use genzoo_core::data::{DataKind, Split};
 use genzoo_core::engine::{
-    checkpoint::write_atomic, EvalOptions, EvalReport, TrainConfig, Trainer,
+    checkpoint::write_atomic, EvalOptions, EvalReport, GenerativeModel, TrainConfig, Trainer,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -232,6 +232,7 @@ pub fn compare(a: CompareArgs) -> Result<()> {
             let ts = Instant::now();
             let _ = model.sample(n, a.seed)?;
             let sps = n as f64 / ts.elapsed().as_secs_f64();
+            write_toy_heatmap(model.as_ref(), &dataset, &run_dir)?;
             let params = model
                 .var_store()
                 .trainable_variables()
@@ -272,6 +273,44 @@ pub fn compare(a: CompareArgs) -> Result<()> {
         "wrote {}/compare.json, compare.csv, compare.md",
         out.display()
     );
+    Ok(())
+}
+
+/// For a model with a density on a 2-D toy set: `RUN/density.png`, the learned density beside the
+/// true one.
+fn write_toy_heatmap(
+    model: &dyn GenerativeModel,
+    dataset: &str,
+    run_dir: &std::path::Path,
+) -> Result<()> {
+    let Some(toy) = Toy::from_name(dataset).filter(|t| t.dim() == 2) else {
+        return Ok(());
+    };
+    let probe = tch::Tensor::zeros([1, 2], (tch::Kind::Float, model.var_store().device()));
+    if model.log_density(&probe).is_none() {
+        return Ok(());
+    }
+    let device = model.var_store().device();
+    let mut f =
+        |x: &tch::Tensor| match model.log_density(&x.to_kind(tch::Kind::Float).to_device(device)) {
+            Some(r) => r.map(|t| t.to_device(tch::Device::Cpu)),
+            None => Err(genzoo_core::CoreError::model(
+                model.name(),
+                "no log-density",
+            )),
+        };
+    let (lo, hi) = toy.bounds();
+    let truth = toy.has_density().then_some(&toy as &dyn TrueDensity);
+    tch::no_grad(|| {
+        genzoo_flow::heatmap::write_heatmap(
+            &run_dir.join("density.png"),
+            &mut f,
+            truth,
+            lo,
+            hi,
+            200,
+        )
+    })?;
     Ok(())
 }
 

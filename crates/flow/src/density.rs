@@ -463,6 +463,12 @@ macro_rules! impl_flow_model {
             fn sample(&self, n: i64, seed: u64) -> genzoo_core::Result<tch::Tensor> {
                 self.core.sample(n, self.core.temperature, seed, None)
             }
+            fn log_density(&self, x: &tch::Tensor) -> Option<genzoo_core::Result<tch::Tensor>> {
+                if self.core.data.is_image() || self.core.num_classes.is_some() {
+                    return None;
+                }
+                Some(self.core.log_prob_vectors(x))
+            }
             fn reconstruct(&self, x: &tch::Tensor) -> Option<genzoo_core::Result<tch::Tensor>> {
                 Some(self.core.round_trip(x, None).map(|r| r.0))
             }

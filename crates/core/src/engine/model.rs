@@ -180,6 +180,11 @@ pub trait GenerativeModel {
     /// `n` seeded samples in data space: images as `f32 [n, c, h, w]` in [0,1], vectors as
     /// `f32 [n, d]`.
     fn sample(&self, n: i64, seed: u64) -> Result<Tensor>;
+    /// The exact log-density in nats of continuous vectors `x` (`f32 [n, d]` -> `[n]`), for models
+    /// that have one (flows on toy data): what density heatmaps and KL-to-truth scores use.
+    fn log_density(&self, _x: &Tensor) -> Option<Result<Tensor>> {
+        None
+    }
     /// Reconstructions of `x` (a batch as stored), for models that have them; same layout as
     /// [`GenerativeModel::sample`].
     fn reconstruct(&self, _x: &Tensor) -> Option<Result<Tensor>> {
