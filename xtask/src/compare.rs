@@ -204,7 +204,7 @@ pub fn compare(a: CompareArgs) -> Result<()> {
         } else {
             let spec = genzoo_core::engine::find_spec(&specs, name)?;
             let preset = preferred_preset(spec.presets, &split.train.kind);
-            let mut model = build_model(name, Some(preset), None, &split, device)?;
+            let mut model = build_model(name, Some(preset), None, &split, device, a.seed)?;
             let cfg = TrainConfig {
                 steps: Some(steps),
                 seed: a.seed,
@@ -230,8 +230,15 @@ pub fn compare(a: CompareArgs) -> Result<()> {
             let r = model.evaluate(&split.test, &cfg.eval)?;
             let n = 256;
             let ts = Instant::now();
-            let _ = model.sample(n, a.seed)?;
+            let samples = model.sample(n, a.seed)?;
             let sps = n as f64 / ts.elapsed().as_secs_f64();
+            if split.train.kind.is_image() {
+                genzoo_core::image::save_grid(
+                    run_dir.join("samples.png"),
+                    &samples.narrow(0, 0, 64),
+                    8,
+                )?;
+            }
             write_toy_heatmap(model.as_ref(), &dataset, &run_dir)?;
             let params = model
                 .var_store()

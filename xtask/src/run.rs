@@ -68,6 +68,7 @@ pub fn build_model(
     overrides: Option<&Value>,
     split: &Split,
     device: Device,
+    seed: u64,
 ) -> Result<Box<dyn GenerativeModel>> {
     let specs = all_specs();
     let spec = find_spec(&specs, name)?;
@@ -77,6 +78,8 @@ pub fn build_model(
         "model `{name}` does not take {} data ({kind:?})",
         split.train.name
     );
+    // Initial weights come from torch's generator: seed it so that a run is reproducible.
+    genzoo_core::seed::seed_torch_stream(seed, "init", 0);
     let args = BuildArgs {
         preset: preset.unwrap_or(spec.presets[0]),
         overrides,
@@ -98,6 +101,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
             Some(&meta["model_config"]),
             &split,
             device,
+            0, // the weights are loaded from the checkpoint
         )?;
         let mut trainer = Trainer::resume(dir)?;
         let s = trainer.fit(model.as_mut(), &split)?;
@@ -167,6 +171,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
         rc.overrides.as_ref(),
         &split,
         device,
+        rc.train.seed,
     )?;
     let out = a.out.clone().unwrap_or_else(|| {
         PathBuf::from("runs").join(format!("{}-{}", rc.model, sanitize(&dataset)))
@@ -271,6 +276,7 @@ fn load_checkpoint(
         Some(&state.model_config),
         &split,
         device,
+        0, // the weights are loaded from the checkpoint
     )?;
     if let Ok(kind) = serde_json::from_value::<DataKind>(meta["data_kind"].clone()) {
         if kind != split.train.kind {
