@@ -417,6 +417,33 @@ pub fn toy_of(data: &Dataset) -> Option<Toy> {
     Toy::from_name(base).filter(|t| t.has_density() && t.dim() as i64 == data.kind.dims())
 }
 
+/// The constructor shared by the flow models that build everything in `Self::core`:
+/// `new(cfg, data, num_classes, device)` with its own `VarStore`.
+#[macro_export]
+macro_rules! impl_flow_new {
+    ($ty:ident) => {
+        impl $ty {
+            /// The model with its own `VarStore` on `device`, for data of `data`'s kind
+            /// (`num_classes` for class-conditional models); weights named by path under the
+            /// store's root (see `core`).
+            pub fn new(
+                cfg: &Config,
+                data: genzoo_core::data::DataKind,
+                num_classes: Option<i64>,
+                device: tch::Device,
+            ) -> genzoo_core::Result<Self> {
+                let vs = tch::nn::VarStore::new(device);
+                let core = Self::core(&vs.root(), cfg, data, num_classes)?;
+                Ok($ty {
+                    vs,
+                    core,
+                    cfg: cfg.clone(),
+                })
+            }
+        }
+    };
+}
+
 /// Implements `GenerativeModel` for a model struct with fields `vs: nn::VarStore`,
 /// `core: FlowCore` and `cfg: Config` (serde).
 #[macro_export]

@@ -5,7 +5,7 @@
 //! `additive = true`). Split levels use a learned Gaussian prior conditioned on the kept half; the
 //! top prior is a learned diagonal Gaussian. Input `y - 1/2`. Exact bits/dim with uniform
 //! dequantization, a bound with variational. Sampling at temperature T (sec. 5).
-use tch::{nn, Device};
+use tch::nn;
 
 use crate::bijector::Sequential;
 use crate::density::{BodyInput, FlowCore};
@@ -81,21 +81,6 @@ pub struct Glow {
 }
 
 impl Glow {
-    pub fn new(
-        cfg: &Config,
-        data: DataKind,
-        num_classes: Option<i64>,
-        device: Device,
-    ) -> Result<Self> {
-        let vs = nn::VarStore::new(device);
-        let core = Self::core(&vs.root(), cfg, data, num_classes)?;
-        Ok(Glow {
-            vs,
-            core,
-            cfg: cfg.clone(),
-        })
-    }
-
     /// Builds the flow under `p`.
     pub fn core(
         p: &nn::Path,
@@ -198,4 +183,5 @@ impl Glow {
     }
 }
 
+crate::impl_flow_new!(Glow);
 crate::impl_flow_model!(Glow);

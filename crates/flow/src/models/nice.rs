@@ -3,7 +3,7 @@
 //! nets, the diagonal scaling layer (sec. 3.3) and a logistic prior (sec. 3.4). On 8-bit images
 //! the input is uniformly dequantized to [0,1]^D (sec. 5.1); NLL in bits/dim with the D log 256
 //! term. Also runs on vector data (nats).
-use tch::{nn, Device};
+use tch::nn;
 
 use crate::bijector::Sequential;
 use crate::density::{BodyInput, FlowCore};
@@ -65,21 +65,6 @@ pub struct Nice {
 }
 
 impl Nice {
-    pub fn new(
-        cfg: &Config,
-        data: DataKind,
-        num_classes: Option<i64>,
-        device: Device,
-    ) -> Result<Self> {
-        let vs = nn::VarStore::new(device);
-        let core = Self::core(&vs.root(), cfg, data, num_classes)?;
-        Ok(Nice {
-            vs,
-            core,
-            cfg: cfg.clone(),
-        })
-    }
-
     /// Builds the flow under `p`.
     pub fn core(
         p: &nn::Path,
@@ -157,4 +142,5 @@ impl Nice {
     }
 }
 
+crate::impl_flow_new!(Nice);
 crate::impl_flow_model!(Nice);

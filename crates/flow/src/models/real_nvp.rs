@@ -6,7 +6,7 @@
 //! coupling. With `conditional = true` the coupling nets also see the class one-hot
 //! (registry name `cond-realnvp`). Exact NLL in bits/dim with uniform dequantization, a bound with
 //! variational dequantization.
-use tch::{nn, Device};
+use tch::nn;
 
 use crate::bijector::Sequential;
 use crate::density::{BodyInput, FlowCore};
@@ -92,21 +92,6 @@ pub struct RealNvp {
 }
 
 impl RealNvp {
-    pub fn new(
-        cfg: &Config,
-        data: DataKind,
-        num_classes: Option<i64>,
-        device: Device,
-    ) -> Result<Self> {
-        let vs = nn::VarStore::new(device);
-        let core = Self::core(&vs.root(), cfg, data, num_classes)?;
-        Ok(RealNvp {
-            vs,
-            core,
-            cfg: cfg.clone(),
-        })
-    }
-
     /// Builds the flow under `p`.
     pub fn core(
         p: &nn::Path,
@@ -267,4 +252,5 @@ impl RealNvp {
     }
 }
 
+crate::impl_flow_new!(RealNvp);
 crate::impl_flow_model!(RealNvp);

@@ -2,7 +2,7 @@
 //! alternating affine couplings (`s = exp(g) tanh(h)`) with MLP nets on `[b, 2]` vectors, optional
 //! ActNorm between them, a standard Gaussian prior. Exact NLL in nats; with a known true density,
 //! the KL to it on a grid (see [`crate::heatmap`]). Registry names `toy-flow` and `realnvp-2d`.
-use tch::{nn, Device};
+use tch::nn;
 
 use crate::bijector::Sequential;
 use crate::density::{BodyInput, FlowCore};
@@ -58,21 +58,6 @@ pub struct ToyFlow {
 }
 
 impl ToyFlow {
-    pub fn new(
-        cfg: &Config,
-        data: DataKind,
-        num_classes: Option<i64>,
-        device: Device,
-    ) -> Result<Self> {
-        let vs = nn::VarStore::new(device);
-        let core = Self::core(&vs.root(), cfg, data, num_classes)?;
-        Ok(ToyFlow {
-            vs,
-            core,
-            cfg: cfg.clone(),
-        })
-    }
-
     pub fn core(
         p: &nn::Path,
         cfg: &Config,
@@ -144,4 +129,5 @@ impl ToyFlow {
     }
 }
 
+crate::impl_flow_new!(ToyFlow);
 crate::impl_flow_model!(ToyFlow);
