@@ -23,6 +23,18 @@ pub enum DequantKind {
     Variational,
 }
 
+impl DequantKind {
+    /// The dequantizer a model of data shape `shape` (`[c, h, w]`) needs: none for uniform
+    /// dequantization, Flow++'s conditional flow q(u|x) (4 coupling steps, 32 hidden channels)
+    /// under `p` for variational.
+    pub fn build(self, p: &nn::Path, shape: &[i64]) -> Result<Option<VariationalDequantizer>> {
+        Ok(match self {
+            DequantKind::Variational => Some(VariationalDequantizer::new(p, shape, 4, 32)?),
+            DequantKind::Uniform => None,
+        })
+    }
+}
+
 /// Uniform dequantization of `u8` pixels: `y = (x + u) / 256`, `u ~ U[0,1)` from torch's generator
 /// (`genzoo_core::data::transforms::dequantize`).
 pub use genzoo_core::data::transforms::dequantize as uniform;

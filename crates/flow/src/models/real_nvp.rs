@@ -10,7 +10,7 @@ use tch::nn;
 
 use crate::bijector::Sequential;
 use crate::density::{BodyInput, FlowCore};
-use crate::dequant::{DequantKind, VariationalDequantizer};
+use crate::dequant::DequantKind;
 use crate::layers::{
     BatchNormFlow, Coupling, CouplingKind, MaskKind, NetConfig, NetKind, Preprocess, Squeeze,
 };
@@ -177,15 +177,7 @@ impl RealNvp {
             }
         }
         let body = MultiScale::new(&(p / "split"), &[c0, h0, w0], levels, false)?;
-        let vdq = match cfg.dequant {
-            DequantKind::Variational => Some(VariationalDequantizer::new(
-                &(p / "dequant"),
-                &[c0, h0, w0],
-                4,
-                32,
-            )?),
-            DequantKind::Uniform => None,
-        };
+        let vdq = cfg.dequant.build(&(p / "dequant"), &[c0, h0, w0])?;
         Ok(FlowCore {
             model: name.into(),
             data,
