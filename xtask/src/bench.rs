@@ -11,7 +11,7 @@ use tch::Device;
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// engine, vae-mlp, vae-is-nll, realnvp, glow, maf, toy-flow
+    /// engine, vae-mlp, vae-is-nll, realnvp, glow, maf, toy-flow, flow-sampling
     name: String,
     /// Rounds, alternating genzoo and PyTorch.
     #[arg(long, default_value_t = 3)]
@@ -87,6 +87,9 @@ pub fn bench(a: BenchArgs) -> Result<()> {
     if a.name == "vae-is-nll" {
         return bench_is_nll(&a, device);
     }
+    if a.name == "flow-sampling" {
+        return bench_flow_sampling(&a, device);
+    }
     let (left, right, names): (Side, Side, (&str, &str)) = match a.name.as_str() {
         "vae-mlp" => (
             Box::new(move |s| Ok(genzoo_vae::bench::vae_mlp_images_per_sec(s as u64, t, device)?)),
@@ -113,7 +116,7 @@ pub fn bench(a: BenchArgs) -> Result<()> {
             python_side("toy_flow.py", t, device),
             ("genzoo", "pytorch"),
         ),
-        other => bail!("unknown benchmark `{other}`; known: engine, vae-mlp, vae-is-nll, realnvp, glow, maf, toy-flow"),
+        other => bail!("unknown benchmark `{other}`; known: engine, vae-mlp, vae-is-nll, realnvp, glow, maf, toy-flow, flow-sampling"),
     };
     println!(
         "bench {}: {} steps x {} rounds, {} thread(s), device {}",
@@ -160,6 +163,22 @@ fn bench_engine(a: &BenchArgs, device: Device) -> Result<()> {
     println!("engine: {:.1} images/s", r.engine_images_per_sec);
     println!("bare tch loop: {:.1} images/s", r.bare_images_per_sec);
     println!("ratio {:.3}", r.ratio);
+    Ok(())
+}
+
+/// `bench flow-sampling`: samples per second of every flow's benchmark architecture (untrained
+/// weights: sampling cost does not depend on their values), `--rounds` batches each.
+fn bench_flow_sampling(a: &BenchArgs, device: Device) -> Result<()> {
+    println!(
+        "bench flow-sampling: {} round(s), {} thread(s), device {}",
+        a.rounds,
+        a.threads,
+        genzoo_core::device::device_name(device)
+    );
+    for (model, n) in genzoo_flow::bench::SAMPLING_MODELS {
+        let sps = genzoo_flow::bench::sampling_images_per_sec(model, *n, a.rounds, device)?;
+        println!("{model:<10} batch {n:>5}: {sps:>12.1} samples/s");
+    }
     Ok(())
 }
 

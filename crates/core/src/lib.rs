@@ -1,6 +1,6 @@
 //! genzoo-core: what every genzoo model family stands on.
 //!
-//! * [`seed`], [`device`]: reproducibility and device choice.
+//! * [`seed`], [`device`], [`runtime`]: reproducibility, device choice, process tuning.
 //! * [`dist`]: distributions over tensors (`sample`, `rsample`, `log_prob`, `entropy`).
 //! * [`divergence`]: KL, JS, the f-divergences of f-GAN, MMD, Wasserstein.
 //! * [`estimators`]: importance-sampled log-likelihood, score-function and pathwise gradients.
@@ -19,6 +19,7 @@ pub mod error;
 pub mod estimators;
 pub mod image;
 pub mod layers;
+pub mod runtime;
 pub mod seed;
 pub mod units;
 

@@ -15,7 +15,7 @@ use genzoo_core::{seed, CoreError, Result};
 use tch::{Device, Kind, Tensor};
 
 use crate::dequant::DequantKind;
-use crate::models::{glow, maf, real_nvp, toy_flow};
+use crate::models::{glow, iaf, maf, nice, real_nvp, toy_flow};
 use crate::prior::PriorKind;
 
 /// Untimed steps before timing.
@@ -165,8 +165,21 @@ pub fn toy_flow_images_per_sec(steps: usize, device: Device) -> Result<f64> {
     train_throughput(&mut m, &toy_split(), steps, TOY_BATCH, device)
 }
 
+/// The models [`sampling_images_per_sec`] knows, with the batch it draws for each (images: 64,
+/// vectors: 4,096).
+pub const SAMPLING_MODELS: &[(&str, i64)] = &[
+    ("nice", 64),
+    ("realnvp", 64),
+    ("glow", 64),
+    ("maf", 4096),
+    ("iaf", 4096),
+    ("toy-flow", 4096),
+];
+
 /// Sampling throughput (samples per second) of the benchmark architecture of `model`
-/// (`realnvp`, `glow`, `maf`, `toy-flow`) drawing `rounds` batches of `n`.
+/// (`realnvp`, `glow`, `maf`, `toy-flow`; `nice` with its `mnist` preset on 28x28 images, `iaf`
+/// with its `toy` preset on 2-D vectors) drawing `rounds` batches of `n`. MAF samples in D
+/// sequential passes, IAF in one: their ratio is the point of IAF.
 pub fn sampling_images_per_sec(model: &str, n: i64, rounds: usize, device: Device) -> Result<f64> {
     seed::seed_torch(0);
     let m: Box<dyn GenerativeModel> = match model {
@@ -183,6 +196,18 @@ pub fn sampling_images_per_sec(model: &str, n: i64, rounds: usize, device: Devic
             None,
             device,
         )?),
+        "nice" => Box::new(nice::Nice::new(
+            &nice::Config::preset("mnist").expect("mnist exists"),
+            MNIST,
+            None,
+            device,
+        )?),
+        "iaf" => Box::new(iaf::Iaf::new(
+            &iaf::preset("toy").expect("toy exists"),
+            DataKind::Vector { dim: 2 },
+            None,
+            device,
+        )?),
         "toy-flow" => Box::new(toy_flow::ToyFlow::new(
             &toy_flow::Config::preset("paper").expect("paper exists"),
             DataKind::Vector { dim: 2 },
@@ -193,7 +218,11 @@ pub fn sampling_images_per_sec(model: &str, n: i64, rounds: usize, device: Devic
             return Err(CoreError::Unknown {
                 what: "sampling benchmark",
                 name: other.into(),
-                known: "realnvp, glow, maf, toy-flow".into(),
+                known: SAMPLING_MODELS
+                    .iter()
+                    .map(|m| m.0)
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })
         }
     };

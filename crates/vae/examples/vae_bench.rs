@@ -3,6 +3,7 @@
 //! [steps|k] [threads]`.
 fn main() -> genzoo_core::Result<()> {
     let args: Vec<String> = std::env::args().collect();
+    genzoo_core::runtime::tune_allocator();
     let what = args.get(1).map(String::as_str).unwrap_or("throughput");
     let n: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(300);
     let threads: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(2);

@@ -125,7 +125,7 @@ vae_like!(
     build_vq_vae2,
     "vq-vae2",
     vq_vae2::PRESETS,
-    vq_vae2::Config::preset,
+    vq_vae2::preset,
     vq_vae2::VqVae2,
     vq_vae2::VqVae2::new
 );

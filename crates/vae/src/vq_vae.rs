@@ -51,7 +51,7 @@ pub struct Config {
 }
 
 /// Preset names of `vq-vae`; the first is the default.
-pub const PRESETS: &[&str] = &["oord", "tiny", "oord-no-ema"];
+pub const PRESETS: &[&str] = &["oord", "tiny", "oord-no-ema", "mnist"];
 
 impl Config {
     /// `oord`: the paper's settings adapted to 28x28 (K = 512, D = 64, beta = 0.25, EMA decay
@@ -75,6 +75,14 @@ impl Config {
         Some(match name {
             "oord" => oord,
             "oord-no-ema" => Config { ema: false, ..oord },
+            // The `compare` table's preset: half the channels and a smaller codebook, about 4x
+            // faster per step on 2 CPU cores.
+            "mnist" => Config {
+                channels: 64,
+                codebook_size: 128,
+                code_dim: 32,
+                ..oord
+            },
             "tiny" => Config {
                 channels: 8,
                 res_blocks: 1,

@@ -13,10 +13,9 @@
 //! family), giving the bound `-log p(x) <= -log p(x|q) - log pi_t(top) - log pi_b(bottom)`.
 use std::collections::BTreeMap;
 
-use genzoo_core::data::{Batch, DataKind, Dataset};
+use genzoo_core::data::{Batch, Dataset};
 use genzoo_core::engine::{EvalOptions, EvalReport, Losses, Optimize};
 use genzoo_core::{CoreError, Result};
-use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 
@@ -24,59 +23,21 @@ use crate::model::Model;
 use crate::nets::{SpatialDecoder, SpatialEncoder};
 use crate::obs::{Likelihood, Mode, Prepared};
 use crate::quantizer::{PositionPrior, Quantizer};
-use crate::vae::MNIST;
 use crate::vq_vae::{batched, code_stats, image_geometry, to_params, vq_report};
 
-/// VQ-VAE-2's configuration (one codebook size and dimension for both levels).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Config {
-    pub channels: i64,
-    pub res_blocks: usize,
-    pub res_channels: i64,
-    pub codebook_size: i64,
-    pub code_dim: i64,
-    pub commitment: f64,
-    pub ema: bool,
-    pub decay: f64,
-    pub dead_threshold: f64,
-    pub prior_decay: f64,
-    pub likelihood: Likelihood,
-    pub data: DataKind,
-}
+/// VQ-VAE-2's configuration: VQ-VAE's (one codebook size and dimension for both levels).
+pub use crate::vq_vae::Config;
 
 /// Preset names of `vq-vae2`; the first is the default.
-pub const PRESETS: &[&str] = &["razavi", "tiny"];
+pub const PRESETS: &[&str] = &["razavi", "tiny", "mnist"];
 
-impl Config {
-    /// `razavi`: the paper's settings (K = 512, D = 64, beta = 0.25, EMA 0.99, two residual
-    /// blocks) on 28x28 with 128 hidden channels.
-    pub fn preset(name: &str) -> Option<Config> {
-        let razavi = Config {
-            channels: 128,
-            res_blocks: 2,
-            res_channels: 32,
-            codebook_size: 512,
-            code_dim: 64,
-            commitment: 0.25,
-            ema: true,
-            decay: 0.99,
-            dead_threshold: 0.01,
-            prior_decay: 0.99,
-            likelihood: Likelihood::Auto,
-            data: MNIST,
-        };
-        Some(match name {
-            "razavi" => razavi,
-            "tiny" => Config {
-                channels: 8,
-                res_blocks: 1,
-                res_channels: 4,
-                codebook_size: 16,
-                code_dim: 4,
-                ..razavi
-            },
-            _ => return None,
-        })
+/// `razavi`: the paper's settings (K = 512, D = 64, beta = 0.25, EMA 0.99, two residual blocks)
+/// on 28x28 with 128 hidden channels (VQ-VAE's `oord`); `tiny` and `mnist` as VQ-VAE's.
+pub fn preset(name: &str) -> Option<Config> {
+    match name {
+        "razavi" => Config::preset("oord"),
+        "tiny" | "mnist" => Config::preset(name),
+        _ => None,
     }
 }
 

@@ -42,7 +42,14 @@ fn zero_conv(p: nn::Path, cin: i64, cout: i64, k: i64) -> nn::Conv2D {
     nn::conv2d(p, cin, cout, k, cfg)
 }
 
+/// A `k x k` conv with PyTorch's default initialization (`nn.Conv2d`: weight and bias uniform in
+/// `+-1/sqrt(fan_in)`), so the nets start where their PyTorch twins do.
 fn conv(p: nn::Path, cin: i64, cout: i64, k: i64) -> nn::Conv2D {
+    let bound = 1.0 / ((cin * k * k) as f64).sqrt();
+    let uniform = nn::Init::Uniform {
+        lo: -bound,
+        up: bound,
+    };
     nn::conv2d(
         p,
         cin,
@@ -50,6 +57,8 @@ fn conv(p: nn::Path, cin: i64, cout: i64, k: i64) -> nn::Conv2D {
         k,
         nn::ConvConfig {
             padding: k / 2,
+            ws_init: uniform,
+            bs_init: uniform,
             ..Default::default()
         },
     )

@@ -3,7 +3,7 @@
 //! the same MADE stack as MAF ([`super::maf::autoregressive_core`]) but with MADE reading the
 //! latent, so sampling takes one pass per layer and density evaluation (training) D passes.
 //! Exact NLL in nats. The configuration is MAF's ([`super::maf::Config`]) with IAF's presets.
-use tch::{nn, Device};
+use tch::nn;
 
 use crate::density::FlowCore;
 use crate::models::maf::autoregressive_core;
@@ -36,19 +36,14 @@ pub struct Iaf {
 }
 
 impl Iaf {
-    pub fn new(
+    /// Builds the flow under `p` (see [`super::maf::autoregressive_core`]).
+    pub fn core(
+        p: &nn::Path,
         cfg: &Config,
         data: DataKind,
         num_classes: Option<i64>,
-        device: Device,
-    ) -> Result<Self> {
-        let vs = nn::VarStore::new(device);
-        let core = autoregressive_core(&vs.root(), cfg, data, num_classes, true)?;
-        Ok(Iaf {
-            vs,
-            core,
-            cfg: cfg.clone(),
-        })
+    ) -> Result<FlowCore> {
+        autoregressive_core(p, cfg, data, num_classes, true)
     }
 
     /// Registry builder.
@@ -63,4 +58,5 @@ impl Iaf {
     }
 }
 
+crate::impl_flow_new!(Iaf);
 crate::impl_flow_model!(Iaf);

@@ -5,7 +5,7 @@
 //! (flattened, as in the paper's MNIST experiments) the input is uniformly dequantized and
 //! logit-transformed (alpha = 1e-6); on vectors it is used as is. Exact NLL.
 //! The shared builder [`autoregressive_core`] also builds IAF.
-use tch::{nn, Device};
+use tch::nn;
 
 use crate::bijector::Sequential;
 use crate::density::{BodyInput, FlowCore};
@@ -153,19 +153,14 @@ pub struct Maf {
 }
 
 impl Maf {
-    pub fn new(
+    /// Builds the flow under `p` (see [`autoregressive_core`]).
+    pub fn core(
+        p: &nn::Path,
         cfg: &Config,
         data: DataKind,
         num_classes: Option<i64>,
-        device: Device,
-    ) -> Result<Self> {
-        let vs = nn::VarStore::new(device);
-        let core = autoregressive_core(&vs.root(), cfg, data, num_classes, false)?;
-        Ok(Maf {
-            vs,
-            core,
-            cfg: cfg.clone(),
-        })
+    ) -> Result<FlowCore> {
+        autoregressive_core(p, cfg, data, num_classes, false)
     }
 
     /// Registry builder.
@@ -180,4 +175,5 @@ impl Maf {
     }
 }
 
+crate::impl_flow_new!(Maf);
 crate::impl_flow_model!(Maf);
