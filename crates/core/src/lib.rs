@@ -9,6 +9,7 @@
 //! * [`data`]: datasets, transforms, batches, toy densities.
 //! * [`engine`]: the model interface, trainer, optimizers, checkpoints and run outputs.
 //! * [`layers`]: layers shared by several families (MADE's masked linear layer, ...).
+//! * [`text`]: 8x8 bitmap text (no system font) for the labels of plots.
 pub mod baselines;
 pub mod data;
 pub mod device;
@@ -21,6 +22,7 @@ pub mod image;
 pub mod layers;
 pub mod runtime;
 pub mod seed;
+pub mod text;
 pub mod units;
 
 pub use error::{CoreError, Result};
