@@ -327,8 +327,14 @@ const KEY_METRICS: &[&str] = &[
     "neg_elbo",
     "active_units",
     "mutual_info_nats",
+    "recon_nats",
+    "prior_nats",
     "codebook_perplexity",
     "perplexity",
+    "perplexity_top",
+    "perplexity_bottom",
+    "recon",
+    "mse_per_dim",
     "recon_error",
     "recon_mse",
     "test_distortion",
@@ -341,7 +347,7 @@ fn markdown(rows: &[Row]) -> String {
         let metrics: Vec<String> = KEY_METRICS
             .iter()
             .filter_map(|k| r.metrics.get(*k).map(|v| format!("{k} {v:.3}")))
-            .take(3)
+            .take(4)
             .collect();
         s += &format!(
             "| {} | {} | {} | {:.1} | {} | {} | {} | {:.0} | {} |\n",
