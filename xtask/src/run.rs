@@ -174,7 +174,11 @@ pub fn train(a: TrainArgs) -> Result<()> {
         rc.train.seed,
     )?;
     let out = a.out.clone().unwrap_or_else(|| {
-        PathBuf::from("runs").join(format!("{}-{}", rc.model, sanitize(&dataset)))
+        PathBuf::from("runs").join(format!(
+            "{}-{}",
+            rc.model,
+            genzoo_core::engine::metrics::sanitize(&dataset)
+        ))
     });
     let mut trainer = Trainer::new(rc.train.clone(), Some(&out))?;
     trainer.set_meta("dataset", json!(dataset));
@@ -218,18 +222,6 @@ fn print_report(r: &genzoo_core::engine::EvalReport) {
     for (k, v) in &r.metrics {
         println!("  {k}: {v:.6}");
     }
-}
-
-fn sanitize(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// The `config.json` of the run that holds `path` (a run directory or one of its checkpoints).

@@ -166,7 +166,8 @@ impl MetricsLog {
     }
 }
 
-fn sanitize(s: &str) -> String {
+/// `s` as a file-name stem: ASCII letters, digits, `-` and `_` kept, everything else `_`.
+pub fn sanitize(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
