@@ -12,7 +12,7 @@ use tch::Device;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     genzoo_core::runtime::tune_allocator();
-    let usage = "usage: flow_bench (train NAME STEPS | sample NAME N) [THREADS]; NAME: realnvp, glow, maf, toy-flow";
+    let usage = "usage: flow_bench (train NAME STEPS | sample NAME N) [THREADS]; train NAME: realnvp, glow, maf, toy-flow; sample NAME: also nice, iaf";
     if args.len() < 3 {
         return Err(usage.into());
     }
