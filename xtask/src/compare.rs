@@ -7,12 +7,11 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use genzoo_core::baselines;
-use genzoo_core::data::toy::{Toy, TrueDensity};
 use genzoo_core::data::{DataKind, Split};
-use genzoo_core::engine::{
-    checkpoint::write_atomic, EvalOptions, EvalReport, GenerativeModel, TrainConfig, Trainer,
-};
+use genzoo_core::io::write_atomic;
+use genzoo_core::model::{EvalOptions, EvalReport, GenerativeModel};
+use genzoo_data::toy::{Toy, TrueDensity};
+use genzoo_train::{TrainConfig, Trainer};
 use serde::Serialize;
 use serde_json::json;
 
@@ -175,16 +174,16 @@ pub fn compare(a: CompareArgs) -> Result<()> {
     let mut rows = Vec::new();
     for name in &models {
         let t = Instant::now();
-        let row = if baselines::SPECS.iter().any(|b| b.name == name) {
-            let preset = baselines::SPECS
+        let row = if genzoo_baselines::SPECS.iter().any(|b| b.name == name) {
+            let preset = genzoo_baselines::SPECS
                 .iter()
                 .find(|b| b.name == name)
                 .map(|b| b.presets[0])
                 .unwrap_or("default");
-            let mut m = baselines::build(name, preset, None)?;
+            let mut m = genzoo_baselines::build(name, preset, None)?;
             // Toy sets with a known density are also scored by the KL to the truth.
             let truth = Toy::from_name(&dataset).filter(|t| t.has_density());
-            let r = baselines::evaluate_against(
+            let r = genzoo_baselines::evaluate_against(
                 m.as_mut(),
                 &split.train,
                 &split.test,
@@ -202,7 +201,7 @@ pub fn compare(a: CompareArgs) -> Result<()> {
                 &r.report,
             )
         } else {
-            let spec = genzoo_core::engine::find_spec(&specs, name)?;
+            let spec = genzoo_core::model::find_spec(&specs, name)?;
             let preset = preferred_preset(spec.presets, &split.train.kind);
             let mut model = build_model(name, Some(preset), None, &split, device, a.seed)?;
             let cfg = TrainConfig {
@@ -233,7 +232,7 @@ pub fn compare(a: CompareArgs) -> Result<()> {
             let samples = model.sample(n, a.seed)?;
             let sps = n as f64 / ts.elapsed().as_secs_f64();
             if split.train.kind.is_image() {
-                genzoo_core::image::save_grid(
+                genzoo_train::image::save_grid(
                     run_dir.join("samples.png"),
                     &samples.narrow(0, 0, 64),
                     8,

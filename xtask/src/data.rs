@@ -1,10 +1,11 @@
-//! `cargo xtask download`: named datasets through `genzoo_core::data::download`, and the shared
+//! `cargo xtask download`: named datasets through `genzoo_data::download`, and the shared
 //! dataset flags of the other commands.
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use genzoo_core::data::{download, registry, Split};
+use genzoo_core::data::Split;
+use genzoo_data::{download, registry};
 
 #[derive(Args)]
 pub struct DownloadArgs {

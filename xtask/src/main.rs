@@ -46,7 +46,7 @@ enum Cmd {
 
 fn main() {
     let cli = Cli::parse();
-    genzoo_core::runtime::tune_allocator();
+    genzoo_train::runtime::tune_allocator();
     let res: Result<()> = match cli.cmd {
         Cmd::Download(a) => data::download(a),
         Cmd::Train(a) => run::train(a),

@@ -1,6 +1,6 @@
 //! Every family's model registry, gathered for the CLI.
 use anyhow::Result;
-use genzoo_core::engine::ModelSpec;
+use genzoo_core::model::ModelSpec;
 
 /// All registered deep models, family by family.
 pub fn all_specs() -> Vec<ModelSpec> {
@@ -11,7 +11,7 @@ pub fn all_specs() -> Vec<ModelSpec> {
 
 pub fn print_models() -> Result<()> {
     println!("{:<16} {:<9} {:<28} about", "model", "family", "presets");
-    for b in genzoo_core::baselines::SPECS {
+    for b in genzoo_baselines::SPECS {
         println!(
             "{:<16} {:<9} {:<28} {}",
             b.name,

@@ -5,10 +5,8 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use genzoo_core::data::{DataKind, Split};
-use genzoo_core::engine::{
-    checkpoint as ckpt, find_spec, BuildArgs, EvalOptions, GenerativeModel, RunConfig, TrainConfig,
-    Trainer,
-};
+use genzoo_core::model::{find_spec, BuildArgs, EvalOptions, GenerativeModel};
+use genzoo_train::{checkpoint as ckpt, RunConfig, TrainConfig, Trainer};
 use serde_json::{json, Value};
 use tch::Device;
 
@@ -177,7 +175,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
         PathBuf::from("runs").join(format!(
             "{}-{}",
             rc.model,
-            genzoo_core::engine::metrics::sanitize(&dataset)
+            genzoo_train::metrics::sanitize(&dataset)
         ))
     });
     let mut trainer = Trainer::new(rc.train.clone(), Some(&out))?;
@@ -197,7 +195,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
     report_summary(&out, &s)
 }
 
-fn report_summary(out: &Path, s: &genzoo_core::engine::TrainSummary) -> Result<()> {
+fn report_summary(out: &Path, s: &genzoo_train::TrainSummary) -> Result<()> {
     println!(
         "{} steps in {:.1} s ({:.0} images/s); last losses {:?}",
         s.steps, s.seconds, s.images_per_second, s.last_losses
@@ -209,7 +207,7 @@ fn report_summary(out: &Path, s: &genzoo_core::engine::TrainSummary) -> Result<(
     Ok(())
 }
 
-fn print_report(r: &genzoo_core::engine::EvalReport) {
+fn print_report(r: &genzoo_core::model::EvalReport) {
     match r.nll {
         Some(v) => println!(
             "test NLL {v:.4} {} ({}) on {}",
@@ -317,13 +315,13 @@ pub fn sample(a: SampleArgs) -> Result<()> {
             .join(format!("sample-{}.png", a.seed))
     });
     if split.train.kind.is_image() {
-        genzoo_core::image::save_grid(&out, &x, a.nrow)?;
+        genzoo_train::image::save_grid(&out, &x, a.nrow)?;
         println!("{} samples in {secs:.3} s -> {}", a.n, out.display());
     } else {
         let out = out.with_extension("json");
         let rows: Vec<Vec<f32>> =
             Vec::<Vec<f32>>::try_from(x.to_device(Device::Cpu).to_kind(tch::Kind::Float))?;
-        genzoo_core::engine::checkpoint::write_atomic(&out, &serde_json::to_vec(&rows)?)?;
+        genzoo_core::io::write_atomic(&out, &serde_json::to_vec(&rows)?)?;
         println!("{} samples in {secs:.3} s -> {}", a.n, out.display());
     }
     Ok(())
@@ -379,7 +377,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     println!("evaluated in {secs:.1} s");
     let out = a.out.unwrap_or_else(|| a.checkpoint.join("eval.json"));
     let rec = json!({"model": model.name(), "family": model.family(), "report": r, "eval_seconds": secs, "options": opts});
-    genzoo_core::engine::checkpoint::write_atomic(&out, &serde_json::to_vec_pretty(&rec)?)?;
+    genzoo_core::io::write_atomic(&out, &serde_json::to_vec_pretty(&rec)?)?;
     println!("-> {}", out.display());
     Ok(())
 }

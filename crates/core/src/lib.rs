@@ -1,28 +1,27 @@
-//! genzoo-core: what every genzoo model family stands on.
+//! genzoo-core: the math and the model contract every genzoo family stands on. No network, no
+//! pictures, no terminal: those live in `genzoo-data` and `genzoo-train`.
 //!
-//! * [`seed`], [`device`], [`runtime`]: reproducibility, device choice, process tuning.
+//! * [`model`]: the [`model::GenerativeModel`] contract, its capability traits, the typed
+//!   [`model::EvalReport`], presets ([`model::config_from`]) and the catalogue entry
+//!   [`model::ModelSpec`].
+//! * [`data`]: data types ([`data::DataKind`], [`data::Dataset`], [`data::Batch`]), transforms and
+//!   the seeded batch iterator.
 //! * [`dist`]: distributions over tensors (`sample`, `rsample`, `log_prob`, `entropy`).
 //! * [`divergence`]: KL, JS, the f-divergences of f-GAN, MMD, Wasserstein.
 //! * [`estimators`]: importance-sampled log-likelihood, score-function and pathwise gradients.
 //! * [`units`]: nats, bits/dim, dequantization and rescaling terms, in one place.
-//! * [`baselines`]: Gaussian, GMM (EM), k-means, PCA and probabilistic PCA.
-//! * [`data`]: datasets, transforms, batches, toy densities.
-//! * [`engine`]: the model interface, trainer, optimizers, checkpoints and run outputs.
 //! * [`layers`]: layers shared by several families (MADE's masked linear layer, ...).
-//! * [`text`]: 8x8 bitmap text (no system font) for the labels of plots.
-pub mod baselines;
+//! * [`seed`], [`device`]: reproducibility and device choice; [`io`]: atomic file writes.
 pub mod data;
 pub mod device;
 pub mod dist;
 pub mod divergence;
-pub mod engine;
 pub mod error;
 pub mod estimators;
-pub mod image;
+pub mod io;
 pub mod layers;
-pub mod runtime;
+pub mod model;
 pub mod seed;
-pub mod text;
 pub mod units;
 
 pub use error::{CoreError, Result};

@@ -13,11 +13,11 @@ use tch::{Device, Kind, Tensor};
 use crate::bijector::{Bijector, Ctx};
 use crate::dequant::{self, VariationalDequantizer};
 use crate::prior::Prior;
-use genzoo_core::data::toy::{self, Toy};
 use genzoo_core::data::{transforms, Batch, DataKind, Dataset};
-use genzoo_core::engine::{EvalOptions, EvalReport, LikelihoodKind, Losses};
+use genzoo_core::model::{EvalOptions, EvalReport, LikelihoodKind, Losses};
 use genzoo_core::units::{self, NllUnit};
 use genzoo_core::{CoreError, Result};
+use genzoo_data::toy::{self, Toy};
 
 /// Whether the body takes images as they are or flattened to `[b, D]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -449,7 +449,7 @@ macro_rules! impl_flow_new {
 #[macro_export]
 macro_rules! impl_flow_model {
     ($ty:ty) => {
-        impl genzoo_core::engine::GenerativeModel for $ty {
+        impl genzoo_core::model::GenerativeModel for $ty {
             fn name(&self) -> &str {
                 &self.core.model
             }
@@ -474,8 +474,8 @@ macro_rules! impl_flow_model {
             fn train_step(
                 &mut self,
                 batch: &genzoo_core::data::Batch,
-                opt: &mut dyn genzoo_core::engine::Optimize,
-            ) -> genzoo_core::Result<genzoo_core::engine::Losses> {
+                opt: &mut dyn genzoo_core::model::Optimize,
+            ) -> genzoo_core::Result<genzoo_core::model::Losses> {
                 let losses = self.core.losses(batch)?;
                 opt.minimize("model", losses.total())?;
                 Ok(losses)
@@ -483,8 +483,8 @@ macro_rules! impl_flow_model {
             fn evaluate(
                 &self,
                 data: &genzoo_core::data::Dataset,
-                opts: &genzoo_core::engine::EvalOptions,
-            ) -> genzoo_core::Result<genzoo_core::engine::EvalReport> {
+                opts: &genzoo_core::model::EvalOptions,
+            ) -> genzoo_core::Result<genzoo_core::model::EvalReport> {
                 self.core.evaluate(data, opts)
             }
             fn sample(&self, n: i64, seed: u64) -> genzoo_core::Result<tch::Tensor> {

@@ -5,8 +5,9 @@ use std::path::Path;
 
 use tch::{Device, Kind, Tensor};
 
-use genzoo_core::data::toy::{grid, TrueDensity};
-use genzoo_core::{image, CoreError, Result};
+use genzoo_core::{CoreError, Result};
+use genzoo_data::toy::{grid, TrueDensity};
+use genzoo_train::image;
 
 /// `log p` on the cell centres of a `res x res` grid over `[lo, hi]^2` in row-major order
 /// (row = first coordinate), `f64 [res * res]` on the CPU, and the cell area.

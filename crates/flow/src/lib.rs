@@ -5,7 +5,6 @@
 //! class-conditional RealNVP, with uniform and variational (Flow++, Ho et al. 2019)
 //! dequantization. Every layer is a [`Bijector`]; [`density::FlowCore`] turns a body into a
 //! model (likelihood, sampling with temperature, round trips); [`registry`] lists the models.
-pub mod bench;
 pub mod bijector;
 pub mod density;
 pub mod dequant;
@@ -18,7 +17,7 @@ pub mod prior;
 pub use bijector::{Bijector, Ctx, Sequential};
 
 use genzoo_core::data::DataKind;
-use genzoo_core::engine::ModelSpec;
+use genzoo_core::model::ModelSpec;
 
 fn images(d: &DataKind) -> bool {
     d.is_image()

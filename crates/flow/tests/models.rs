@@ -7,14 +7,13 @@ mod common;
 
 use common::*;
 use genzoo_core::data::{Batch, DataKind, Dataset, Split};
-use genzoo_core::engine::{
-    find_spec, BuildArgs, EvalOptions, GenerativeModel, LikelihoodKind, TrainConfig, Trainer,
-};
+use genzoo_core::model::{find_spec, BuildArgs, EvalOptions, GenerativeModel, LikelihoodKind};
 use genzoo_core::units;
 use genzoo_flow::density::FlowCore;
 use genzoo_flow::dequant::DequantKind;
 use genzoo_flow::models::{glow, iaf, maf, nice, real_nvp, toy_flow};
 use genzoo_flow::{registry, Ctx};
+use genzoo_train::{TrainConfig, Trainer};
 use tch::{nn, Device, Kind, Tensor};
 
 const CPU: Device = Device::Cpu;

@@ -1,12 +1,13 @@
 //! 2-D flows trained for a few hundred steps on a toy density: the learned density integrates to
 //! 1 within 1% on a fine grid covering its support, the KL to the true density drops, and the
 //! heatmap PNG (learned beside true) is written.
-use genzoo_core::data::toy::Toy;
 use genzoo_core::data::DataKind;
-use genzoo_core::engine::{EvalOptions, GenerativeModel, TrainConfig, Trainer};
+use genzoo_core::model::{EvalOptions, GenerativeModel};
+use genzoo_data::toy::Toy;
 use genzoo_flow::density::FlowCore;
 use genzoo_flow::heatmap;
 use genzoo_flow::models::{maf, toy_flow};
+use genzoo_train::{TrainConfig, Trainer};
 use tch::{Device, Tensor};
 
 const D2: DataKind = DataKind::Vector { dim: 2 };

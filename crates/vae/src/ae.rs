@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use genzoo_core::data::{transforms, Batch, DataKind, Dataset};
-use genzoo_core::engine::{EvalOptions, EvalReport, LikelihoodKind, Losses, Optimize};
+use genzoo_core::model::{EvalOptions, EvalReport, LikelihoodKind, Losses, Optimize};
 use genzoo_core::units::NllUnit;
 use genzoo_core::{CoreError, Result};
 use serde::{Deserialize, Serialize};

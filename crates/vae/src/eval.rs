@@ -19,8 +19,8 @@ use std::collections::BTreeMap;
 
 use genzoo_core::data::{transforms, Dataset};
 use genzoo_core::dist::Distribution;
-use genzoo_core::engine::{EvalOptions, EvalReport, LikelihoodKind};
 use genzoo_core::estimators;
+use genzoo_core::model::{EvalOptions, EvalReport, LikelihoodKind};
 
 use genzoo_core::{CoreError, Result};
 use tch::{Kind, Tensor};

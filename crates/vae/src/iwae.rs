@@ -4,8 +4,8 @@
 //! which equals the ELBO for k = 1 and increases with k towards log p(x) (Theorem 1).
 //! Gradients are pathwise through the reparameterized draws (eq. 14).
 use genzoo_core::data::{Batch, DataKind, Dataset};
-use genzoo_core::engine::{EvalOptions, EvalReport, Losses, Optimize};
 use genzoo_core::estimators;
+use genzoo_core::model::{EvalOptions, EvalReport, Losses, Optimize};
 use genzoo_core::{CoreError, Result};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};

@@ -11,12 +11,10 @@
 //! * [`nets`]: encoders and decoders reused by the GAN family (adversarial autoencoder) and the
 //!   autoregressive family (VAE with a PixelCNN decoder); [`obs`]: decoder likelihoods;
 //!   [`latent`]: the Gaussian-latent encoder/decoder pair; [`eval`]: batched ELBO, IS-NLL, active
-//!   units, mutual information; [`viz`]: PNG grids; [`grad`]: gradient-estimator variance;
-//!   [`bench`]: the training-throughput and IS-NLL benchmarks.
+//!   units, mutual information; [`viz`]: PNG grids; [`grad`]: gradient-estimator variance.
 //!
 //! [`registry`] lists every model for the CLI.
 pub mod ae;
-pub mod bench;
 pub mod cvae;
 pub mod eval;
 pub mod grad;
@@ -35,7 +33,7 @@ pub mod vq_vae2;
 mod tests;
 
 use genzoo_core::data::DataKind;
-use genzoo_core::engine::{config_from, BuildArgs, GenerativeModel, ModelSpec};
+use genzoo_core::model::{config_from, BuildArgs, GenerativeModel, ModelSpec};
 use genzoo_core::Result;
 
 pub use model::{Model, Owned};

@@ -1,8 +1,8 @@
 //! How the family's models meet the engine: each model file defines a network struct built with
 //! `new(p: &nn::Path, cfg: &Config)` and implementing [`Model`]; [`Owned`] pairs it with the
-//! `nn::VarStore` that holds its weights and implements `genzoo_core::engine::GenerativeModel`.
+//! `nn::VarStore` that holds its weights and implements `genzoo_core::model::GenerativeModel`.
 use genzoo_core::data::{Batch, Dataset};
-use genzoo_core::engine::{EvalOptions, EvalReport, GenerativeModel, Losses, Optimize};
+use genzoo_core::model::{EvalOptions, EvalReport, GenerativeModel, Losses, Optimize};
 use genzoo_core::Result;
 use tch::{nn, Device, Tensor};
 

@@ -92,7 +92,7 @@ impl Likelihood {
         }
     }
 
-    /// A description of the preprocessing for [`genzoo_core::engine::EvalReport::data`].
+    /// A description of the preprocessing for [`genzoo_core::model::EvalReport::data`].
     pub fn data_label(self, seed: u64) -> String {
         match self {
             Likelihood::Auto | Likelihood::Bernoulli => {

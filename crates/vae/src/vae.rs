@@ -12,8 +12,8 @@
 //! `log p(x|z)` (the KL keeps its closed-form gradient in both cases).
 use genzoo_core::data::{Batch, DataKind, Dataset};
 use genzoo_core::dist::Distribution;
-use genzoo_core::engine::{EvalOptions, EvalReport, Losses, Optimize};
 use genzoo_core::estimators::{self, Baseline as SfBaseline};
+use genzoo_core::model::{EvalOptions, EvalReport, Losses, Optimize};
 use genzoo_core::{CoreError, Result};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};

@@ -1,13 +1,13 @@
-//! PNG grids of the autoencoder family through `genzoo_core::image::save_grid`: samples,
+//! PNG grids of the autoencoder family through `genzoo_train::image::save_grid`: samples,
 //! reconstructions (originals above their reconstructions), latent interpolations between pairs
 //! of test images (Kingma & Welling 2014, Fig. 4 style; one row per pair) and latent traversals
 //! (Higgins et al. 2017, Fig. 1-2: one row per latent dimension, the others held at the posterior
 //! mean of a seed image). All batched: one decoder call per grid.
 use std::path::Path;
 
-use genzoo_core::engine::GenerativeModel;
-use genzoo_core::image::save_grid;
+use genzoo_core::model::GenerativeModel;
 use genzoo_core::{CoreError, Result};
+use genzoo_train::image::save_grid;
 use tch::{Kind, Tensor};
 
 use crate::latent::GaussianLatent;

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use genzoo_core::data::{Batch, DataKind, Dataset};
-use genzoo_core::engine::{EvalOptions, EvalReport, LikelihoodKind, Losses, Optimize};
+use genzoo_core::model::{EvalOptions, EvalReport, LikelihoodKind, Losses, Optimize};
 use genzoo_core::{CoreError, Result};
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};

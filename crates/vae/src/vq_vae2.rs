@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use genzoo_core::data::{Batch, Dataset};
-use genzoo_core::engine::{EvalOptions, EvalReport, Losses, Optimize};
+use genzoo_core::model::{EvalOptions, EvalReport, Losses, Optimize};
 use genzoo_core::{CoreError, Result};
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};

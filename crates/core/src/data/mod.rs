@@ -1,5 +1,6 @@
-//! Datasets: readers (IDX, CIFAR-10), the shipped `mnist10k` sample, named datasets and their
-//! download, user-supplied IDX folders, transforms, the batch iterator and the 2-D/1-D toy sets.
+//! Data types every model sees: [`DataKind`], [`Dataset`], [`Split`], [`Batch`], the transforms
+//! from stored pixels to what models consume, and the seeded batch iterator. Readers, shipped data
+//! and downloads live in the `genzoo-data` crate.
 //!
 //! A [`Dataset`] holds all of its examples in one tensor: 8-bit images as `u8 [n, c, h, w]`, or
 //! continuous vectors as `f32 [n, d]`. Models turn raw pixels into what they consume (binarized,
@@ -7,11 +8,6 @@
 use tch::{Device, Kind, Tensor};
 
 pub mod batches;
-pub mod cifar;
-pub mod download;
-pub mod idx;
-pub mod registry;
-pub mod toy;
 pub mod transforms;
 
 pub use batches::BatchIter;

@@ -8,7 +8,7 @@ use tch::nn;
 use crate::density::FlowCore;
 use crate::models::maf::autoregressive_core;
 use genzoo_core::data::DataKind;
-use genzoo_core::engine::{config_from, BuildArgs, GenerativeModel};
+use genzoo_core::model::{config_from, BuildArgs, GenerativeModel};
 use genzoo_core::Result;
 
 pub use crate::models::maf::Config;

@@ -12,8 +12,8 @@ use crate::density::{BodyInput, FlowCore};
 use crate::layers::{AutoregressiveAffine, BatchNormFlow, Preprocess};
 use crate::prior::{Prior, PriorKind};
 use genzoo_core::data::DataKind;
-use genzoo_core::engine::{config_from, BuildArgs, GenerativeModel};
 use genzoo_core::layers::{MadeConfig, Ordering};
+use genzoo_core::model::{config_from, BuildArgs, GenerativeModel};
 use genzoo_core::{CoreError, Result};
 
 /// The configuration of MAF (and IAF).

@@ -11,7 +11,7 @@ use crate::dequant::{DequantKind, VariationalDequantizer};
 use crate::layers::{Coupling, CouplingKind, DiagScale, MaskKind, NetConfig, NetKind, Preprocess};
 use crate::prior::{Prior, PriorKind};
 use genzoo_core::data::DataKind;
-use genzoo_core::engine::{config_from, BuildArgs, GenerativeModel};
+use genzoo_core::model::{config_from, BuildArgs, GenerativeModel};
 use genzoo_core::{CoreError, Result};
 
 /// NICE's configuration.

@@ -17,7 +17,7 @@ use crate::layers::{
 use crate::multiscale::{Level, MultiScale};
 use crate::prior::{Prior, PriorKind};
 use genzoo_core::data::DataKind;
-use genzoo_core::engine::{config_from, BuildArgs, GenerativeModel};
+use genzoo_core::model::{config_from, BuildArgs, GenerativeModel};
 use genzoo_core::{CoreError, Result};
 
 /// RealNVP's configuration.

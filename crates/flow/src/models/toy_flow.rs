@@ -9,7 +9,7 @@ use crate::density::{BodyInput, FlowCore};
 use crate::layers::{ActNorm, Coupling, CouplingKind, MaskKind, NetConfig, NetKind, Preprocess};
 use crate::prior::{Prior, PriorKind};
 use genzoo_core::data::DataKind;
-use genzoo_core::engine::{config_from, BuildArgs, GenerativeModel};
+use genzoo_core::model::{config_from, BuildArgs, GenerativeModel};
 use genzoo_core::{CoreError, Result};
 
 /// The toy flow's configuration.

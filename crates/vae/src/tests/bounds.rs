@@ -1,5 +1,5 @@
 //! Bounds, estimators and gradients of the Gaussian-latent models.
-use genzoo_core::baselines::{pca::Ppca, pca::PpcaConfig, Baseline};
+use genzoo_baselines::{pca::Ppca, pca::PpcaConfig, Baseline};
 use genzoo_core::data::{DataKind, Dataset};
 use genzoo_core::dist::{DiagGaussian, Distribution};
 use genzoo_core::divergence::kl::kl_diag_gaussians;

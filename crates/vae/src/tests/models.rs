@@ -1,7 +1,8 @@
 //! Every model and preset: one training step through the engine's Trainer, one `sample`, and an
 //! evaluation report that says what its number is.
-use genzoo_core::engine::{BuildArgs, EvalOptions, LikelihoodKind, TrainConfig, Trainer};
+use genzoo_core::model::{BuildArgs, EvalOptions, LikelihoodKind};
 use genzoo_core::units::NllUnit;
+use genzoo_train::{TrainConfig, Trainer};
 use tch::{Device, Kind, Tensor};
 
 use super::{image_split, vector_split};

@@ -1,0 +1,200 @@
+//! The side-by-side runner behind `cargo xtask bench NAME`: a genzoo model against its twin
+//! written in PyTorch Python (the `.py` files beside this crate, run with the project's own
+//! `.venv`), same data, batch and thread count, alternated over several rounds. Prints each side's
+//! images/s and `ratio R` (genzoo / PyTorch). `engine` times a bare tch loop against the same model
+//! trained through the engine.
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use tch::Device;
+
+/// What `cargo xtask bench` passes on.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    /// engine, vae-mlp, vae-is-nll, realnvp, glow, maf, toy-flow, flow-sampling
+    pub name: String,
+    /// Rounds, alternating genzoo and PyTorch.
+    pub rounds: usize,
+    /// Training steps per round and side.
+    pub steps: usize,
+    /// Intra-op threads on both sides.
+    pub threads: usize,
+    /// auto, cpu, cuda, cuda:N
+    pub device: Option<String>,
+}
+
+/// One side of a benchmark: images per second for `steps` steps.
+type Side = Box<dyn Fn(usize) -> Result<f64>>;
+
+/// The repository root (this crate lives in its `benches/`).
+pub fn repo_root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(PathBuf::from).unwrap_or(here)
+}
+
+/// Runs `benches/<script>` with the project's virtual environment and reads `images_per_sec X`.
+fn python_side(script: &'static str, threads: usize, device: Device) -> Side {
+    Box::new(move |steps| {
+        let root = repo_root();
+        let py = root.join(".venv/bin/python");
+        anyhow::ensure!(
+            py.exists(),
+            "{} is missing: run scripts/setup.sh",
+            py.display()
+        );
+        let dev = genzoo_core::device::device_name(device);
+        let out = Command::new(&py)
+            .arg(root.join("benches").join(script))
+            .args([
+                "--steps",
+                &steps.to_string(),
+                "--threads",
+                &threads.to_string(),
+                "--device",
+                &dev,
+            ])
+            .env("OMP_NUM_THREADS", threads.to_string())
+            .output()
+            .with_context(|| format!("running {script}"))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        anyhow::ensure!(
+            out.status.success(),
+            "{script} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("images_per_sec ")
+                    .and_then(|v| v.trim().parse().ok())
+            })
+            .with_context(|| format!("{script} printed no `images_per_sec X` line: {stdout}"))
+    })
+}
+
+/// Runs benchmark `a.name` and prints its rounds and `ratio R`.
+///
+/// # Errors
+/// An unknown name, a missing `.venv`, or a failing side.
+pub fn run(a: &BenchOptions) -> Result<()> {
+    let device = genzoo_core::device::select_device(a.device.as_deref())?;
+    genzoo_core::seed::set_threads(a.threads);
+    let t = a.threads;
+    if a.name == "engine" {
+        return bench_engine(a, device);
+    }
+    if a.name == "vae-is-nll" {
+        return bench_is_nll(a, device);
+    }
+    if a.name == "flow-sampling" {
+        return bench_flow_sampling(a, device);
+    }
+    let (left, right, names): (Side, Side, (&str, &str)) = match a.name.as_str() {
+        "vae-mlp" => (
+            Box::new(move |s| Ok(crate::vae::vae_mlp_images_per_sec(s as u64, t, device)?)),
+            python_side("vae_mlp.py", t, device),
+            ("genzoo", "pytorch"),
+        ),
+        "realnvp" => (
+            Box::new(move |s| Ok(crate::flow::realnvp_images_per_sec(s, device)?)),
+            python_side("realnvp.py", t, device),
+            ("genzoo", "pytorch"),
+        ),
+        "glow" => (
+            Box::new(move |s| Ok(crate::flow::glow_images_per_sec(s, device)?)),
+            python_side("glow.py", t, device),
+            ("genzoo", "pytorch"),
+        ),
+        "maf" => (
+            Box::new(move |s| Ok(crate::flow::maf_images_per_sec(s, device)?)),
+            python_side("maf.py", t, device),
+            ("genzoo", "pytorch"),
+        ),
+        "toy-flow" => (
+            Box::new(move |s| Ok(crate::flow::toy_flow_images_per_sec(s, device)?)),
+            python_side("toy_flow.py", t, device),
+            ("genzoo", "pytorch"),
+        ),
+        other => bail!("unknown benchmark `{other}`; known: engine, vae-mlp, vae-is-nll, realnvp, glow, maf, toy-flow, flow-sampling"),
+    };
+    println!(
+        "bench {}: {} steps x {} rounds, {} thread(s), device {}",
+        a.name,
+        a.steps,
+        a.rounds,
+        t,
+        genzoo_core::device::device_name(device)
+    );
+    // One untimed warm-up step on each side (allocator, lazy init, Python import).
+    left(2.min(a.steps))?;
+    right(2.min(a.steps))?;
+    let (mut l, mut r) = (Vec::new(), Vec::new());
+    for round in 0..a.rounds {
+        let x = left(a.steps)?;
+        let y = right(a.steps)?;
+        println!(
+            "round {round}: {} {x:.1} images/s, {} {y:.1} images/s",
+            names.0, names.1
+        );
+        l.push(x);
+        r.push(y);
+    }
+    let (ml, mr) = (median(&mut l), median(&mut r));
+    println!("{}: {ml:.1} images/s (median)", names.0);
+    println!("{}: {mr:.1} images/s (median)", names.1);
+    println!("ratio {:.3}", ml / mr);
+    Ok(())
+}
+
+/// `bench engine`: the engine's own alternating benchmark (bare tch loop vs the Trainer).
+fn bench_engine(a: &BenchOptions, device: Device) -> Result<()> {
+    let cfg = crate::engine::BenchConfig {
+        rounds: a.rounds,
+        steps_per_round: a.steps as u64,
+        threads: a.threads,
+        device: genzoo_core::device::device_name(device),
+        ..Default::default()
+    };
+    let r = crate::engine::engine_overhead(&cfg)?;
+    for (i, (e, b)) in r.engine_rounds.iter().zip(&r.bare_rounds).enumerate() {
+        println!("round {i}: engine {e:.1} images/s, bare tch loop {b:.1} images/s");
+    }
+    println!("engine: {:.1} images/s", r.engine_images_per_sec);
+    println!("bare tch loop: {:.1} images/s", r.bare_images_per_sec);
+    println!("ratio {:.3}", r.ratio);
+    Ok(())
+}
+
+/// `bench flow-sampling`: samples per second of every flow's benchmark architecture (untrained
+/// weights: sampling cost does not depend on their values), `--rounds` batches each.
+fn bench_flow_sampling(a: &BenchOptions, device: Device) -> Result<()> {
+    println!(
+        "bench flow-sampling: {} round(s), {} thread(s), device {}",
+        a.rounds,
+        a.threads,
+        genzoo_core::device::device_name(device)
+    );
+    for (model, n) in crate::flow::SAMPLING_MODELS {
+        let sps = crate::flow::sampling_images_per_sec(model, *n, a.rounds, device)?;
+        println!("{model:<10} batch {n:>5}: {sps:>12.1} samples/s");
+    }
+    Ok(())
+}
+
+/// `bench vae-is-nll`: the importance-weighted NLL with k = 5,000 over the 1,000 `mnist10k` test
+/// digits (target: under 60 s on 2 CPU cores), after `--steps` training steps of the classic VAE.
+fn bench_is_nll(a: &BenchOptions, device: Device) -> Result<()> {
+    let r = crate::vae::is_nll_benchmark(5000, a.threads, device, a.steps as u64, 20)?;
+    println!(
+        "IS-NLL with k = {} over {} examples of {}: {:.3} nats (is-estimate)",
+        r.k, r.examples, r.data, r.nll_nats
+    );
+    println!("seconds {:.1}", r.seconds);
+    Ok(())
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}

@@ -1,0 +1,95 @@
+//! genzoo-build: one call in a build script that makes a package's binaries, tests and examples
+//! run against libtorch with nothing exported by hand.
+//!
+//! ```no_run
+//! // build.rs of any crate that links tch (directly or through a genzoo crate):
+//! fn main() {
+//!     genzoo_build::link_libtorch();
+//! }
+//! ```
+//!
+//! It finds libtorch the way `torch-sys` (tch's build script) does, in the same order:
+//! `DEP_TCH_LIBTORCH_LIB` (what torch-sys itself resolved, visible to packages that depend on
+//! `torch-sys` directly), `LIBTORCH_LIB` or `LIBTORCH` (`$LIBTORCH/lib`), `LIBTORCH_USE_PYTORCH`
+//! (the `torch` package of `$PYTHON_SYS_EXECUTABLE` or `python3`), then `/usr/lib/libtorch.so`.
+//! It then
+//! * adds an rpath to that `lib` folder, so binaries find `libtorch*.so` without
+//!   `LD_LIBRARY_PATH`;
+//! * links `libtorch_cuda` with `--no-as-needed` when the folder has it: tch's own linking lets
+//!   `--as-needed` drop the library, and then `Device::Cuda(0)` is unavailable even on a GPU host.
+//!
+//! It never fails a build: where it finds no libtorch it prints a cargo warning and leaves the
+//! error (if any) to tch's own build script, which knows best what to say.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Where libtorch's shared libraries are, found as `torch-sys` finds them, or `None`.
+pub fn libtorch_lib_dir() -> Option<PathBuf> {
+    for var in [
+        "DEP_TCH_LIBTORCH_LIB",
+        "LIBTORCH_LIB",
+        "LIBTORCH",
+        "LIBTORCH_USE_PYTORCH",
+        "PYTHON_SYS_EXECUTABLE",
+    ] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
+    if let Some(dir) = std::env::var_os("DEP_TCH_LIBTORCH_LIB") {
+        return Some(PathBuf::from(dir));
+    }
+    if let Some(root) = std::env::var_os("LIBTORCH_LIB").or_else(|| std::env::var_os("LIBTORCH")) {
+        return Some(absolute(&PathBuf::from(root)).join("lib"));
+    }
+    if std::env::var_os("LIBTORCH_USE_PYTORCH").is_some() {
+        return python_torch_lib();
+    }
+    Path::new("/usr/lib/libtorch.so")
+        .exists()
+        .then(|| PathBuf::from("/usr/lib"))
+}
+
+/// A relative `LIBTORCH` is taken by the compiler relative to the package being built; cargo's
+/// `[env] relative = true` values are absolute already.
+fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        return p.to_path_buf();
+    }
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(|d| PathBuf::from(d).join(p))
+        .unwrap_or_else(|| p.to_path_buf())
+}
+
+fn python_torch_lib() -> Option<PathBuf> {
+    let py = std::env::var_os("PYTHON_SYS_EXECUTABLE").unwrap_or_else(|| "python3".into());
+    let out = Command::new(py)
+        .args([
+            "-c",
+            "import os, torch; print(os.path.join(os.path.dirname(torch.__file__), 'lib'))",
+        ])
+        .output()
+        .ok()?;
+    let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !line.is_empty()).then(|| PathBuf::from(line))
+}
+
+/// Prints the cargo directives that make this package's binaries, tests and examples find
+/// libtorch at run time and link its CUDA library when present (see the crate docs). Call it
+/// from `build.rs`; it never fails.
+pub fn link_libtorch() {
+    let Some(lib) = libtorch_lib_dir() else {
+        println!(
+            "cargo:warning=genzoo-build: no libtorch found (LIBTORCH, LIBTORCH_USE_PYTORCH); \
+             binaries will need LD_LIBRARY_PATH"
+        );
+        return;
+    };
+    let lib = lib.canonicalize().unwrap_or(lib);
+    println!("cargo:rerun-if-changed={}", lib.display());
+    println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
+    if lib.join("libtorch_cuda.so").exists() {
+        println!("cargo:rustc-link-arg=-Wl,--no-as-needed");
+        println!("cargo:rustc-link-arg=-L{}", lib.display());
+        println!("cargo:rustc-link-arg=-ltorch_cuda");
+        println!("cargo:rustc-link-arg=-Wl,--as-needed");
+    }
+}

@@ -1,0 +1,17 @@
+//! genzoo-data: datasets for genzoo models.
+//!
+//! * [`idx`]: the IDX format of MNIST and Fashion-MNIST; [`cifar`]: CIFAR-10's binary batches.
+//! * [`registry`]: datasets by name: the shipped `mnist10k`, downloaded `mnist`, `fashion-mnist`
+//!   and `cifar10`, any folder of IDX files, and the 2-D toys.
+//! * [`toy`]: 2-D and 1-D toy densities with their true log-densities.
+//! * [`download`]: checksummed files of named datasets; fetching over HTTP needs the `download`
+//!   feature, everything else (verification, local copies) works without it.
+//!
+//! The data types themselves ([`genzoo_core::data::Dataset`] and friends) live in `genzoo-core`.
+pub mod cifar;
+pub mod download;
+pub mod idx;
+pub mod registry;
+pub mod toy;
+
+pub use registry::{load, load_mnist10k, load_mnist10k_from};

@@ -1,0 +1,526 @@
+//! Datasets by name: the shipped `mnist10k`, the downloadable `mnist`, `fashion-mnist` and
+//! `cifar10`, the toy sets of [`super::toy`], and any folder of IDX files a user brings
+//! (`--data DIR`).
+//!
+//! Where files are looked for:
+//! * `mnist10k` (shipped in the repository, see `datasets/mnist10k/README.md`): in
+//!   `$GENZOO_DATASETS/mnist10k`, else `datasets/mnist10k` of the workspace this crate was built
+//!   in (`CARGO_MANIFEST_DIR/../../datasets`), else `datasets/mnist10k` in the current directory
+//!   or one of its parents. Its SHA-256 sums are checked on every load.
+//! * downloaded datasets: in `DATA_ROOT/NAME/`, where `DATA_ROOT` is the caller's choice
+//!   (`default_data_root()`: `$GENZOO_DATA`, else `data/` in the current directory). Fashion-MNIST
+//!   is also taken from Debian's `/usr/share/datasets/fashion-mnist` when installed. Files are
+//!   verified against their SHA-256 on load.
+//! * `--data DIR`: `train-*` and `t10k-*` (or `test-*`) IDX files, raw or gzip: one file with
+//!   `images` (or `idx3`/`idx4`) in its name and optionally one with `labels` (or `idx1`) per
+//!   split; any count, height and width, one or three channels.
+use std::path::{Path, PathBuf};
+
+use tch::Tensor;
+
+use crate::download::{self, FileSpec};
+use crate::{idx, toy};
+use genzoo_core::data::{DataKind, Dataset, Split};
+use genzoo_core::{CoreError, Result};
+
+/// Name of the shipped dataset.
+pub const MNIST10K: &str = "mnist10k";
+
+/// SHA-256 of the shipped `mnist10k` files (also listed in `datasets/mnist10k/README.md`).
+pub const MNIST10K_SHA256: [(&str, &str); 4] = [
+    (
+        "train-images-idx3-ubyte.gz",
+        "18103d98f6cda44a39d2c8597c5d5cdde09dac2a5a300507d82a8de0c73e9d1c",
+    ),
+    (
+        "train-labels-idx1-ubyte.gz",
+        "ec6a5bae97b07c3548cfbc9d362ff627706ffa8500f7c320844ebf08f83547e2",
+    ),
+    (
+        "t10k-images-idx3-ubyte.gz",
+        "8e345b0095b708534728d825abe223c90e3794ca51d76c07f0dfa0e4614bbcb5",
+    ),
+    (
+        "t10k-labels-idx1-ubyte.gz",
+        "7997f18d50e76058ccdd5a6bbb70138156baee5e3b0f802d6a3f51bff12cb945",
+    ),
+];
+
+/// Every name [`load`] knows besides folders: image datasets first, then the toy sets.
+pub fn known_names() -> Vec<&'static str> {
+    let mut v = vec![MNIST10K];
+    v.extend(download::DOWNLOADABLE);
+    v.extend(toy::Toy::ALL.iter().map(|t| t.name()));
+    v
+}
+
+/// The folder holding the shipped datasets (see the module docs for the search order).
+pub fn shipped_root() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("GENZOO_DATASETS") {
+        return Some(PathBuf::from(p));
+    }
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets");
+    if built.join(MNIST10K).is_dir() {
+        return Some(built);
+    }
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors()
+        .map(|a| a.join("datasets"))
+        .find(|d| d.join(MNIST10K).is_dir())
+}
+
+/// The default folder for downloaded datasets: `$GENZOO_DATA`, else `./data`.
+pub fn default_data_root() -> PathBuf {
+    std::env::var_os("GENZOO_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("data"))
+}
+
+/// Loads a dataset by name (`mnist10k`, `mnist`, `fashion-mnist`, `cifar10`, a toy set) or, when
+/// `name_or_dir` is an existing folder, from the IDX files in it. Downloaded datasets are looked
+/// for under `data_root`; nothing is downloaded here.
+pub fn load(name_or_dir: &str, data_root: &Path) -> Result<Split> {
+    match name_or_dir {
+        MNIST10K => load_mnist10k(),
+        "mnist" | "fashion-mnist" => load_named_idx(name_or_dir, data_root),
+        "cifar10" => {
+            let dir = verified_dir("cifar10", data_root)?;
+            super::cifar::load_dir(&dir)
+        }
+        other => {
+            if let Some(t) = toy::Toy::from_name(other) {
+                return Ok(t.split(toy::DEFAULT_TRAIN, toy::DEFAULT_TEST, 0));
+            }
+            let p = Path::new(other);
+            if p.is_dir() {
+                return load_idx_dir(p);
+            }
+            Err(CoreError::Unknown {
+                what: "dataset",
+                name: other.into(),
+                known: known_names().join(", ") + ", or a folder of IDX files",
+            })
+        }
+    }
+}
+
+/// The shipped `mnist10k`: 9,000 train / 1,000 test real MNIST digits, SHA-256 verified.
+pub fn load_mnist10k() -> Result<Split> {
+    let root = shipped_root().ok_or_else(|| CoreError::Download {
+        name: MNIST10K.into(),
+        msg:
+            "datasets/mnist10k not found: set GENZOO_DATASETS to the repository's datasets/ folder"
+                .into(),
+    })?;
+    load_mnist10k_from(&root.join(MNIST10K))
+}
+
+/// `mnist10k` from a given folder, SHA-256 verified.
+pub fn load_mnist10k_from(dir: &Path) -> Result<Split> {
+    for (name, sha) in MNIST10K_SHA256 {
+        let spec = FileSpec {
+            name: name.into(),
+            sha256: sha.into(),
+            raw_sha256: None,
+        };
+        download::verify_file(&dir.join(name), &spec)?;
+    }
+    load_idx_pair(
+        dir,
+        MNIST10K,
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    )
+}
+
+/// The folder of a downloaded dataset whose files are all present and verified, with system
+/// copies (Debian's Fashion-MNIST) used in place.
+fn verified_dir(name: &str, data_root: &Path) -> Result<PathBuf> {
+    let spec = download::spec(name).ok_or_else(|| CoreError::Unknown {
+        what: "dataset",
+        name: name.into(),
+        known: known_names().join(", "),
+    })?;
+    let own = data_root.join(name);
+    let complete = |dir: &Path| spec.files.iter().all(|f| dir.join(&f.name).is_file());
+    let dir = if complete(&own) {
+        own.clone()
+    } else if let Some(sys) = spec.system_dirs.iter().find(|d| complete(d)) {
+        sys.clone()
+    } else {
+        let missing: Vec<FileSpec> = spec
+            .files
+            .iter()
+            .filter(|f| !own.join(&f.name).is_file())
+            .cloned()
+            .collect();
+        return Err(download::missing_error(
+            &spec,
+            &own,
+            &missing,
+            "not downloaded",
+        ));
+    };
+    for f in &spec.files {
+        download::verify_file(&dir.join(&f.name), f)?;
+    }
+    Ok(dir)
+}
+
+fn load_named_idx(name: &str, data_root: &Path) -> Result<Split> {
+    let dir = verified_dir(name, data_root)?;
+    load_idx_pair(
+        &dir,
+        name,
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    )
+}
+
+fn load_idx_pair(
+    dir: &Path,
+    name: &str,
+    tri: &str,
+    trl: &str,
+    tei: &str,
+    tel: &str,
+) -> Result<Split> {
+    let train = load_idx_dataset(
+        &dir.join(tri),
+        Some(&dir.join(trl)),
+        &format!("{name}/train"),
+    )?;
+    let test = load_idx_dataset(
+        &dir.join(tei),
+        Some(&dir.join(tel)),
+        &format!("{name}/test"),
+    )?;
+    finish_split(train, test, dir)
+}
+
+/// One dataset from an image file and an optional label file (counts must agree).
+pub fn load_idx_dataset(images: &Path, labels: Option<&Path>, name: &str) -> Result<Dataset> {
+    let x = idx::read_images(images)?; // [n, c, h, w]
+    let s = x.size();
+    let kind = DataKind::Image {
+        channels: s[1],
+        height: s[2],
+        width: s[3],
+    };
+    let y = match labels {
+        Some(l) => {
+            let y = idx::read_labels(l)?;
+            if y.size()[0] != s[0] {
+                return Err(CoreError::format(
+                    l,
+                    format!(
+                        "{} labels for {} images in {}",
+                        y.size()[0],
+                        s[0],
+                        images.display()
+                    ),
+                ));
+            }
+            Some(y)
+        }
+        None => None,
+    };
+    Ok(Dataset {
+        name: name.into(),
+        kind,
+        x,
+        y,
+        num_classes: None,
+    })
+}
+
+/// Checks that train and test agree in shape and sets `num_classes` from the labels of both.
+fn finish_split(mut train: Dataset, mut test: Dataset, dir: &Path) -> Result<Split> {
+    if train.kind != test.kind {
+        return Err(CoreError::format(
+            dir,
+            format!(
+                "train images are {:?} but test images are {:?}",
+                train.kind, test.kind
+            ),
+        ));
+    }
+    if train.y.is_some() != test.y.is_some() {
+        return Err(CoreError::format(
+            dir,
+            "labels given for only one of train and test",
+        ));
+    }
+    let max_label = [&train.y, &test.y]
+        .iter()
+        .filter_map(|y| y.as_ref())
+        .filter(|y| y.numel() > 0)
+        .map(|y| y.max().int64_value(&[]))
+        .max();
+    if let Some(m) = max_label {
+        train.num_classes = Some(m + 1);
+        test.num_classes = Some(m + 1);
+    }
+    Ok(Split { train, test })
+}
+
+/// A user's folder of IDX files (`--data DIR`), see the module docs for the file names.
+pub fn load_idx_dir(dir: &Path) -> Result<Split> {
+    let entries = std::fs::read_dir(dir).map_err(|e| CoreError::io(dir, e))?;
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let pick = |prefixes: &[&str], keys: &[&str]| -> Result<Option<PathBuf>> {
+        let hits: Vec<&String> = names
+            .iter()
+            .filter(|n| {
+                prefixes.iter().any(|p| n.starts_with(p))
+                    && keys.iter().any(|k| n.contains(k))
+                    && !n.ends_with(".part")
+            })
+            .collect();
+        match hits.len() {
+            0 => Ok(None),
+            1 => Ok(Some(dir.join(hits[0]))),
+            _ => Err(CoreError::format(
+                dir,
+                format!(
+                    "several candidate files: {}",
+                    hits.iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+        }
+    };
+    let base = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "data".into());
+    let mut sets = Vec::new();
+    for (split, prefixes) in [
+        ("train", &["train-", "train_"][..]),
+        ("test", &["t10k-", "test-", "t10k_", "test_"][..]),
+    ] {
+        let images = pick(prefixes, &["images", "idx3", "idx4"])?.ok_or_else(|| {
+            CoreError::format(
+                dir,
+                format!(
+                    "no {split} image file ({}*images* or *idx3*, raw or .gz); found: [{}]",
+                    prefixes[0],
+                    names.join(", ")
+                ),
+            )
+        })?;
+        let labels = pick(prefixes, &["labels", "idx1"])?;
+        sets.push(load_idx_dataset(
+            &images,
+            labels.as_deref(),
+            &format!("{base}/{split}"),
+        )?);
+    }
+    let test = sets.pop().unwrap();
+    let train = sets.pop().unwrap();
+    finish_split(train, test, dir)
+}
+
+/// Per-class counts of integer labels (`i64 [n]`), `k` classes.
+pub fn label_counts(y: &Tensor, k: i64) -> Vec<i64> {
+    let counts = y.bincount::<Tensor>(None, k);
+    Vec::<i64>::try_from(&counts).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::idx::{write_idx, IdxArray};
+
+    #[test]
+    fn mnist10k_loads_with_its_split_and_checksums() {
+        let s = load(MNIST10K, Path::new("unused")).unwrap();
+        assert_eq!(s.train.len(), 9000);
+        assert_eq!(s.test.len(), 1000);
+        assert_eq!(
+            s.train.kind,
+            DataKind::Image {
+                channels: 1,
+                height: 28,
+                width: 28
+            }
+        );
+        assert_eq!(s.train.x.size(), vec![9000, 1, 28, 28]);
+        assert_eq!(s.train.num_classes, Some(10));
+        assert_eq!(label_counts(s.test.y.as_ref().unwrap(), 10), vec![100; 10]);
+        // The npm package is not balanced: train holds every image not drawn for test.
+        assert_eq!(
+            label_counts(s.train.y.as_ref().unwrap(), 10),
+            vec![901, 1027, 891, 932, 880, 763, 914, 970, 844, 878]
+        );
+        // Real digits: about 19% of MNIST pixels are non-zero, mean intensity ~0.13.
+        let mean = s.test.x_unit_f32().mean(tch::Kind::Float).double_value(&[]);
+        assert!((0.10..0.16).contains(&mean), "mean pixel {mean}");
+        assert_eq!(s.train.x.max().int64_value(&[]), 255);
+        // Any prefix of the test file mixes classes (the documented hash order).
+        let first50 = label_counts(&s.test.y.as_ref().unwrap().narrow(0, 0, 50), 10);
+        assert!(
+            first50.iter().filter(|&&c| c > 0).count() >= 8,
+            "{first50:?}"
+        );
+    }
+
+    #[test]
+    fn readme_lists_the_checked_sums() {
+        let readme =
+            std::fs::read_to_string(shipped_root().unwrap().join("mnist10k/README.md")).unwrap();
+        for (name, sha) in MNIST10K_SHA256 {
+            assert!(
+                readme.contains(&format!("{sha}  {name}")),
+                "README lacks the sum of {name}"
+            );
+        }
+    }
+
+    #[test]
+    fn tampered_mnist10k_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = shipped_root().unwrap().join(MNIST10K);
+        std::fs::create_dir(dir.path().join(MNIST10K)).unwrap();
+        for (name, _) in MNIST10K_SHA256 {
+            std::fs::copy(src.join(name), dir.path().join(MNIST10K).join(name)).unwrap();
+        }
+        let p = dir.path().join(MNIST10K).join("t10k-labels-idx1-ubyte.gz");
+        let mut b = std::fs::read(&p).unwrap();
+        let n = b.len();
+        b[n - 5] ^= 1;
+        std::fs::write(&p, b).unwrap();
+        let e = load_mnist10k_from(&dir.path().join(MNIST10K))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("t10k-labels-idx1-ubyte.gz") && e.contains("checksum mismatch"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn user_idx_folder_any_size_and_channels() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // 3-channel 5x7 images stored channels-last, train 4 / test 2, labels 0..2.
+        let tr: Vec<u8> = (0..4 * 5 * 7 * 3).map(|i| i as u8).collect();
+        write_idx(
+            &d.join("train-images-idx4-ubyte.gz"),
+            &IdxArray::from_u8(vec![4, 5, 7, 3], tr).unwrap(),
+            true,
+        )
+        .unwrap();
+        write_idx(
+            &d.join("train-labels-idx1-ubyte"),
+            &IdxArray::from_u8(vec![4], vec![0, 2, 1, 2]).unwrap(),
+            false,
+        )
+        .unwrap();
+        write_idx(
+            &d.join("t10k-images-idx4-ubyte"),
+            &IdxArray::from_u8(vec![2, 5, 7, 3], vec![9; 210]).unwrap(),
+            false,
+        )
+        .unwrap();
+        write_idx(
+            &d.join("t10k-labels-idx1-ubyte"),
+            &IdxArray::from_u8(vec![2], vec![1, 0]).unwrap(),
+            false,
+        )
+        .unwrap();
+        let s = load(d.to_str().unwrap(), Path::new("unused")).unwrap();
+        assert_eq!(
+            s.train.kind,
+            DataKind::Image {
+                channels: 3,
+                height: 5,
+                width: 7
+            }
+        );
+        assert_eq!(
+            (s.train.len(), s.test.len(), s.train.num_classes),
+            (4, 2, Some(3))
+        );
+        // Channel 2 of pixel (h=1, w=3) of image 0 is byte (1*7+3)*3+2 = 32 of the file.
+        assert_eq!(s.train.x.int64_value(&[0, 2, 1, 3]), 32);
+
+        // Mismatched label count names the label file.
+        write_idx(
+            &d.join("t10k-labels-idx1-ubyte"),
+            &IdxArray::from_u8(vec![3], vec![1, 0, 1]).unwrap(),
+            false,
+        )
+        .unwrap();
+        let e = load_idx_dir(d).unwrap_err().to_string();
+        assert!(
+            e.contains("t10k-labels-idx1-ubyte") && e.contains("3 labels for 2 images"),
+            "{e}"
+        );
+        // Unlabelled 1-channel grayscale folder of another size works too.
+        let g = tempfile::tempdir().unwrap();
+        write_idx(
+            &g.path().join("train-images"),
+            &IdxArray::from_u8(vec![3, 2, 9], vec![1; 54]).unwrap(),
+            false,
+        )
+        .unwrap();
+        write_idx(
+            &g.path().join("test-images"),
+            &IdxArray::from_u8(vec![1, 2, 9], vec![1; 18]).unwrap(),
+            false,
+        )
+        .unwrap();
+        let s = load_idx_dir(g.path()).unwrap();
+        assert_eq!(
+            (s.train.kind.dims(), s.test.len(), s.train.y.is_none()),
+            (18, 1, true)
+        );
+        // A folder without test files says what it found.
+        std::fs::remove_file(g.path().join("test-images")).unwrap();
+        let e = load_idx_dir(g.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("no test image file") && e.contains("train-images"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_and_missing_datasets_say_what_to_do() {
+        let e = load("nosuch", Path::new("/nonexistent"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("nosuch") && e.contains("mnist10k") && e.contains("eight-gaussians"),
+            "{e}"
+        );
+        let root = tempfile::tempdir().unwrap();
+        let e = load("mnist", root.path()).unwrap_err().to_string();
+        assert!(e.contains("cargo xtask download mnist"), "{e}");
+        let e = load("cifar10", root.path()).unwrap_err().to_string();
+        assert!(e.contains("test_batch.bin"), "{e}");
+        // Fashion-MNIST: from Debian's package when installed, else the apt-get hint.
+        match load("fashion-mnist", root.path()) {
+            Ok(s) => {
+                assert_eq!((s.train.len(), s.test.len()), (60_000, 10_000));
+                assert_eq!(label_counts(s.test.y.as_ref().unwrap(), 10), vec![1000; 10]);
+            }
+            Err(e) => assert!(
+                e.to_string()
+                    .contains("apt-get install dataset-fashion-mnist"),
+                "{e}"
+            ),
+        }
+    }
+}

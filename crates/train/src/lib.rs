@@ -1,0 +1,33 @@
+//! genzoo-train: training, checkpoints and run outputs for any [`genzoo_core::model::GenerativeModel`].
+//!
+//! * [`trainer`]: the [`Trainer`] (setup, resume, the step loop, evaluation, saving).
+//! * [`config`]: [`TrainConfig`] and the TOML [`RunConfig`].
+//! * [`optim`], [`schedule`], [`ema`]: optimizers with checkpointable state, learning-rate
+//!   schedules, weight averaging.
+//! * [`checkpoint`]: atomic safetensors checkpoints with the training state.
+//! * [`metrics`]: `metrics.jsonl` / `metrics.csv`; [`image`]: PNG grids of samples.
+//! * [`plots`] (feature `plots`): loss curves and scatter plots; [`progress`] (feature
+//!   `progress`): the terminal progress bar; [`text`] (feature `plots`): bitmap labels.
+//! * [`runtime`]: process tuning for CPU training (glibc's allocator).
+pub mod checkpoint;
+pub mod config;
+pub mod ema;
+pub mod image;
+pub mod metrics;
+pub mod optim;
+#[cfg(feature = "plots")]
+pub mod plots;
+pub mod progress;
+pub mod runtime;
+pub mod schedule;
+#[cfg(test)]
+mod tests;
+#[cfg(feature = "plots")]
+pub mod text;
+pub mod trainer;
+
+pub use config::{BestMetric, EarlyStopping, MetricMode, RunConfig, TrainConfig};
+pub use ema::EmaConfig;
+pub use optim::{OptimConfig, OptimKind, OptimOverride, Optimizer};
+pub use schedule::{ScheduleConfig, ScheduleKind};
+pub use trainer::{BestRecord, TrainSummary, Trainer};
