@@ -4,7 +4,7 @@
 //! count. The engine must stay within 5% of the bare loop (`ratio >= 0.95`).
 //!
 //! The model is a 784-H-H-784 ReLU autoencoder with a Bernoulli (sigmoid cross-entropy) decoder on
-//! pixels scaled to [0,1]; the data are MNIST-shaped `u8 [n, 1, 28, 28]` images.
+//! pixels scaled to \[0,1\]; the data are MNIST-shaped `u8 [n, 1, 28, 28]` images.
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};

@@ -4,9 +4,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use genzoo_core::data::{DataKind, Split};
-use genzoo_core::model::{find_spec, BuildArgs, EvalOptions, GenerativeModel};
-use genzoo_train::{checkpoint as ckpt, RunConfig, TrainConfig, Trainer};
+use genzoo_core::data::Split;
+use genzoo_core::model::{EvalOptions, GenerativeModel};
+use genzoo_train::{RunConfig, TrainConfig, Trainer};
 use serde_json::{json, Value};
 use tch::Device;
 
@@ -59,7 +59,7 @@ pub struct TrainArgs {
     resume: Option<PathBuf>,
 }
 
-/// Builds a registered model for the data in `split`.
+/// Builds a registered model for the data in `split`, its initial weights seeded by `seed`.
 pub fn build_model(
     name: &str,
     preset: Option<&str>,
@@ -68,24 +68,17 @@ pub fn build_model(
     device: Device,
     seed: u64,
 ) -> Result<Box<dyn GenerativeModel>> {
-    let specs = all_specs();
-    let spec = find_spec(&specs, name)?;
-    let kind = split.train.kind;
-    anyhow::ensure!(
-        (spec.accepts)(&kind),
-        "model `{name}` does not take {} data ({kind:?})",
-        split.train.name
-    );
     // Initial weights come from torch's generator: seed it so that a run is reproducible.
     genzoo_core::seed::seed_torch_stream(seed, "init", 0);
-    let args = BuildArgs {
-        preset: preset.unwrap_or(spec.presets[0]),
+    Ok(genzoo_core::model::build_model(
+        &all_specs(),
+        name,
+        preset,
         overrides,
-        data: kind,
-        num_classes: split.train.num_classes,
+        split.train.kind,
+        split.train.num_classes,
         device,
-    };
-    Ok((spec.build)(&args)?)
+    )?)
 }
 
 pub fn train(a: TrainArgs) -> Result<()> {
@@ -224,16 +217,7 @@ fn print_report(r: &genzoo_core::model::EvalReport) {
 
 /// The `config.json` of the run that holds `path` (a run directory or one of its checkpoints).
 fn run_meta(path: &Path) -> Result<Value> {
-    let found = path
-        .ancestors()
-        .map(|p| p.join("config.json"))
-        .find(|p| p.is_file());
-    let file = found.with_context(|| {
-        format!(
-            "{}: no config.json here or above: not a genzoo run directory",
-            path.display()
-        )
-    })?;
+    let file = genzoo_train::run::config_path(path)?;
     let text =
         std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", file.display()))
@@ -245,7 +229,8 @@ fn meta_str<'a>(meta: &'a Value, key: &str) -> Result<&'a str> {
         .with_context(|| format!("config.json has no string `{key}`"))
 }
 
-/// Rebuilds the model of a checkpoint and loads its weights.
+/// Rebuilds the model of a checkpoint (through `genzoo_train::run`) and loads the data it is to
+/// be evaluated on: `dataset`, else the run's own.
 fn load_checkpoint(
     path: &Path,
     data_root: Option<&Path>,
@@ -254,29 +239,18 @@ fn load_checkpoint(
     ema: bool,
 ) -> Result<(Box<dyn GenerativeModel>, Split, Value)> {
     let meta = run_meta(path)?;
+    let (model, run) = genzoo_train::run::load_model(path, &all_specs(), device, ema)?;
     let dataset = dataset
         .map(str::to_string)
         .unwrap_or(meta_str(&meta, "dataset")?.to_string());
     let split = load(&dataset, data_root)?;
-    let dir = ckpt::resolve(path)?;
-    let state = ckpt::read_state(&dir)?;
-    let mut model = build_model(
-        &state.model,
-        meta["preset"].as_str(),
-        Some(&state.model_config),
-        &split,
-        device,
-        0, // the weights are loaded from the checkpoint
-    )?;
-    if let Ok(kind) = serde_json::from_value::<DataKind>(meta["data_kind"].clone()) {
-        if kind != split.train.kind {
-            bail!(
-                "the checkpoint was trained on {kind:?} data but `{dataset}` holds {:?}",
-                split.train.kind
-            );
-        }
+    if run.data_kind != split.train.kind {
+        bail!(
+            "the checkpoint was trained on {:?} data but `{dataset}` holds {:?}",
+            run.data_kind,
+            split.train.kind
+        );
     }
-    ckpt::load_weights(model.as_mut(), &dir, ema)?;
     Ok((model, split, meta))
 }
 

@@ -340,7 +340,7 @@ pub fn evaluate_against(
     })
 }
 
-/// Samples (`f32 [n, D]`) as data: images clamped to [0,1] and shaped `[n, c, h, w]` (for PNG
+/// Samples (`f32 [n, D]`) as data: images clamped to \[0,1\] and shaped `[n, c, h, w]` (for PNG
 /// grids), vectors unchanged.
 pub fn samples_as_data(kind: &DataKind, samples: &Tensor) -> Result<Tensor> {
     match *kind {

@@ -1,8 +1,9 @@
 //! genzoo-build: one call in a build script that makes a package's binaries, tests and examples
 //! run against libtorch with nothing exported by hand.
 //!
-//! ```no_run
-//! // build.rs of any crate that links tch (directly or through a genzoo crate):
+//! In the `build.rs` of any crate that links tch (directly or through a genzoo crate), with
+//! `genzoo-build` as a build-dependency:
+//! ```text
 //! fn main() {
 //!     genzoo_build::link_libtorch();
 //! }

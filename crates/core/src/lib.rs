@@ -25,3 +25,5 @@ pub mod seed;
 pub mod units;
 
 pub use error::{CoreError, Result};
+/// The tch version every genzoo crate is built against.
+pub use tch;

@@ -177,7 +177,7 @@ pub trait GenerativeModel {
     fn train_step(&mut self, batch: &Batch, opt: &mut dyn Optimize) -> Result<Losses>;
     /// Test-set likelihood (or sample metrics) and the family's metrics.
     fn evaluate(&self, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport>;
-    /// `n` seeded samples in data space: images as `f32 [n, c, h, w]` in [0,1], vectors as
+    /// `n` seeded samples in data space: images as `f32 [n, c, h, w]` in \[0,1\], vectors as
     /// `f32 [n, d]`.
     fn sample(&self, n: i64, seed: u64) -> Result<Tensor>;
     /// The exact log-density in nats of continuous vectors `x` (`f32 [n, d]` -> `[n]`), for models
@@ -220,6 +220,9 @@ pub struct ModelSpec {
 }
 
 /// Looks a model up by name in `specs`.
+///
+/// # Errors
+/// [`crate::CoreError::Unknown`] listing the known names.
 pub fn find_spec<'a>(specs: &'a [ModelSpec], name: &str) -> Result<&'a ModelSpec> {
     specs
         .iter()
@@ -229,6 +232,38 @@ pub fn find_spec<'a>(specs: &'a [ModelSpec], name: &str) -> Result<&'a ModelSpec
             name: name.to_string(),
             known: specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
         })
+}
+
+/// Builds model `name` of `specs` for data of kind `data`: the one way every caller (CLI, run
+/// loader, library user) turns a catalogue name into a model. `preset` defaults to the spec's
+/// first (the one a user would start with); `overrides` replace preset fields.
+///
+/// # Errors
+/// [`crate::CoreError::Unknown`] for a name not in `specs` or an unknown preset;
+/// [`crate::CoreError::Config`] when the model does not take `data` or an override is invalid.
+pub fn build_model(
+    specs: &[ModelSpec],
+    name: &str,
+    preset: Option<&str>,
+    overrides: Option<&serde_json::Value>,
+    data: DataKind,
+    num_classes: Option<i64>,
+    device: Device,
+) -> Result<Box<dyn GenerativeModel>> {
+    let spec = find_spec(specs, name)?;
+    if !(spec.accepts)(&data) {
+        return Err(crate::CoreError::config(
+            "data",
+            format!("model `{name}` does not take {data:?} data"),
+        ));
+    }
+    (spec.build)(&BuildArgs {
+        preset: preset.unwrap_or(spec.presets[0]),
+        overrides,
+        data,
+        num_classes,
+        device,
+    })
 }
 
 /// Builds a config from a named preset and optional overrides, rejecting unknown keys: the

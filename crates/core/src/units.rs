@@ -3,12 +3,12 @@
 //! Conventions (see docs/likelihoods.md):
 //! * An NLL "per example" is in nats, summed over the example's dimensions.
 //! * Bits per dimension: `bpd = nll_nats / (D * ln 2)`.
-//! * 8-bit data x in {0..255}^D modelled by a continuous density on y = (x + u) / 256 in [0,1]^D
+//! * 8-bit data x in {0..255}^D modelled by a continuous density on y = (x + u) / 256 in \[0,1\]^D
 //!   (uniform dequantization, Theis et al. 2016): `-log P(x) <= -log p(y) + D log 256`. The
 //!   `D log 256` is the discretization term, added by [`discrete_nll_from_unit_density`].
 //! * A density on z = f(y) gives one on y by the change of variables,
 //!   `log p_y(y) = log p_z(f(y)) + log|det df/dy|`: [`affine_logdet`] for rescalings such as
-//!   [0,1] -> [-1,1], and [`logit_logdet`] for RealNVP's logit transform.
+//!   \[0,1\] -> [-1,1], and [`logit_transform`] (with its log-det) for RealNVP's logit transform.
 use tch::{Kind, Tensor};
 
 /// ln 2.
@@ -53,25 +53,25 @@ pub fn bits_per_dim_to_nats(bpd: f64, dims: usize) -> f64 {
 }
 
 /// The discretization term `D log(levels)` in nats for data with `levels` values per dimension
-/// scaled to [0,1] (for 8-bit data, `levels = 256`: log 256 per dimension).
+/// scaled to \[0,1\] (for 8-bit data, `levels = 256`: log 256 per dimension).
 pub fn discretization_nats(dims: usize, levels: u32) -> f64 {
     dims as f64 * f64::from(levels).ln()
 }
 
 /// The NLL in nats of the discrete data given `nll_unit_density`, the NLL of the dequantized data
-/// under a density on [0,1]^D: `-log P(x) <= -log p(y) + D log(levels)`.
+/// under a density on \[0,1\]^D: `-log P(x) <= -log p(y) + D log(levels)`.
 pub fn discrete_nll_from_unit_density(nll_unit_density: f64, dims: usize, levels: u32) -> f64 {
     nll_unit_density + discretization_nats(dims, levels)
 }
 
 /// `log|det|` of the elementwise rescaling `z = scale * y + shift` over `dims` dimensions. For
-/// [0,1] -> [-1,1] the scale is 2: `log p_y = log p_z + D log 2`.
+/// \[0,1\] -> [-1,1] the scale is 2: `log p_y = log p_z + D log 2`.
 pub fn affine_logdet(scale: f64, dims: usize) -> f64 {
     dims as f64 * scale.abs().ln()
 }
 
 /// The logit transform of RealNVP (Dinh et al. 2017, sec. 4.1): `z = logit(alpha + (1 - 2 alpha) y)`
-/// for y in [0,1]. Returns `(z, logdet)` with `logdet[b] = sum_i log|dz_i/dy_i|`, a `[b]` tensor, so
+/// for y in \[0,1\]. Returns `(z, logdet)` with `logdet[b] = sum_i log|dz_i/dy_i|`, a `[b]` tensor, so
 /// that `log p_y(y) = log p_z(z) + logdet`.
 pub fn logit_transform(y: &Tensor, alpha: f64) -> (Tensor, Tensor) {
     let s = y * (1.0 - 2.0 * alpha) + alpha; // in (0, 1)

@@ -1,6 +1,6 @@
 //! Image output: PNG grids of samples and reconstructions, written atomically.
 //!
-//! Grids take `f32 [n, c, h, w]` tensors with values in [0,1] (c = 1 or 3), clamp them, lay them
+//! Grids take `f32 [n, c, h, w]` tensors with values in \[0,1\] (c = 1 or 3), clamp them, lay them
 //! out `nrow` per row with a 2-pixel border, and write 8-bit greyscale or RGB PNGs.
 use std::path::Path;
 
@@ -9,7 +9,7 @@ use tch::{Kind, Tensor};
 use genzoo_core::io::write_atomic;
 use genzoo_core::{CoreError, Result};
 
-/// Lays `images` (`f32 [n, c, h, w]` in [0,1]) out in a grid, `nrow` images per row, and returns
+/// Lays `images` (`f32 [n, c, h, w]` in \[0,1\]) out in a grid, `nrow` images per row, and returns
 /// `(width, height, channels, bytes)` of the 8-bit grid.
 pub fn grid_bytes(images: &Tensor, nrow: i64) -> Result<(u32, u32, u8, Vec<u8>)> {
     let size = images.size();
@@ -49,7 +49,7 @@ pub fn grid_bytes(images: &Tensor, nrow: i64) -> Result<(u32, u32, u8, Vec<u8>)>
     Ok((gw as u32, gh as u32, c as u8, out))
 }
 
-/// Writes a PNG grid of `images` (`f32 [n, c, h, w]` in [0,1]) to `path`, `nrow` per row.
+/// Writes a PNG grid of `images` (`f32 [n, c, h, w]` in \[0,1\]) to `path`, `nrow` per row.
 pub fn save_grid(path: impl AsRef<Path>, images: &Tensor, nrow: i64) -> Result<()> {
     let path = path.as_ref();
     let (w, h, c, bytes) = grid_bytes(images, nrow)?;

@@ -18,6 +18,7 @@ pub mod optim;
 #[cfg(feature = "plots")]
 pub mod plots;
 pub mod progress;
+pub mod run;
 pub mod runtime;
 pub mod schedule;
 #[cfg(test)]
@@ -29,5 +30,6 @@ pub mod trainer;
 pub use config::{BestMetric, EarlyStopping, MetricMode, RunConfig, TrainConfig};
 pub use ema::EmaConfig;
 pub use optim::{OptimConfig, OptimKind, OptimOverride, Optimizer};
+pub use run::{load_model, read_meta, RunMeta};
 pub use schedule::{ScheduleConfig, ScheduleKind};
 pub use trainer::{BestRecord, TrainSummary, Trainer};

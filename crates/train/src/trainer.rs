@@ -122,12 +122,21 @@ impl Trainer {
         let from = ckpt::resolve(run_dir)?;
         let state = ckpt::read_state(&from)?;
         state.train.validate()?;
+        // Keep what the run's config.json recorded (the CLI's dataset, preset, ...): the resumed
+        // run rewrites the file with the trainer's own keys and these.
+        let meta = match crate::run::config_path(run_dir) {
+            Ok(file) => {
+                let text = std::fs::read_to_string(&file).map_err(|e| CoreError::io(&file, e))?;
+                serde_json::from_str(&text).map_err(|e| CoreError::format(&file, e.to_string()))?
+            }
+            Err(_) => Default::default(),
+        };
         Ok(Trainer {
             cfg: state.train.clone(),
             run_dir: Some(run_dir.to_path_buf()),
             resume_from: Some(from),
             stop_at: None,
-            meta: Default::default(),
+            meta,
         })
     }
 
@@ -253,9 +262,12 @@ impl Trainer {
                 "model": model.name(), "family": model.family(), "model_config": model.config_json(),
                 "train": cfg, "device": genzoo_core::device::device_name(device),
                 "train_data": train.name, "test_data": test.name,
+                "data_kind": train.kind, "num_classes": train.num_classes,
             });
             if let Some(obj) = conf.as_object_mut() {
-                obj.extend(self.meta.clone());
+                for (k, v) in &self.meta {
+                    obj.entry(k.clone()).or_insert_with(|| v.clone());
+                }
             }
             genzoo_core::io::write_atomic(
                 &dir.join("config.json"),

@@ -2,7 +2,7 @@
 //! MLP or convolutional: `z = f(x)`, `x_hat = g(z)`, trained to reconstruct.
 //!
 //! Images are reconstructed with the cross-entropy of sigmoid outputs against the grey levels
-//! x/255 in [0,1] (Bengio et al. 2007), vectors with the squared error. It defines no density,
+//! x/255 in \[0,1\] (Bengio et al. 2007), vectors with the squared error. It defines no density,
 //! so its report has no likelihood (`LikelihoodKind::None`) but the reconstruction errors, and
 //! its "samples" decode codes drawn from N(0, I): nothing ties the code distribution to that
 //! (or any) prior, which is why an autoencoder is no generator and what the VAE's KL fixes.

@@ -63,7 +63,7 @@ pub struct IsBatch {
 }
 
 /// The k-sample IS estimate of log p(x) for one batch of prepared examples, the k draws taken in
-/// chunks of at most [`ROWS_PER_CHUNK`] decoded rows (no gradient).
+/// chunks of at most `ROWS_PER_CHUNK` decoded rows (no gradient).
 pub fn importance_sample(
     model: &GaussianLatent,
     batch: &Prepared,

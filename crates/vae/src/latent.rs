@@ -1,5 +1,5 @@
 //! The Gaussian-latent encoder/decoder pair shared by the VAE, beta-VAE, IWAE and cVAE:
-//! q(z|x[,y]) = N(mu, diag(exp(logvar))), p(z) = N(0, I), p(x|z[,y]) an observation model of
+//! q(z|x\[,y\]) = N(mu, diag(exp(logvar))), p(z) = N(0, I), p(x|z\[,y\]) an observation model of
 //! [`crate::obs`] (Kingma & Welling 2014, sec. 2 and appendix C).
 //!
 //! * [`GaussianLatent::encode`]: `input [b, ...]` -> q as a `DiagGaussian` of batch shape `[b, d]`.

@@ -204,7 +204,7 @@ impl Likelihood {
         self.log_prob(params, &crate::latent::expand_rows(target, k)?)
     }
 
-    /// The mean of p(x|z) in data space: images `f32 [n, c, h, w]` in [0,1], vectors `[n, d]`.
+    /// The mean of p(x|z) in data space: images `f32 [n, c, h, w]` in \[0,1\], vectors `[n, d]`.
     pub fn mean(self, params: &Tensor) -> Result<Tensor> {
         Ok(match self {
             Likelihood::Auto | Likelihood::Bernoulli => params.f_select(1, 0)?.f_sigmoid()?,

@@ -54,7 +54,7 @@ pub fn save_reconstructions(
     save_grid(path, &Tensor::f_cat(&[orig, rec], 0)?, nrow)
 }
 
-/// Decoded latent codes `z [n, d]` as images `[n, c, h, w]` in [0,1].
+/// Decoded latent codes `z [n, d]` as images `[n, c, h, w]` in \[0,1\].
 pub fn decode_images(lat: &GaussianLatent, z: &Tensor) -> Result<Tensor> {
     check_images(lat)?;
     tch::no_grad(|| lat.lik.mean(&lat.decode(z, None)))

@@ -100,7 +100,7 @@ impl Dataset {
             num_classes: self.num_classes,
         }
     }
-    /// The examples as `f32` in [0,1] (images) or as they are (vectors).
+    /// The examples as `f32` in \[0,1\] (images) or as they are (vectors).
     pub fn x_unit_f32(&self) -> Tensor {
         match self.kind {
             DataKind::Image { .. } => self.x.to_kind(Kind::Float) / 255.0,

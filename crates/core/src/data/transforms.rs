@@ -7,7 +7,7 @@
 //!   (the dynamically binarized MNIST of Salakhutdinov & Murray 2008 / Burda et al. 2016).
 //! * [`binarize_static`]: one fixed binarization per example, a function of (seed, example index)
 //!   only, independent of batching and of torch's RNG: the evaluation data of binarized models.
-//! * [`scale_unit`] / [`scale_symmetric`]: x / 255 in [0,1], or x / 127.5 - 1 in [-1,1] (and back).
+//! * [`scale_unit`] / [`scale_symmetric`]: x / 255 in \[0,1\], or x / 127.5 - 1 in [-1,1] (and back).
 //! * The logit transform of RealNVP with its log-det lives in [`crate::units`]
 //!   ([`logit_transform`], [`logit_inverse`]), re-exported here.
 //! * [`one_hot`]: `i64 [b]` labels to `f32 [b, k]`.
@@ -31,7 +31,7 @@ fn check_u8(x: &Tensor, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// `u8` pixels to `f32` in [0,1]: x / 255.
+/// `u8` pixels to `f32` in \[0,1\]: x / 255.
 pub fn scale_unit(x: &Tensor) -> Tensor {
     x.to_kind(Kind::Float) / 255.0
 }
@@ -41,7 +41,7 @@ pub fn scale_symmetric(x: &Tensor) -> Tensor {
     x.to_kind(Kind::Float) / 127.5 - 1.0
 }
 
-/// [-1,1] back to [0,1] (for image grids), clamped.
+/// [-1,1] back to \[0,1\] (for image grids), clamped.
 pub fn symmetric_to_unit(x: &Tensor) -> Tensor {
     ((x + 1.0) * 0.5).clamp(0.0, 1.0)
 }
@@ -123,7 +123,7 @@ pub fn one_hot(y: &Tensor, k: i64) -> Result<Tensor> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Preprocess {
-    /// x / 255 in [0,1].
+    /// x / 255 in \[0,1\].
     Unit,
     /// x / 127.5 - 1 in [-1,1].
     Symmetric,

@@ -1,7 +1,7 @@
 //! NICE (Dinh, Krueger & Bengio 2015, "NICE: Non-linear Independent Components Estimation"):
 //! additive couplings (eq. 5) with alternating partitions of the flattened input, MLP coupling
 //! nets, the diagonal scaling layer (sec. 3.3) and a logistic prior (sec. 3.4). On 8-bit images
-//! the input is uniformly dequantized to [0,1]^D (sec. 5.1); NLL in bits/dim with the D log 256
+//! the input is uniformly dequantized to \[0,1\]^D (sec. 5.1); NLL in bits/dim with the D log 256
 //! term. Also runs on vector data (nats).
 use tch::nn;
 

@@ -1,0 +1,101 @@
+//! Run directories as a library: what `config.json` records about a run, and rebuilding the
+//! trained model from a run directory (what `eval`, `sample`, `--resume` and two-stage models
+//! use), without the training data.
+//!
+//! A run directory is written by the [`crate::Trainer`] alone, whoever calls it (the CLI or a
+//! library user): `config.json` holds the model's name, family, full configuration, the kind and
+//! shape of its data and its class count, next to the training configuration; `checkpoints/`
+//! holds the weights (see [`crate::checkpoint`]).
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tch::Device;
+
+use genzoo_core::data::DataKind;
+use genzoo_core::model::{build_model, GenerativeModel, ModelSpec};
+use genzoo_core::{CoreError, Result};
+
+use crate::checkpoint;
+
+/// The file name of a run's metadata.
+pub const CONFIG_JSON: &str = "config.json";
+
+/// What `config.json` says about the model of a run: enough to rebuild it. Other keys of the file
+/// (the training configuration, the CLI's own records) are kept in `extra`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunMeta {
+    /// Catalogue name (`vae-mlp`, `realnvp`, ...).
+    pub model: String,
+    /// `vae`, `flow`, `autoregressive`, `gan` or `baseline`.
+    pub family: String,
+    /// The model's full configuration (preset plus overrides).
+    pub model_config: serde_json::Value,
+    /// The preset the configuration started from, when known.
+    #[serde(default)]
+    pub preset: Option<String>,
+    /// What the model was trained on: its kind and shape.
+    pub data_kind: DataKind,
+    /// The class count of the training data, for conditional models.
+    #[serde(default)]
+    pub num_classes: Option<i64>,
+    /// Everything else in `config.json`.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The `config.json` that belongs to `path`: in `path` itself or in one of its parents (so a
+/// run directory, a checkpoint directory or its `latest`/`best` pointer all work).
+///
+/// # Errors
+/// [`CoreError::Format`] when no `config.json` is found or it lacks a key [`RunMeta`] needs
+/// (named); [`CoreError::Io`] when it cannot be read.
+pub fn config_path(path: &Path) -> Result<PathBuf> {
+    path.ancestors()
+        .map(|p| p.join(CONFIG_JSON))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            CoreError::format(
+                path,
+                "no config.json here or above: not a genzoo run directory",
+            )
+        })
+}
+
+/// Reads the [`RunMeta`] of the run holding `path`.
+///
+/// # Errors
+/// As [`config_path`]; [`CoreError::Format`] naming the file and the missing or malformed key.
+pub fn read_meta(path: &Path) -> Result<RunMeta> {
+    let file = config_path(path)?;
+    let text = std::fs::read_to_string(&file).map_err(|e| CoreError::io(&file, e))?;
+    serde_json::from_str(&text).map_err(|e| CoreError::format(&file, e.to_string()))
+}
+
+/// Rebuilds the model of the run holding `path` from `specs` (the catalogue, e.g.
+/// `genzoo_vae::registry()`) and loads the weights of its latest checkpoint (or of `path` when it
+/// names a checkpoint directory). `ema` loads the EMA weights when the checkpoint has them.
+///
+/// # Errors
+/// As [`read_meta`]; [`CoreError::Unknown`] when the run's model is not in `specs`;
+/// [`CoreError::Checkpoint`] when the weights do not match the rebuilt model (each tensor named).
+pub fn load_model(
+    path: &Path,
+    specs: &[ModelSpec],
+    device: Device,
+    ema: bool,
+) -> Result<(Box<dyn GenerativeModel>, RunMeta)> {
+    let meta = read_meta(path)?;
+    let dir = checkpoint::resolve(path)?;
+    let state = checkpoint::read_state(&dir)?;
+    let mut model = build_model(
+        specs,
+        &state.model,
+        meta.preset.as_deref(),
+        Some(&state.model_config),
+        meta.data_kind,
+        meta.num_classes,
+        device,
+    )?;
+    checkpoint::load_weights(model.as_mut(), &dir, ema)?;
+    Ok((model, meta))
+}
