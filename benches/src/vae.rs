@@ -151,7 +151,7 @@ pub fn is_nll_benchmark(
             split.test.name,
             split.test.len()
         ),
-        DataKind::Vector { .. } => split.test.name.clone(),
+        _ => split.test.name.clone(),
     };
     Ok(IsBench {
         seconds,

@@ -240,9 +240,14 @@ fn load_checkpoint(
 ) -> Result<(Box<dyn GenerativeModel>, Split, Value)> {
     let meta = run_meta(path)?;
     let (model, run) = genzoo_train::run::load_model(path, &all_specs(), device, ema)?;
-    let dataset = dataset
-        .map(str::to_string)
-        .unwrap_or(meta_str(&meta, "dataset")?.to_string());
+    // The run's dataset: as the CLI recorded it, else the name of the training split the trainer
+    // recorded (`mnist10k/train` -> `mnist10k`) for runs written through the library.
+    let dataset = match dataset {
+        Some(d) => d.to_string(),
+        None => meta_str(&meta, "dataset")
+            .or_else(|_| meta_str(&meta, "train_data").map(|t| t.trim_end_matches("/train")))?
+            .to_string(),
+    };
     let split = load(&dataset, data_root)?;
     if run.data_kind != split.train.kind {
         bail!(
@@ -279,7 +284,8 @@ pub struct SampleArgs {
 
 pub fn sample(a: SampleArgs) -> Result<()> {
     let device = genzoo_core::device::select_device(a.device.as_deref())?;
-    let (model, split, _) = load_checkpoint(&a.checkpoint, None, None, device, a.ema)?;
+    // Sampling needs no data: the run directory holds what rebuilds the model.
+    let (model, meta) = genzoo_train::run::load_model(&a.checkpoint, &all_specs(), device, a.ema)?;
     let t = Instant::now();
     let x = model.sample(a.n, a.seed)?;
     let secs = t.elapsed().as_secs_f64();
@@ -288,7 +294,7 @@ pub fn sample(a: SampleArgs) -> Result<()> {
             .join("samples")
             .join(format!("sample-{}.png", a.seed))
     });
-    if split.train.kind.is_image() {
+    if meta.data_kind.is_image() {
         genzoo_train::image::save_grid(&out, &x, a.nrow)?;
         println!("{} samples in {secs:.3} s -> {}", a.n, out.display());
     } else {

@@ -32,7 +32,13 @@ fn root() -> PathBuf {
 fn metadata() -> serde_json::Value {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .current_dir(root())
         .output()
         .unwrap();
@@ -72,8 +78,15 @@ fn genzoo_dependencies_run_one_way() {
             }
         }
     }
-    assert_eq!(seen, allowed.len(), "a genzoo library crate is missing from the workspace");
-    assert!(wrong.is_empty(), "dependencies against the direction: {wrong:?}");
+    assert_eq!(
+        seen,
+        allowed.len(),
+        "a genzoo library crate is missing from the workspace"
+    );
+    assert!(
+        wrong.is_empty(),
+        "dependencies against the direction: {wrong:?}"
+    );
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -95,7 +108,13 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn every_source_file_has_a_header_and_no_test_is_ignored() {
     let root = root();
     let mut files = Vec::new();
-    for d in ["crates", "xtask", "benches", "examples", "fuzz/fuzz_targets"] {
+    for d in [
+        "crates",
+        "xtask",
+        "benches",
+        "examples",
+        "fuzz/fuzz_targets",
+    ] {
         rust_files(&root.join(d), &mut files);
     }
     assert!(files.len() > 50, "found only {} files", files.len());

@@ -245,7 +245,7 @@ pub fn evaluate_against(
             test.name,
             test.len()
         ),
-        DataKind::Vector { .. } => format!("{} ({} examples), continuous vectors; {what}", test.name, test.len()),
+        _ => format!("{} ({} examples), continuous vectors; {what}", test.name, test.len()),
     }
     };
     let (unit, kind, data) = match (train.kind, model.has_density()) {
@@ -261,7 +261,7 @@ pub fn evaluate_against(
                 "-log p(y) + D log 256, an upper bound on the discrete NLL in expectation over u",
             ),
         ),
-        (DataKind::Vector { .. }, true) => (
+        (_, true) => (
             NllUnit::Nats,
             LikelihoodKind::Exact,
             data_text("exact density"),
@@ -275,7 +275,7 @@ pub fn evaluate_against(
                 units::discrete_nll_from_unit_density(nll, dims as usize, 256),
                 dims as usize,
             ),
-            DataKind::Vector { .. } => unit.from_nats(nll, dims as usize),
+            _ => unit.from_nats(nll, dims as usize),
         }
     };
 
@@ -355,7 +355,7 @@ pub fn samples_as_data(kind: &DataKind, samples: &Tensor) -> Result<Tensor> {
                 .clamp(0.0, 1.0)
                 .to_kind(Kind::Float))
         }
-        DataKind::Vector { .. } => Ok(samples.to_kind(Kind::Float)),
+        _ => Ok(samples.to_kind(Kind::Float)),
     }
 }
 
@@ -373,6 +373,10 @@ fn prepare(ds: &Dataset, seed_: u64, index: u64) -> Result<Tensor> {
                 .to_kind(Kind::Double))
         }
         DataKind::Vector { .. } => Ok(ds.x.f_reshape([n, d])?.to_kind(Kind::Double)),
+        other => Err(CoreError::config(
+            "data",
+            format!("the classical baselines model 8-bit images and vectors, not {other:?}"),
+        )),
     }
 }
 

@@ -79,10 +79,11 @@ fn images(d: &DataKind) -> bool {
     d.is_image()
 }
 fn vectors(d: &DataKind) -> bool {
-    !d.is_image()
+    d.is_vector()
 }
-fn any(_: &DataKind) -> bool {
-    true
+/// Images or vectors (not sequences or code grids, which these models do not take).
+fn any(d: &DataKind) -> bool {
+    d.is_image() || d.is_vector()
 }
 
 /// The flow family's registry entries.

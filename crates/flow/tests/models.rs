@@ -144,6 +144,7 @@ fn continuous_input(kind: DataKind, kind_t: Kind) -> Tensor {
             y
         }
         DataKind::Vector { dim } => Tensor::randn([3, dim], (kind_t, CPU)),
+        other => panic!("no flow test input for {other:?}"),
     }
 }
 

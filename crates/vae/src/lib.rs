@@ -99,8 +99,9 @@ pub fn build(
 
 pub use model::{Model, Owned};
 
-fn any(_: &DataKind) -> bool {
-    true
+/// Images or vectors (not sequences or code grids, which these models do not take).
+fn any(d: &DataKind) -> bool {
+    d.is_image() || d.is_vector()
 }
 
 fn images(k: &DataKind) -> bool {

@@ -105,7 +105,7 @@ pub fn image_geometry(data: &DataKind, factor: i64) -> Result<(i64, i64, i64)> {
             "data",
             format!("VQ models downsample by {factor}: height and width must be divisible by it, got {height}x{width}"),
         )),
-        DataKind::Vector { .. } => Err(CoreError::config("data", "VQ models need images")),
+        other => Err(CoreError::config("data", format!("VQ models need images, got {other:?}"))),
     }
 }
 

@@ -12,7 +12,8 @@ pub mod transforms;
 
 pub use batches::BatchIter;
 
-/// What the examples of a dataset are.
+/// What the examples of a dataset are. New kinds may be added: match with a wildcard arm.
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum DataKind {
@@ -24,19 +25,37 @@ pub enum DataKind {
     },
     /// Continuous vectors, `f32 [n, dim]`.
     Vector { dim: i64 },
+    /// 1-D sequences such as audio, `[n, channels, length]`: `u8` codes 0..=255 for
+    /// [`SequenceEncoding::MuLaw8`] (mu-law companded, as WaveNet models them), `f32` in \[-1, 1\]
+    /// for [`SequenceEncoding::Float`].
+    Sequence {
+        channels: i64,
+        length: i64,
+        encoding: SequenceEncoding,
+    },
+    /// Grids of categorical codes with `levels` values each, `i64 [n, height, width]` in
+    /// `0..levels` (K may exceed 256: the code maps of VQ models).
+    Categorical {
+        levels: i64,
+        height: i64,
+        width: i64,
+    },
+}
+
+/// How the samples of a [`DataKind::Sequence`] are stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SequenceEncoding {
+    /// 8-bit mu-law codes (mu = 255), `u8`.
+    MuLaw8,
+    /// Raw amplitudes in \[-1, 1\], `f32`.
+    Float,
 }
 
 impl DataKind {
-    /// Dimensions per example (c*h*w or dim): the D of bits/dim.
+    /// Dimensions per example (c*h*w, dim, channels*length or h*w): the D of bits/dim.
     pub fn dims(&self) -> i64 {
-        match *self {
-            DataKind::Image {
-                channels,
-                height,
-                width,
-            } => channels * height * width,
-            DataKind::Vector { dim } => dim,
-        }
+        self.example_shape().iter().product()
     }
     /// The shape of one example.
     pub fn example_shape(&self) -> Vec<i64> {
@@ -47,11 +66,19 @@ impl DataKind {
                 width,
             } => vec![channels, height, width],
             DataKind::Vector { dim } => vec![dim],
+            DataKind::Sequence {
+                channels, length, ..
+            } => vec![channels, length],
+            DataKind::Categorical { height, width, .. } => vec![height, width],
         }
     }
     /// True for 8-bit images.
     pub fn is_image(&self) -> bool {
         matches!(self, DataKind::Image { .. })
+    }
+    /// True for continuous vectors.
+    pub fn is_vector(&self) -> bool {
+        matches!(self, DataKind::Vector { .. })
     }
 }
 
@@ -100,11 +127,11 @@ impl Dataset {
             num_classes: self.num_classes,
         }
     }
-    /// The examples as `f32` in \[0,1\] (images) or as they are (vectors).
+    /// The examples as `f32`: images scaled to \[0,1\], everything else as stored.
     pub fn x_unit_f32(&self) -> Tensor {
         match self.kind {
             DataKind::Image { .. } => self.x.to_kind(Kind::Float) / 255.0,
-            DataKind::Vector { .. } => self.x.to_kind(Kind::Float),
+            _ => self.x.to_kind(Kind::Float),
         }
     }
 }
@@ -125,4 +152,40 @@ pub struct Batch {
     pub y: Option<Tensor>,
     /// What the examples are.
     pub kind: DataKind,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_shape_dims_and_json_tag() {
+        let seq = DataKind::Sequence {
+            channels: 1,
+            length: 16000,
+            encoding: SequenceEncoding::MuLaw8,
+        };
+        assert_eq!(seq.example_shape(), vec![1, 16000]);
+        assert_eq!(seq.dims(), 16000);
+        let codes = DataKind::Categorical {
+            levels: 512,
+            height: 7,
+            width: 7,
+        };
+        assert_eq!((codes.example_shape(), codes.dims()), (vec![7, 7], 49));
+        let img = DataKind::Image {
+            channels: 3,
+            height: 32,
+            width: 32,
+        };
+        assert_eq!(img.dims(), 3072);
+        assert!(img.is_image() && !img.is_vector() && DataKind::Vector { dim: 2 }.is_vector());
+        let j = serde_json::to_value(seq).unwrap();
+        assert_eq!(j["kind"], "sequence");
+        assert_eq!(j["encoding"], "mu-law8");
+        for k in [seq, codes, img, DataKind::Vector { dim: 2 }] {
+            let back: DataKind = serde_json::from_value(serde_json::to_value(k).unwrap()).unwrap();
+            assert_eq!(back, k);
+        }
+    }
 }

@@ -34,9 +34,9 @@ pub fn image_shape(model: &str, data: &DataKind) -> Result<[i64; 3]> {
             height,
             width,
         } => Ok([channels, height, width]),
-        DataKind::Vector { dim } => Err(CoreError::config(
+        other => Err(CoreError::config(
             format!("{model}.data"),
-            format!("{model} models 8-bit images; got vectors of dim {dim}"),
+            format!("{model} models 8-bit images; got {other:?}"),
         )),
     }
 }
