@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Glow (Kingma & Dhariwal 2018) in PyTorch, the reference side of `cargo xtask bench glow`; the
-same architecture as genzoo_flow::bench::glow_bench_config: 1x28x28 8-bit images, uniform
+same architecture as genzoo_benches::flow::glow_bench_config: 1x28x28 8-bit images, uniform
 dequantization, input y - 1/2, L = 2 levels of [squeeze, K = 4 steps of (ActNorm with data init,
 LU-decomposed invertible 1x1 conv, affine coupling on channel halves with scale sigmoid(h + 2) and
 net conv3x3-relu-conv1x1-relu-zeroconv3x3 of 64 channels), split with a learned conditional

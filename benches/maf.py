@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """MAF (Papamakarios et al. 2017) on 2-D data in PyTorch, the reference side of
-`cargo xtask bench maf`; the same model as genzoo_flow::bench::maf_bench_config: 5 MADE layers
+`cargo xtask bench maf`; the same model as genzoo_benches::flow::maf_bench_config: 5 MADE layers
 (2 inputs, 2 hidden layers of 64 ReLU units, outputs mu and alpha, alpha = 5 tanh(a / 5)),
 orderings alternating natural/reversed, hidden degrees spread evenly, standard Gaussian prior,
 loss = mean NLL in nats on the eight-Gaussians toy, Adam 1e-3, batch 512.

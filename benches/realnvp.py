@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """RealNVP (Dinh et al. 2017) in PyTorch, the reference side of `cargo xtask bench realnvp`; the
-same architecture as genzoo_flow::bench::realnvp_bench_config: 1x28x28 8-bit images, uniform
+same architecture as genzoo_benches::flow::realnvp_bench_config: 1x28x28 8-bit images, uniform
 dequantization, logit (alpha 0.05), 2 scales of [3 checkerboard affine couplings, squeeze,
 3 channel affine couplings, factor out half], 4 final checkerboard couplings, ResNet coupling nets
 (32 channels, 2 blocks, zero-init output), scale exp(g) tanh(h), standard Gaussian prior, loss =

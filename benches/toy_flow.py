@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The 2-D coupling flow of genzoo's `toy-flow` (preset `paper`) in PyTorch, the reference side of
-a `toy-flow` benchmark (genzoo_flow::bench::toy_flow_images_per_sec): 8 x [ActNorm (data init),
+a `toy-flow` benchmark (genzoo_benches::flow::toy_flow_images_per_sec): 8 x [ActNorm (data init),
 affine coupling with alternating masks, MLP 2-64-64-4 (zero-init output), scale exp(g) tanh(h)],
 standard Gaussian prior, loss = mean NLL in nats on the eight-Gaussians toy, Adam 1e-3, batch 512.
 Prints `images_per_sec X` (examples per second).

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The classic MLP VAE of pytorch/examples (vae/main.py: 784-400-20, ReLU, Bernoulli decoder with
 binary cross-entropy, Adam 1e-3, batch 128) timed in PyTorch, the reference side of
-`cargo xtask bench vae-mlp` (genzoo_vae::bench::vae_mlp_images_per_sec is the same model in
+`cargo xtask bench vae-mlp` (genzoo_benches::vae::vae_mlp_images_per_sec is the same model in
 genzoo).
 
 Data: the shipped datasets/mnist10k training digits (IDX gz, read with the standard library),

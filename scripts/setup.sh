@@ -29,7 +29,7 @@ else
 fi
 
 # .libtorch holds links to the wheel's include/ and lib/ plus its version, which tch's build
-# script (LIBTORCH, set in .cargo/config.toml) and build/libtorch.rs check.
+# script (LIBTORCH, set in .cargo/config.toml) and scripts/cxx check.
 read -r torch_dir torch_version < <(.venv/bin/python -c 'import os, torch; print(os.path.dirname(torch.__file__), torch.__version__)')
 [ -L .libtorch ] && rm -f .libtorch
 mkdir -p .libtorch

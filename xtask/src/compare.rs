@@ -224,7 +224,6 @@ pub fn compare(a: CompareArgs) -> Result<()> {
             let mut trainer = Trainer::new(cfg.clone(), Some(&run_dir))?;
             trainer.set_meta("dataset", json!(dataset));
             trainer.set_meta("preset", json!(preset));
-            trainer.set_meta("data_kind", serde_json::to_value(split.train.kind)?);
             let s = trainer.fit(model.as_mut(), &split)?;
             let r = model.evaluate(&split.test, &cfg.eval)?;
             let n = 256;

@@ -85,7 +85,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
     let device = genzoo_core::device::select_device(a.device.as_deref())?;
     if let Some(dir) = &a.resume {
         let meta = run_meta(dir)?;
-        let split = load(meta_str(&meta, "dataset")?, a.data.data_root.as_deref())?;
+        let split = load(&run_dataset(&meta)?, a.data.data_root.as_deref())?;
         let mut model = build_model(
             meta_str(&meta, "model")?,
             meta["preset"].as_str(),
@@ -174,8 +174,6 @@ pub fn train(a: TrainArgs) -> Result<()> {
     let mut trainer = Trainer::new(rc.train.clone(), Some(&out))?;
     trainer.set_meta("dataset", json!(dataset));
     trainer.set_meta("preset", json!(rc.preset));
-    trainer.set_meta("data_kind", serde_json::to_value(split.train.kind)?);
-    trainer.set_meta("device", json!(genzoo_core::device::device_name(device)));
     println!(
         "training {} on {dataset} ({} train / {} test) on {} -> {}",
         rc.model,
@@ -223,6 +221,19 @@ fn run_meta(path: &Path) -> Result<Value> {
     serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", file.display()))
 }
 
+/// The dataset a run trained on: as the CLI recorded it, else the name of the training split the
+/// trainer recorded (`mnist10k/train` -> `mnist10k`) for runs written through the library.
+fn run_dataset(meta: &Value) -> Result<String> {
+    if let Ok(d) = meta_str(meta, "dataset") {
+        return Ok(d.to_string());
+    }
+    meta["train_data"]
+        .as_str()
+        .and_then(|t| t.strip_suffix("/train"))
+        .map(str::to_string)
+        .context("the run records no loadable dataset: pass --dataset NAME")
+}
+
 fn meta_str<'a>(meta: &'a Value, key: &str) -> Result<&'a str> {
     meta[key]
         .as_str()
@@ -240,13 +251,9 @@ fn load_checkpoint(
 ) -> Result<(Box<dyn GenerativeModel>, Split, Value)> {
     let meta = run_meta(path)?;
     let (model, run) = genzoo_train::run::load_model(path, &all_specs(), device, ema)?;
-    // The run's dataset: as the CLI recorded it, else the name of the training split the trainer
-    // recorded (`mnist10k/train` -> `mnist10k`) for runs written through the library.
     let dataset = match dataset {
         Some(d) => d.to_string(),
-        None => meta_str(&meta, "dataset")
-            .or_else(|_| meta_str(&meta, "train_data").map(|t| t.trim_end_matches("/train")))?
-            .to_string(),
+        None => run_dataset(&meta)?,
     };
     let split = load(&dataset, data_root)?;
     if run.data_kind != split.train.kind {
@@ -299,8 +306,11 @@ pub fn sample(a: SampleArgs) -> Result<()> {
         println!("{} samples in {secs:.3} s -> {}", a.n, out.display());
     } else {
         let out = out.with_extension("json");
-        let rows: Vec<Vec<f32>> =
-            Vec::<Vec<f32>>::try_from(x.to_device(Device::Cpu).to_kind(tch::Kind::Float))?;
+        let flat = x
+            .to_device(Device::Cpu)
+            .to_kind(tch::Kind::Float)
+            .flatten(1, -1);
+        let rows: Vec<Vec<f32>> = Vec::<Vec<f32>>::try_from(flat)?;
         genzoo_core::io::write_atomic(&out, &serde_json::to_vec(&rows)?)?;
         println!("{} samples in {secs:.3} s -> {}", a.n, out.display());
     }

@@ -11,8 +11,11 @@
 //!
 //! It finds libtorch the way `torch-sys` (tch's build script) does, in the same order:
 //! `DEP_TCH_LIBTORCH_LIB` (what torch-sys itself resolved, visible to packages that depend on
-//! `torch-sys` directly), `LIBTORCH_LIB` or `LIBTORCH` (`$LIBTORCH/lib`), `LIBTORCH_USE_PYTORCH`
-//! (the `torch` package of `$PYTHON_SYS_EXECUTABLE` or `python3`), then `/usr/lib/libtorch.so`.
+//! `torch-sys` directly), then `LIBTORCH_USE_PYTORCH` (the `torch` package of `python` when
+//! `VIRTUAL_ENV` is set, else of `python3`), then `$LIBTORCH_LIB/lib` or `$LIBTORCH/lib` (give an
+//! absolute path: torch-sys resolves a relative one against its own folder), then
+//! `/usr/lib/libtorch.so`. Libtorch downloaded by tch's `download-libtorch` feature is not found;
+//! set `LIBTORCH` instead.
 //! It then
 //! * adds an rpath to that `lib` folder, so binaries find `libtorch*.so` without
 //!   `LD_LIBRARY_PATH`;
@@ -31,26 +34,26 @@ pub fn libtorch_lib_dir() -> Option<PathBuf> {
         "LIBTORCH_LIB",
         "LIBTORCH",
         "LIBTORCH_USE_PYTORCH",
-        "PYTHON_SYS_EXECUTABLE",
+        "VIRTUAL_ENV",
     ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
     if let Some(dir) = std::env::var_os("DEP_TCH_LIBTORCH_LIB") {
         return Some(PathBuf::from(dir));
     }
-    if let Some(root) = std::env::var_os("LIBTORCH_LIB").or_else(|| std::env::var_os("LIBTORCH")) {
-        return Some(absolute(&PathBuf::from(root)).join("lib"));
-    }
     if std::env::var_os("LIBTORCH_USE_PYTORCH").is_some() {
         return python_torch_lib();
+    }
+    if let Some(root) = std::env::var_os("LIBTORCH_LIB").or_else(|| std::env::var_os("LIBTORCH")) {
+        return Some(absolute(&PathBuf::from(root)).join("lib"));
     }
     Path::new("/usr/lib/libtorch.so")
         .exists()
         .then(|| PathBuf::from("/usr/lib"))
 }
 
-/// A relative `LIBTORCH` is taken by the compiler relative to the package being built; cargo's
-/// `[env] relative = true` values are absolute already.
+/// A relative `LIBTORCH` (a mistake: torch-sys resolves it against its own folder) is taken
+/// relative to the package being built; cargo's `[env] relative = true` values are absolute.
 fn absolute(p: &Path) -> PathBuf {
     if p.is_absolute() {
         return p.to_path_buf();
@@ -61,7 +64,12 @@ fn absolute(p: &Path) -> PathBuf {
 }
 
 fn python_torch_lib() -> Option<PathBuf> {
-    let py = std::env::var_os("PYTHON_SYS_EXECUTABLE").unwrap_or_else(|| "python3".into());
+    // torch-sys 0.24 runs `python` inside a virtual environment and `python3` elsewhere.
+    let py = if std::env::var_os("VIRTUAL_ENV").is_some() {
+        "python"
+    } else {
+        "python3"
+    };
     let out = Command::new(py)
         .args([
             "-c",
@@ -86,6 +94,10 @@ pub fn link_libtorch() {
     };
     let lib = lib.canonicalize().unwrap_or(lib);
     println!("cargo:rerun-if-changed={}", lib.display());
+    // GNU-style linker flags: Linux and other ELF targets (rpath), not MSVC.
+    if std::env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("msvc") {
+        return;
+    }
     println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
     if lib.join("libtorch_cuda.so").exists() {
         println!("cargo:rustc-link-arg=-Wl,--no-as-needed");

@@ -308,7 +308,7 @@ fn parse_stream(r: &mut dyn Read, path: &Path, gz: bool) -> Result<IdxArray> {
 }
 
 /// Writes `arr` to `path`, gzip-compressed (deterministic: mtime 0, no file name) when `gzip`;
-/// atomically (`engine::checkpoint::write_atomic`: a temporary file in the same directory, then a
+/// atomically (`genzoo_core::io::write_atomic`: a temporary file in the same directory, then a
 /// rename).
 pub fn write_idx(path: &Path, arr: &IdxArray, gzip: bool) -> Result<()> {
     let raw = arr.to_bytes()?;

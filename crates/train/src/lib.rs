@@ -6,8 +6,8 @@
 //!   schedules, weight averaging.
 //! * [`checkpoint`]: atomic safetensors checkpoints with the training state.
 //! * [`metrics`]: `metrics.jsonl` / `metrics.csv`; [`image`]: PNG grids of samples.
-//! * [`plots`] (feature `plots`): loss curves and scatter plots; [`progress`] (feature
-//!   `progress`): the terminal progress bar; [`text`] (feature `plots`): bitmap labels.
+//! * `plots` (feature `plots`): loss curves and scatter plots; [`progress`] (feature
+//!   `progress`): the terminal progress bar; `text` (feature `plots`): bitmap labels.
 //! * [`runtime`]: process tuning for CPU training (glibc's allocator).
 pub mod checkpoint;
 pub mod config;

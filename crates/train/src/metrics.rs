@@ -1,5 +1,5 @@
 //! Run outputs: metrics appended to `metrics.jsonl` and `metrics.csv`, and loss curves as PNG
-//! (through [`crate::plots`], feature `plots`).
+//! (through `crate::plots`, feature `plots`).
 //!
 //! Every row carries `step`, the number of optimizer steps done when it was recorded, so a
 //! resumed run can drop the rows written after the checkpoint it resumes from.

@@ -43,28 +43,39 @@ pub struct RunMeta {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// The `config.json` that belongs to `path`: in `path` itself or in one of its parents (so a
-/// run directory, a checkpoint directory or its `latest`/`best` pointer all work).
+/// The run directory that `path` names: `path` itself, or the folder holding the `checkpoints/`
+/// that `path` lies in (a checkpoint directory, or the `latest`/`best` pointer).
+pub fn run_root(path: &Path) -> PathBuf {
+    if path.join(CONFIG_JSON).is_file() {
+        return path.to_path_buf();
+    }
+    path.ancestors()
+        .find(|a| a.file_name().is_some_and(|n| n == "checkpoints"))
+        .and_then(Path::parent)
+        .map_or_else(|| path.to_path_buf(), Path::to_path_buf)
+}
+
+/// The `config.json` of the run that `path` names (see [`run_root`]).
 ///
 /// # Errors
-/// [`CoreError::Format`] when no `config.json` is found or it lacks a key [`RunMeta`] needs
-/// (named); [`CoreError::Io`] when it cannot be read.
+/// [`CoreError::Format`] when the run directory holds no `config.json`.
 pub fn config_path(path: &Path) -> Result<PathBuf> {
-    path.ancestors()
-        .map(|p| p.join(CONFIG_JSON))
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            CoreError::format(
-                path,
-                "no config.json here or above: not a genzoo run directory",
-            )
-        })
+    let file = run_root(path).join(CONFIG_JSON);
+    if file.is_file() {
+        Ok(file)
+    } else {
+        Err(CoreError::format(
+            &file,
+            "missing: not a genzoo run directory (nor a checkpoint in one)",
+        ))
+    }
 }
 
 /// Reads the [`RunMeta`] of the run holding `path`.
 ///
 /// # Errors
-/// As [`config_path`]; [`CoreError::Format`] naming the file and the missing or malformed key.
+/// As [`config_path`]; [`CoreError::Io`] when it cannot be read; [`CoreError::Format`] naming the
+/// file and the missing or malformed key.
 pub fn read_meta(path: &Path) -> Result<RunMeta> {
     let file = config_path(path)?;
     let text = std::fs::read_to_string(&file).map_err(|e| CoreError::io(&file, e))?;

@@ -151,7 +151,9 @@ impl Trainer {
         self.stop_at = Some(steps);
     }
 
-    /// Adds a field to `config.json` (the CLI records the dataset, preset, device, ...).
+    /// Adds a field to `config.json` (the CLI records the dataset and preset). The trainer's own
+    /// keys (`model`, `family`, `model_config`, `train`, `device`, `data_kind`, `num_classes`,
+    /// `train_data`, `test_data`) are always its own: a field of the same name is ignored.
     pub fn set_meta(&mut self, key: &str, value: serde_json::Value) {
         self.meta.insert(key.to_string(), value);
     }
