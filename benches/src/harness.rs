@@ -35,6 +35,16 @@ pub fn repo_root() -> PathBuf {
 
 /// Runs `benches/<script>` with the project's virtual environment and reads `images_per_sec X`.
 fn python_side(script: &'static str, threads: usize, device: Device) -> Side {
+    python_side_with(script, &[], threads, device)
+}
+
+/// [`python_side`] with extra arguments for the script (`--compile`).
+fn python_side_with(
+    script: &'static str,
+    extra: &'static [&'static str],
+    threads: usize,
+    device: Device,
+) -> Side {
     Box::new(move |steps| {
         let root = repo_root();
         let py = root.join(".venv/bin/python");
@@ -54,6 +64,7 @@ fn python_side(script: &'static str, threads: usize, device: Device) -> Side {
                 "--device",
                 &dev,
             ])
+            .args(extra)
             .env("OMP_NUM_THREADS", threads.to_string())
             .output()
             .with_context(|| format!("running {script}"))?;
@@ -126,23 +137,52 @@ pub fn run(a: &BenchOptions) -> Result<()> {
         t,
         genzoo_core::device::device_name(device)
     );
+    // A report-only third column: the same twin under torch.compile, where the script has it.
+    let compiled: Option<Side> = match a.name.as_str() {
+        "vae-mlp" => Some(python_side_with("vae_mlp.py", &["--compile"], t, device)),
+        _ => None,
+    };
     // One untimed warm-up step on each side (allocator, lazy init, Python import).
     left(2.min(a.steps))?;
     right(2.min(a.steps))?;
-    let (mut l, mut r) = (Vec::new(), Vec::new());
+    let (mut l, mut r, mut c) = (Vec::new(), Vec::new(), Vec::new());
+    let mut ratios = Vec::new();
     for round in 0..a.rounds {
         let x = left(a.steps)?;
         let y = right(a.steps)?;
-        println!(
+        let mut line = format!(
             "round {round}: {} {x:.1} images/s, {} {y:.1} images/s",
             names.0, names.1
         );
+        if let Some(side) = &compiled {
+            // torch.compile may not work on every machine: report, never fail the benchmark.
+            match side(a.steps) {
+                Ok(z) => {
+                    line.push_str(&format!(", pytorch-compile {z:.1} images/s"));
+                    c.push(z);
+                }
+                Err(e) => line.push_str(&format!(", pytorch-compile failed: {e}")),
+            }
+        }
+        println!("{line}");
+        ratios.push(x / y);
         l.push(x);
         r.push(y);
     }
     let (ml, mr) = (median(&mut l), median(&mut r));
     println!("{}: {ml:.1} images/s (median)", names.0);
     println!("{}: {mr:.1} images/s (median)", names.1);
+    if !c.is_empty() {
+        let mc = median(&mut c);
+        println!("pytorch-compile: {mc:.1} images/s (median; report only)");
+        println!("ratio_vs_compile {:.3}", ml / mc);
+    }
+    let (lo, hi) = ratios
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+            (a.min(x), b.max(x))
+        });
+    println!("round ratios: min {lo:.3}, max {hi:.3}");
     println!("ratio {:.3}", ml / mr);
     Ok(())
 }

@@ -3,7 +3,9 @@
 //!
 //! A model owns its `nn::VarStore`. The trainer calls [`GenerativeModel::train_step`] with an
 //! [`Optimize`] handle: a single-optimizer model computes its [`Losses`] and calls
-//! `opt.minimize("model", losses.total())`; a GAN calls `minimize` once per player group.
+//! `opt.minimize("model", losses.total()?)`; a model with several players (a GAN) returns one
+//! objective per player and calls `minimize` once per player group, each back-propagating into
+//! that group's parameters only.
 use std::collections::BTreeMap;
 
 use tch::{nn, Device, Tensor};
@@ -12,29 +14,52 @@ use crate::data::{Batch, DataKind, Dataset};
 use crate::units::NllUnit;
 use crate::Result;
 
-/// Named loss parts of one step. The part named `total` is the one optimized.
+/// Named loss parts of one step (scalar tensors). A single-objective model names its objective
+/// `total` ([`Losses::new`]); a model with several players has no single total and names one
+/// objective per player (`d_loss`, `g_loss`: [`Losses::empty`] then [`Losses::with`]).
 #[derive(Debug)]
 pub struct Losses {
     parts: Vec<(String, Tensor)>,
 }
 
 impl Losses {
-    /// Losses whose optimized part is `total` (a scalar tensor).
+    /// Losses whose single objective is `total` (a scalar tensor).
     pub fn new(total: Tensor) -> Self {
         Losses {
             parts: vec![("total".to_string(), total)],
         }
+    }
+    /// Losses with no part yet: add each player's objective and the reported parts with
+    /// [`Losses::with`].
+    pub fn empty() -> Self {
+        Losses { parts: Vec::new() }
+    }
+    /// The part named `name`, if any.
+    pub fn get(&self, name: &str) -> Option<&Tensor> {
+        self.parts.iter().find(|(n, _)| n == name).map(|(_, t)| t)
     }
     /// Adds a named part (a scalar tensor) for reporting.
     pub fn with(mut self, name: &str, value: Tensor) -> Self {
         self.parts.push((name.to_string(), value));
         self
     }
-    /// The optimized scalar.
-    pub fn total(&self) -> &Tensor {
-        &self.parts[0].1
+    /// The single objective, the part named `total`.
+    ///
+    /// # Errors
+    /// [`crate::CoreError::Invalid`] when there is no such part (multi-player losses).
+    pub fn total(&self) -> Result<&Tensor> {
+        self.get("total").ok_or_else(|| {
+            crate::CoreError::Invalid(format!(
+                "these losses have no `total` part (they have: {})",
+                self.parts
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
     }
-    /// The parts in insertion order, `total` first.
+    /// The parts in insertion order.
     pub fn parts(&self) -> &[(String, Tensor)] {
         &self.parts
     }
@@ -137,10 +162,21 @@ pub struct ParamGroup {
 
 /// The trainer's optimization handle passed to [`GenerativeModel::train_step`].
 pub trait Optimize {
-    /// Zeroes every gradient, back-propagates `loss`, clips and steps the optimizer of `group`.
+    /// Back-propagates `loss` into the parameters of `group` only (no other group's gradient is
+    /// computed or touched), clips those gradients and steps `group`'s optimizer once.
+    ///
+    /// # Errors
+    /// [`crate::CoreError::Unknown`] for a group the model does not declare; a libtorch error
+    /// when `loss` does not depend on any parameter.
     fn minimize(&mut self, group: &str, loss: &Tensor) -> Result<()>;
-    /// The global step being taken (0-based).
+    /// The global step being taken (0-based): one call of `train_step`.
     fn step(&self) -> u64;
+    /// How many optimizer steps `group` has taken over the whole run (kept across resumes): what
+    /// a critic trained `n_critic` times per generator step counts with.
+    ///
+    /// # Errors
+    /// [`crate::CoreError::Unknown`] for a group the model does not declare.
+    fn group_steps(&self, group: &str) -> Result<u64>;
 }
 
 /// The interface shared by every genzoo model.

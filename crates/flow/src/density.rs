@@ -477,7 +477,7 @@ macro_rules! impl_flow_model {
                 opt: &mut dyn genzoo_core::model::Optimize,
             ) -> genzoo_core::Result<genzoo_core::model::Losses> {
                 let losses = self.core.losses(batch)?;
-                opt.minimize("model", losses.total())?;
+                opt.minimize("model", losses.total()?)?;
                 Ok(losses)
             }
             fn evaluate(

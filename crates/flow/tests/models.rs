@@ -206,7 +206,7 @@ fn no_nan_or_inf_at_pixel_edges() {
         for (part, t) in losses.parts() {
             assert!(t.double_value(&[]).is_finite(), "{name}: {part} not finite");
         }
-        losses.total().backward();
+        losses.total().unwrap().backward();
         for (vname, v) in vs.variables() {
             if v.requires_grad() && v.grad().defined() {
                 assert!(
@@ -317,7 +317,7 @@ fn variational_dequantization_is_reported_as_a_bound() {
             kind: IMG,
         })
         .unwrap();
-    losses.total().backward();
+    losses.total().unwrap().backward();
     let g =
         m.vs.variables()
             .into_iter()

@@ -2,7 +2,9 @@
 //! e.g. Karras et al. 2018 for GAN generators): `s <- d s + (1 - d) w` after every step, with the
 //! average used for evaluation and sampling and saved in checkpoints.
 //!
-//! Every floating-point variable of the VarStore is averaged; integer buffers are copied.
+//! Every floating-point variable of the VarStore is averaged, or only those of the parameter
+//! groups named in [`EmaConfig::groups`] (a GAN averages its generator's only); the others, and
+//! integer buffers, are copied, so that the EMA weights always form a whole model.
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -18,6 +20,8 @@ pub struct EmaConfig {
     pub decay: f64,
     /// Steps before averaging starts (the shadow copies the weights until then).
     pub start_step: u64,
+    /// Parameter groups to average (e.g. `["generator"]`); empty: every variable.
+    pub groups: Vec<String>,
 }
 
 impl Default for EmaConfig {
@@ -25,6 +29,7 @@ impl Default for EmaConfig {
         EmaConfig {
             decay: 0.999,
             start_step: 0,
+            groups: Vec::new(),
         }
     }
 }
@@ -45,16 +50,29 @@ impl EmaConfig {
 /// Shadow copies of a model's variables.
 pub struct Ema {
     cfg: EmaConfig,
-    /// `(name, live variable, shadow)`, sorted by name.
-    vars: Vec<(String, Tensor, Tensor)>,
+    /// `(name, live variable, shadow, averaged)`, sorted by name.
+    vars: Vec<(String, Tensor, Tensor, bool)>,
 }
 
 impl Ema {
     /// Shadows initialized to the current values of `vars`.
     pub fn new(cfg: EmaConfig, vars: BTreeMap<String, Tensor>) -> Ema {
+        Ema::averaging(cfg, vars, |_| true)
+    }
+
+    /// Shadows of `vars` of which only those whose name passes `averaged` are averaged; the
+    /// others follow the live weights.
+    pub fn averaging(
+        cfg: EmaConfig,
+        vars: BTreeMap<String, Tensor>,
+        averaged: impl Fn(&str) -> bool,
+    ) -> Ema {
         let vars = vars
             .into_iter()
-            .map(|(n, v)| (n, v.shallow_clone(), v.detach().copy()))
+            .map(|(n, v)| {
+                let avg = averaged(&n);
+                (n, v.shallow_clone(), v.detach().copy(), avg)
+            })
             .collect();
         Ema { cfg, vars }
     }
@@ -63,8 +81,8 @@ impl Ema {
     pub fn update(&mut self, step: u64) {
         let _guard = tch::no_grad_guard();
         let copy_only = step <= self.cfg.start_step;
-        for (_, live, shadow) in self.vars.iter_mut() {
-            if copy_only || !live.is_floating_point() {
+        for (_, live, shadow, averaged) in self.vars.iter_mut() {
+            if copy_only || !*averaged || !live.is_floating_point() {
                 shadow.copy_(live);
             } else {
                 let _ = shadow.lerp_(live, 1.0 - self.cfg.decay);
@@ -76,14 +94,14 @@ impl Ema {
     pub fn tensors(&self) -> Vec<(String, Tensor)> {
         self.vars
             .iter()
-            .map(|(n, _, s)| (n.clone(), s.shallow_clone()))
+            .map(|(n, _, s, _)| (n.clone(), s.shallow_clone()))
             .collect()
     }
 
     /// Restores shadows from a checkpoint; names and shapes must match.
     pub fn load(&mut self, tensors: &BTreeMap<String, Tensor>) -> Result<()> {
         let _guard = tch::no_grad_guard();
-        for (name, _, shadow) in self.vars.iter_mut() {
+        for (name, _, shadow, _) in self.vars.iter_mut() {
             let src = tensors.get(name).ok_or_else(|| {
                 CoreError::shape(format!("ema/{name}"), "missing from the checkpoint")
             })?;
@@ -105,7 +123,7 @@ impl Ema {
     /// Swaps live weights and shadows (call twice to undo): evaluation runs on the average.
     pub fn swap(&mut self) {
         let _guard = tch::no_grad_guard();
-        for (_, live, shadow) in self.vars.iter_mut() {
+        for (_, live, shadow, _) in self.vars.iter_mut() {
             let tmp = live.copy();
             live.copy_(shadow);
             shadow.copy_(&tmp);
@@ -124,6 +142,7 @@ mod tests {
             EmaConfig {
                 decay: 0.5,
                 start_step: 0,
+                ..Default::default()
             },
             [("w".to_string(), w.shallow_clone())].into(),
         );

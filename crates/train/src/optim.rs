@@ -196,36 +196,51 @@ impl Optimizer {
     /// Scales the gradients so that their joint L2 norm is at most `max_norm` (PyTorch's
     /// `clip_grad_norm_`, without a device sync).
     pub fn clip_grad_norm(&mut self, max_norm: f64) {
-        let _guard = tch::no_grad_guard();
-        let grads: Vec<Tensor> = self
-            .params
-            .iter()
-            .map(|(_, p)| p.grad())
-            .filter(|g| g.defined())
-            .collect();
-        if grads.is_empty() {
-            return;
-        }
-        let norms: Vec<Tensor> = grads.iter().map(|g| g.norm()).collect();
-        let total = Tensor::stack(&norms, 0).norm();
-        let coef = (total + 1e-6)
-            .reciprocal()
-            .g_mul_scalar(max_norm)
-            .clamp_max(1.0);
-        for mut g in grads {
-            let _ = g.g_mul_(&coef);
-        }
+        let grads: Vec<Tensor> = self.params.iter().map(|(_, p)| p.grad()).collect();
+        clip_grads(&grads, max_norm);
+    }
+}
+
+/// Scales `grads` in place so that their joint L2 norm is at most `max_norm` (PyTorch's
+/// `clip_grad_norm_`, without a device sync); undefined entries are skipped.
+pub fn clip_grads(grads: &[Tensor], max_norm: f64) {
+    let _guard = tch::no_grad_guard();
+    let grads: Vec<Tensor> = grads
+        .iter()
+        .filter(|g| g.defined())
+        .map(Tensor::shallow_clone)
+        .collect();
+    if grads.is_empty() {
+        return;
+    }
+    let norms: Vec<Tensor> = grads.iter().map(|g| g.norm()).collect();
+    let total = Tensor::stack(&norms, 0).norm();
+    let coef = (total + 1e-6)
+        .reciprocal()
+        .g_mul_scalar(max_norm)
+        .clamp_max(1.0);
+    for mut g in grads {
+        let _ = g.g_mul_(&coef);
+    }
+}
+
+impl Optimizer {
+    /// One update of every parameter that has a gradient (in its `.grad`).
+    pub fn step(&mut self) {
+        let grads: Vec<Tensor> = self.params.iter().map(|(_, p)| p.grad()).collect();
+        self.step_with(grads);
     }
 
-    /// One update of every parameter that has a gradient.
-    pub fn step(&mut self) {
+    /// One update from gradients computed elsewhere: `grads[i]` belongs to `params()[i]`;
+    /// undefined ones (parameters the loss does not reach) are skipped. Missing trailing entries
+    /// count as undefined.
+    pub fn step_with(&mut self, grads: Vec<Tensor>) {
         let _guard = tch::no_grad_guard();
         self.t += 1;
         let c = &self.cfg;
         let lr = self.lr;
         let t = self.t as i32;
-        for ((_, p), slots) in self.params.iter_mut().zip(self.state.iter_mut()) {
-            let g = p.grad();
+        for (((_, p), slots), g) in self.params.iter_mut().zip(self.state.iter_mut()).zip(grads) {
             if !g.defined() {
                 continue;
             }

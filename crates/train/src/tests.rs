@@ -157,6 +157,7 @@ fn rich_config(steps: u64) -> TrainConfig {
     c.ema = Some(EmaConfig {
         decay: 0.9,
         start_step: 1,
+        ..Default::default()
     });
     c.eval_every = 4;
     c.best_metric = BestMetric {
@@ -549,4 +550,147 @@ fn epochs_groups_and_run_dir_reuse() {
         .fit(&mut model, &split())
         .unwrap();
     assert!(Trainer::new(TrainConfig::quick(1, 8, 0.01), Some(exists.path())).is_err());
+}
+
+/// A two-player stand-in: both players' losses depend on both groups' weights, as a GAN's do.
+/// `train_step` checks what each `minimize` may touch and records any breach.
+struct TwoPlayer {
+    inner: Tiny,
+    breaches: std::rc::Rc<std::cell::RefCell<Vec<String>>>,
+}
+
+impl TwoPlayer {
+    fn snapshot(&self, group: &str) -> Vec<Tensor> {
+        self.inner
+            .param_groups()
+            .into_iter()
+            .filter(|g| g.name == group)
+            .flat_map(|g| g.vars.into_iter().map(|(_, t)| t.detach().copy()))
+            .collect()
+    }
+}
+
+impl GenerativeModel for TwoPlayer {
+    fn name(&self) -> &str {
+        "two-player-test"
+    }
+    fn family(&self) -> &str {
+        "test"
+    }
+    fn config_json(&self) -> serde_json::Value {
+        self.inner.config_json()
+    }
+    fn var_store(&self) -> &nn::VarStore {
+        &self.inner.vs
+    }
+    fn var_store_mut(&mut self) -> &mut nn::VarStore {
+        &mut self.inner.vs
+    }
+    fn param_groups(&self) -> Vec<ParamGroup> {
+        self.inner.param_groups()
+    }
+    fn train_step(&mut self, batch: &Batch, opt: &mut dyn Optimize) -> Result<Losses> {
+        let step = opt.step();
+        let breach = |what: String| self.breaches.borrow_mut().push(what);
+        // The `enc` player: its step must leave every `dec` weight (and gradient) alone.
+        let dec_before = self.snapshot("dec");
+        let enc_before = self.snapshot("enc");
+        let enc_loss = self.inner.recon(&batch.x);
+        opt.minimize("enc", &enc_loss)?;
+        let dec_after = self.snapshot("dec");
+        if dec_before.iter().zip(&dec_after).any(|(a, b)| !a.equal(b)) {
+            breach(format!("step {step}: the enc step changed a dec weight"));
+        }
+        if self.inner.dec.ws.grad().defined() {
+            breach(format!("step {step}: the enc step left a gradient on dec"));
+        }
+        if enc_before
+            .iter()
+            .zip(self.snapshot("enc"))
+            .all(|(a, b)| a.equal(&b))
+        {
+            breach(format!("step {step}: the enc step changed nothing"));
+        }
+        // The `dec` player steps twice per enc step (n_critic = 2), leaving enc alone.
+        let enc_mid = self.snapshot("enc");
+        let mut dec_loss = self.inner.recon(&batch.x);
+        for _ in 0..2 {
+            dec_loss = self.inner.recon(&batch.x);
+            opt.minimize("dec", &dec_loss)?;
+        }
+        if enc_mid
+            .iter()
+            .zip(self.snapshot("enc"))
+            .any(|(a, b)| !a.equal(&b))
+        {
+            breach(format!("step {step}: a dec step changed an enc weight"));
+        }
+        let (e, d) = (opt.group_steps("enc")?, opt.group_steps("dec")?);
+        if (e, d) != (step + 1, 2 * (step + 1)) {
+            breach(format!("step {step}: group steps enc {e}, dec {d}"));
+        }
+        Ok(Losses::empty()
+            .with("enc_loss", enc_loss)
+            .with("dec_loss", dec_loss))
+    }
+    fn evaluate(&self, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {
+        self.inner.evaluate(data, opts)
+    }
+    fn sample(&self, n: i64, s: u64) -> Result<Tensor> {
+        self.inner.sample(n, s)
+    }
+}
+
+/// Each player's step back-propagates into its own group only, group step counts (n_critic)
+/// survive a resume, losses need no `total`, and an EMA restricted to one group averages that
+/// group only.
+#[test]
+fn players_step_only_their_own_group_and_counts_survive_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let breaches = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let make = || TwoPlayer {
+        inner: Tiny::new(8, 0),
+        breaches: breaches.clone(),
+    };
+    let mut cfg = TrainConfig::quick(6, 10, 1e-2);
+    cfg.sample_count = 0;
+    cfg.progress = false;
+    cfg.checkpoint_every = 3;
+    cfg.ema = Some(EmaConfig {
+        decay: 0.5,
+        groups: vec!["dec".into()],
+        ..Default::default()
+    });
+    let mut m = make();
+    let mut t = Trainer::new(cfg.clone(), Some(dir.path())).unwrap();
+    t.stop_at(3);
+    t.fit(&mut m, &split()).unwrap();
+    // Resumed at step 3: the counts go on from 3 and 6, as the checks inside train_step demand.
+    let mut m = make();
+    Trainer::resume(dir.path())
+        .unwrap()
+        .fit(&mut m, &split())
+        .unwrap();
+    assert_eq!(breaches.borrow().as_slice(), &[] as &[String]);
+    // The EMA averaged `dec` only: `enc` shadows equal the live weights, `dec` shadows do not.
+    let latest = ckpt::resolve(dir.path()).unwrap();
+    let ema = ckpt::read_safetensors(&latest.join("ema.safetensors")).unwrap();
+    let live = ckpt::model_vars(&m);
+    assert!(ema["enc.fc.weight"].equal(&live["enc.fc.weight"]));
+    assert!(!ema["dec.fc.weight"].equal(&live["dec.fc.weight"]));
+    // An EMA group the model does not have is refused before training, naming the key.
+    let mut bad = cfg;
+    bad.ema = Some(EmaConfig {
+        groups: vec!["generator".into()],
+        ..Default::default()
+    });
+    let e = Trainer::new(bad, None)
+        .unwrap()
+        .fit(&mut make(), &split())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("train.ema.groups") && e.contains("generator"),
+        "{e}"
+    );
 }

@@ -20,7 +20,7 @@ use crate::checkpoint::{self as ckpt, CheckpointTensors, GroupState, TrainState}
 use crate::config::{MetricMode, TrainConfig};
 use crate::ema::Ema;
 use crate::metrics::MetricsLog;
-use crate::optim::Optimizer;
+use crate::optim::{clip_grads, Optimizer};
 use crate::progress::Progress;
 use genzoo_core::data::{BatchIter, Dataset, Split};
 use genzoo_core::model::{EvalReport, GenerativeModel, Optimize};
@@ -76,17 +76,57 @@ impl Optimize for StepOptim<'_> {
             });
         }
         let opt = self.opts.get_mut(group).expect("checked above");
-        opt.zero_grad();
-        loss.f_backward()?;
+        // Gradients of this group's parameters only, returned rather than accumulated into
+        // `.grad`: other groups are neither computed nor touched, and no zeroing is needed.
+        let params: Vec<Tensor> = opt
+            .params()
+            .iter()
+            .map(|(_, p)| p.shallow_clone())
+            .collect();
+        let grads = Tensor::f_run_backward(&[loss], &params, false, false)?;
         if let Some(c) = self.clip {
-            opt.clip_grad_norm(c);
+            clip_grads(&grads, c);
         }
-        opt.step();
+        opt.step_with(grads);
         Ok(())
     }
     fn step(&self) -> u64 {
         self.step
     }
+    fn group_steps(&self, group: &str) -> Result<u64> {
+        self.opts
+            .get(group)
+            .map(Optimizer::steps_taken)
+            .ok_or_else(|| CoreError::Unknown {
+                what: "parameter group",
+                name: group.to_string(),
+                known: self.opts.keys().cloned().collect::<Vec<_>>().join(", "),
+            })
+    }
+}
+
+/// The EMA of `model`: every variable, or those of the groups `c.groups` names.
+fn ema_for(c: crate::EmaConfig, model: &dyn GenerativeModel) -> Result<Ema> {
+    if c.groups.is_empty() {
+        return Ok(Ema::new(c, ckpt::model_vars(model)));
+    }
+    let groups = model.param_groups();
+    let mut names = std::collections::BTreeSet::new();
+    for want in &c.groups {
+        let g = groups.iter().find(|g| &g.name == want).ok_or_else(|| {
+            CoreError::config(
+                "train.ema.groups",
+                format!(
+                    "no parameter group `{want}`; the model has: {}",
+                    group_names(&groups)
+                ),
+            )
+        })?;
+        names.extend(g.vars.iter().map(|(n, _)| n.clone()));
+    }
+    Ok(Ema::averaging(c, ckpt::model_vars(model), |n| {
+        names.contains(n)
+    }))
 }
 
 /// Position of step `s` in the data: `(epoch, batch index)`.
@@ -284,10 +324,10 @@ impl Trainer {
             model.init_from_batch(&batches.next_batch())?;
         }
         batches.seek_step(step)?;
-        let mut ema = cfg
-            .ema
-            .clone()
-            .map(|c| Ema::new(c, ckpt::model_vars(model)));
+        let mut ema = match cfg.ema.clone() {
+            None => None,
+            Some(c) => Some(ema_for(c, model)?),
+        };
         if let (Some(e), Some(t)) = (ema.as_mut(), resumed_ema.as_ref()) {
             e.load(t)?;
         }

@@ -163,7 +163,7 @@ impl Model for Autoencoder {
         let losses = Losses::new(total.shallow_clone())
             .with("recon", total)
             .with("mse", se.f_mean(Kind::Float)?.detach());
-        opt.minimize("model", losses.total())?;
+        opt.minimize("model", losses.total()?)?;
         Ok(losses)
     }
     fn evaluate(&self, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {

@@ -122,7 +122,7 @@ impl Model for Cvae {
     }
     fn train_step(&mut self, batch: &Batch, opt: &mut dyn Optimize) -> Result<Losses> {
         let losses = self.loss(&batch.x, batch.y.as_ref(), opt.step())?;
-        opt.minimize("model", losses.total())?;
+        opt.minimize("model", losses.total()?)?;
         Ok(losses)
     }
     fn evaluate(&self, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {

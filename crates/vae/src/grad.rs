@@ -65,7 +65,7 @@ pub fn encoder_gradient_stats(
         }
         let b = Tensor::from(baseline as f32).to_device(vs.device());
         let losses = obj.loss(&vae.lat, prep, None, 0, &b)?;
-        losses.total().f_backward()?;
+        losses.total()?.f_backward()?;
         let g: Vec<Tensor> = enc
             .iter()
             .map(|(_, t)| t.grad().f_flatten(0, -1))

@@ -393,7 +393,7 @@ impl Model for Vae {
     }
     fn train_step(&mut self, batch: &Batch, opt: &mut dyn Optimize) -> Result<Losses> {
         let losses = self.loss(&batch.x, opt.step())?;
-        opt.minimize("model", losses.total())?;
+        opt.minimize("model", losses.total()?)?;
         Ok(losses)
     }
     fn evaluate(&self, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {

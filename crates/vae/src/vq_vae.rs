@@ -311,7 +311,7 @@ impl Model for VqVae {
     fn train_step(&mut self, batch: &Batch, opt: &mut dyn Optimize) -> Result<Losses> {
         let prep = self.lik.prepare(&batch.x, Mode::Train)?;
         let (losses, _) = self.loss(&prep, true)?;
-        opt.minimize("model", losses.total())?;
+        opt.minimize("model", losses.total()?)?;
         Ok(losses)
     }
     fn evaluate(&self, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {

@@ -295,7 +295,8 @@ fn reparameterized_gradients_match_analytic_expectation() {
         Objective::default()
             .loss(&vae.lat, &prep, None, 0, &base)
             .unwrap()
-            .total(),
+            .total()
+            .unwrap(),
     );
     // Analytic: E_q[log N(x; W z + mu, sigma^2)] = sum_j -((x - W m - mu)_j^2 + sum_k W_jk^2 s_k^2) / (2 sigma_j^2) + c.
     let (dw, db) = (&vars["dec.out.weight"], &vars["dec.out.bias"]);
