@@ -221,6 +221,46 @@ fn run_meta(path: &Path) -> Result<Value> {
     serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", file.display()))
 }
 
+/// Writes `file` as CSV `index,label,nll,unit`: each example's NLL from the model's per-example
+/// capability (its mean is the report's NLL).
+fn write_per_example(
+    model: &dyn GenerativeModel,
+    test: &genzoo_core::data::Dataset,
+    opts: &EvalOptions,
+    file: &Path,
+) -> Result<()> {
+    let cap = model.per_example_nll().with_context(|| {
+        format!(
+            "{} has no per-example likelihood (no --per-example)",
+            model.name()
+        )
+    })?;
+    let e = cap.nll_per_example(test, opts)?;
+    let nll: Vec<f64> = Vec::try_from(&e.nll)?;
+    let labels: Option<Vec<i64>> = match &test.y {
+        Some(y) => Some(Vec::try_from(&y.to_device(Device::Cpu))?),
+        None => None,
+    };
+    let mut csv = String::from("index,label,nll,unit\n");
+    for (i, v) in nll.iter().enumerate() {
+        let label = labels
+            .as_ref()
+            .and_then(|l| l.get(i))
+            .map_or(String::new(), |l| l.to_string());
+        csv.push_str(&format!("{i},{label},{v},{}\n", e.unit.label()));
+    }
+    genzoo_core::io::write_atomic(file, csv.as_bytes())?;
+    println!(
+        "{} per-example NLLs ({}, {}) on {} -> {}",
+        nll.len(),
+        e.unit.label(),
+        e.kind.label(),
+        e.data,
+        file.display()
+    );
+    Ok(())
+}
+
 /// The dataset a run trained on: as the CLI recorded it, else the name of the training split the
 /// trainer recorded (`mnist10k/train` -> `mnist10k`) for runs written through the library.
 fn run_dataset(meta: &Value) -> Result<String> {
@@ -338,6 +378,10 @@ pub struct EvalArgs {
     /// JSON file to write (default: RUN/eval.json).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Also write each test example's NLL to this CSV (index,label,nll,unit), for models with a
+    /// per-example likelihood.
+    #[arg(long)]
+    per_example: Option<PathBuf>,
     #[arg(long)]
     device: Option<String>,
     /// Use the EMA weights when the checkpoint has them.
@@ -364,6 +408,9 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     let r = model.evaluate(&split.test, &opts)?;
     let secs = t.elapsed().as_secs_f64();
     print_report(&r);
+    if let Some(file) = &a.per_example {
+        write_per_example(model.as_ref(), &split.test, &opts, file)?;
+    }
     println!("evaluated in {secs:.1} s");
     let out = a.out.unwrap_or_else(|| a.checkpoint.join("eval.json"));
     let rec = json!({"model": model.name(), "family": model.family(), "report": r, "eval_seconds": secs, "options": opts});

@@ -153,6 +153,32 @@ pub struct EvalReport {
     pub metrics: BTreeMap<String, f64>,
 }
 
+/// Per-example negative log-likelihoods of a dataset and what they are: the capability behind
+/// `eval --per-example` (outlier scores, debugging, checking a model's normalization from
+/// outside).
+#[derive(Debug)]
+pub struct ExampleNll {
+    /// `f64 [n]`: example i's NLL in `unit`, in the order of the dataset.
+    pub nll: Tensor,
+    pub unit: NllUnit,
+    /// Exact, bound or estimate, as for [`EvalReport::kind`].
+    pub kind: LikelihoodKind,
+    /// Which data and preprocessing the numbers are on (as [`EvalReport::data`]).
+    pub data: String,
+}
+
+/// Capability: the NLL of each example of any data kind the model takes. Its mean over a
+/// dataset is the model's [`EvalReport::nll`] for the same options.
+pub trait PerExampleNll {
+    /// Per-example NLLs of the first `opts.max_examples` examples of `data` (all by default),
+    /// with every random choice seeded by `opts.seed`.
+    ///
+    /// # Errors
+    /// An empty dataset, data of another kind than the model's, a non-finite result (naming the
+    /// model), or a libtorch error.
+    fn nll_per_example(&self, data: &Dataset, opts: &EvalOptions) -> Result<ExampleNll>;
+}
+
 /// One named group of parameters, optimized by its own optimizer.
 pub struct ParamGroup {
     pub name: String,
@@ -224,6 +250,11 @@ pub trait GenerativeModel {
     /// Reconstructions of `x` (a batch as stored), for models that have them; same layout as
     /// [`GenerativeModel::sample`].
     fn reconstruct(&self, _x: &Tensor) -> Option<Result<Tensor>> {
+        None
+    }
+    /// The model's per-example likelihood, when it has one: discoverable without running the
+    /// model (GANs and the plain autoencoder have none).
+    fn per_example_nll(&self) -> Option<&dyn PerExampleNll> {
         None
     }
 }

@@ -40,6 +40,16 @@ impl NllUnit {
             NllUnit::BitsPerDim => nats_to_bits_per_dim(nats_per_example, dims),
         }
     }
+    /// [`NllUnit::from_nats`] elementwise: `nats` is a tensor of per-example NLLs in nats.
+    ///
+    /// # Errors
+    /// A libtorch error for a non-floating tensor.
+    pub fn from_nats_tensor(self, nats: &tch::Tensor, dims: usize) -> crate::Result<tch::Tensor> {
+        Ok(match self {
+            NllUnit::Nats => nats.shallow_clone(),
+            NllUnit::BitsPerDim => nats.f_div_scalar(dims as f64 * LN_2)?,
+        })
+    }
 }
 
 /// Nats per example -> bits per dimension.

@@ -552,3 +552,57 @@ fn glow_data_dependent_init_happens_once() {
 fn m_var(m: &glow::Glow, name: &str) -> Tensor {
     m.vs.variables()[name].detach().copy()
 }
+
+/// The per-example capability is discoverable without running the model, and its per-example
+/// NLLs average to the report's NLL under the same options (same dequantization noise), over
+/// several evaluation batches; on vectors the kind is exact.
+#[test]
+fn per_example_nlls_average_to_the_report() {
+    tch::manual_seed(2);
+    let images = Dataset {
+        name: "noise/test".into(),
+        kind: IMG,
+        x: Tensor::randint(256, [37, 1, 4, 4], (Kind::Uint8, CPU)),
+        y: None,
+        num_classes: None,
+    };
+    let vectors = Dataset {
+        name: "gauss/test".into(),
+        kind: DataKind::Vector { dim: 2 },
+        x: Tensor::randn([23, 2], (Kind::Float, CPU)),
+        y: None,
+        num_classes: None,
+    };
+    for (name, data) in [("glow", &images), ("nice", &images), ("maf", &vectors)] {
+        let specs = registry();
+        let spec = find_spec(&specs, name).unwrap();
+        let model = (spec.build)(&BuildArgs {
+            preset: "tiny",
+            overrides: None,
+            data: data.kind,
+            num_classes: None,
+            device: CPU,
+        })
+        .unwrap();
+        let opts = EvalOptions {
+            batch_size: 10,
+            seed: 7,
+            ..EvalOptions::default()
+        };
+        let report = model.evaluate(data, &opts).unwrap();
+        let cap = model
+            .per_example_nll()
+            .expect("flows have a per-example NLL");
+        let e = cap.nll_per_example(data, &opts).unwrap();
+        assert_eq!(e.nll.size(), [data.len()]);
+        assert_eq!((e.unit, e.kind), (report.unit, report.kind), "{name}");
+        let mean = e.nll.mean(Kind::Double).double_value(&[]);
+        let want = report.nll.unwrap();
+        assert!(
+            (mean - want).abs() < 1e-5 * want.abs().max(1.0),
+            "{name}: {mean} vs {want}"
+        );
+        // Not all equal: they are per-example numbers, not the mean repeated.
+        assert!(e.nll.std(true).double_value(&[]) > 1e-6, "{name}");
+    }
+}

@@ -133,6 +133,9 @@ impl Model for Cvae {
             .f_remainder(self.cfg.num_classes)?;
         self.sample_labels(&y, seed)
     }
+    fn per_example_nll(&self) -> Option<&dyn genzoo_core::model::PerExampleNll> {
+        Some(&self.lat)
+    }
     /// Reconstructions need labels, which the trait does not pass: see
     /// [`Cvae::reconstruct_labelled`].
     fn reconstruct(&self, _x: &Tensor) -> Option<Result<Tensor>> {

@@ -145,6 +145,47 @@ pub fn is_log_likelihood(
     Ok(Tensor::f_cat(&out, 0)?)
 }
 
+impl genzoo_core::model::PerExampleNll for GaussianLatent {
+    /// The IS estimate of `-log p(x)` (`-log p(x|y)` for conditional models) of each example with
+    /// `k = opts.importance_samples`, in the decoder's unit, under the evaluation preprocessing
+    /// seeded by `opts.seed` (static binarization for Bernoulli decoders): what
+    /// [`evaluate`] averages.
+    fn nll_per_example(
+        &self,
+        data: &Dataset,
+        opts: &EvalOptions,
+    ) -> Result<genzoo_core::model::ExampleNll> {
+        let data = match opts.max_examples {
+            Some(m) => data.take(m),
+            None => data.take(data.len()),
+        };
+        if data.is_empty() {
+            return Err(CoreError::shape(
+                format!("{}.x", data.name),
+                "no examples to evaluate",
+            ));
+        }
+        let k = opts.importance_samples.max(1) as i64;
+        let lp = is_log_likelihood(self, &data, k, opts.batch_size, opts.seed)?;
+        let nats = lp
+            .f_neg()?
+            .f_to_kind(Kind::Double)?
+            .f_to_device(tch::Device::Cpu)?;
+        let unit = self.lik.unit();
+        Ok(genzoo_core::model::ExampleNll {
+            nll: unit.from_nats_tensor(&nats, self.data.dims() as usize)?,
+            unit,
+            kind: LikelihoodKind::IsEstimate,
+            data: format!(
+                "{} ({}), {}; IS estimate with k={k}",
+                data.name,
+                data.len(),
+                self.lik.data_label(opts.seed)
+            ),
+        })
+    }
+}
+
 /// The mutual-information estimate `I(x;z) ~ mean_i log q(z_i|x_i) - mean_i log q(z_i)`, with
 /// `z_i ~ q(z|x_i)` and `q(z) = (1/N) sum_n q(z|x_n)`, from posterior means and log standard
 /// deviations `[N, d]`; batched over `z` in blocks.

@@ -2,7 +2,9 @@
 //! `new(p: &nn::Path, cfg: &Config)` and implementing [`Model`]; [`Owned`] pairs it with the
 //! `nn::VarStore` that holds its weights and implements `genzoo_core::model::GenerativeModel`.
 use genzoo_core::data::{Batch, Dataset};
-use genzoo_core::model::{EvalOptions, EvalReport, GenerativeModel, Losses, Optimize};
+use genzoo_core::model::{
+    EvalOptions, EvalReport, GenerativeModel, Losses, Optimize, PerExampleNll,
+};
 use genzoo_core::Result;
 use tch::{nn, Device, Tensor};
 
@@ -20,6 +22,10 @@ pub trait Model {
     fn sample(&self, n: i64, seed: u64) -> Result<Tensor>;
     /// Reconstructions of a stored batch.
     fn reconstruct(&self, _x: &Tensor) -> Option<Result<Tensor>> {
+        None
+    }
+    /// The per-example likelihood capability, for models that have one.
+    fn per_example_nll(&self) -> Option<&dyn PerExampleNll> {
         None
     }
 }
@@ -66,5 +72,8 @@ impl<M: Model> GenerativeModel for Owned<M> {
     }
     fn reconstruct(&self, x: &Tensor) -> Option<Result<Tensor>> {
         self.net.reconstruct(x)
+    }
+    fn per_example_nll(&self) -> Option<&dyn PerExampleNll> {
+        self.net.per_example_nll()
     }
 }

@@ -405,4 +405,7 @@ impl Model for Vae {
     fn reconstruct(&self, x: &Tensor) -> Option<Result<Tensor>> {
         Some(reconstruct_latent(&self.lat, x, None))
     }
+    fn per_example_nll(&self) -> Option<&dyn genzoo_core::model::PerExampleNll> {
+        Some(&self.lat)
+    }
 }

@@ -294,3 +294,39 @@ fn grids_are_written() {
         );
     }
 }
+
+/// The latent-variable models expose a per-example NLL whose mean is the report's IS estimate
+/// (same k, same static binarization seed, several batches); the plain autoencoder has none.
+#[test]
+fn per_example_nlls_average_to_the_report() {
+    let split = image_split(8);
+    let test = &split.test;
+    assert!(test.len() >= 3);
+    let opts = EvalOptions {
+        importance_samples: 6,
+        batch_size: 2,
+        seed: 3,
+        ..EvalOptions::default()
+    };
+    for name in ["vae-mlp", "iwae", "cvae", "ae-mlp"] {
+        let model = crate::build(name, Some("tiny"), &split.train, Device::Cpu).unwrap();
+        let Some(cap) = model.per_example_nll() else {
+            assert_eq!(name, "ae-mlp", "{name} lost its per-example NLL");
+            continue;
+        };
+        // The report draws its importance samples from torch's generator: reseed for both.
+        tch::manual_seed(11);
+        let report = model.evaluate(test, &opts).unwrap();
+        tch::manual_seed(11);
+        let e = cap.nll_per_example(test, &opts).unwrap();
+        assert_eq!(e.nll.size(), [test.len()]);
+        assert_eq!((e.unit, e.kind), (report.unit, LikelihoodKind::IsEstimate));
+        let mean = e.nll.mean(Kind::Double).double_value(&[]);
+        let want = report.nll.unwrap();
+        assert!(
+            (mean - want).abs() < 1e-4 * want,
+            "{name}: {mean} vs {want}"
+        );
+        assert!(e.nll.std(true).double_value(&[]) > 1e-6, "{name}");
+    }
+}
