@@ -404,11 +404,21 @@ pub fn eval(a: EvalArgs) -> Result<()> {
         max_examples: a.max_examples,
         ..EvalOptions::default()
     };
+    if a.per_example.is_some() && model.per_example_nll().is_none() {
+        bail!(
+            "{} has no per-example likelihood: --per-example needs a model with one",
+            model.name()
+        );
+    }
+    // Importance samples come from torch's generator: seed it from --seed before each pass, so
+    // that the per-example NLLs average to the report exactly.
+    genzoo_core::seed::seed_torch_stream(opts.seed, "eval", 0);
     let t = Instant::now();
     let r = model.evaluate(&split.test, &opts)?;
     let secs = t.elapsed().as_secs_f64();
     print_report(&r);
     if let Some(file) = &a.per_example {
+        genzoo_core::seed::seed_torch_stream(opts.seed, "eval", 0);
         write_per_example(model.as_ref(), &split.test, &opts, file)?;
     }
     println!("evaluated in {secs:.1} s");
