@@ -4,7 +4,7 @@
 //!
 //! `cargo run -- [STEPS] [OUT.png]` (defaults: 50 steps, `samples.png`).
 use genzoo_vae::genzoo_core::model::EvalOptions;
-use genzoo_vae::genzoo_core::tch::Device;
+use genzoo_vae::genzoo_core::{seed, tch::Device};
 use genzoo_vae::genzoo_train::{image, TrainConfig, Trainer};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -13,6 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = args.next().unwrap_or_else(|| "samples.png".into());
 
     let split = genzoo_vae::genzoo_data::load_mnist10k()?;
+    seed::seed_torch_stream(0, "init", 0); // reproducible initial weights
     let mut model = genzoo_vae::build("vae-mlp", Some("tiny"), &split.train, Device::Cpu)?;
     let cfg = TrainConfig {
         sample_count: 0,
