@@ -333,6 +333,29 @@ pub fn build_model(
     })
 }
 
+/// [`build_model`] for data like `data` (its kind, shape and class count), with the preset's own
+/// values: what each family's `build` is.
+///
+/// # Errors
+/// As [`build_model`].
+pub fn build_for(
+    specs: &[ModelSpec],
+    name: &str,
+    preset: Option<&str>,
+    data: &Dataset,
+    device: Device,
+) -> Result<Box<dyn GenerativeModel>> {
+    build_model(
+        specs,
+        name,
+        preset,
+        None,
+        data.kind,
+        data.num_classes,
+        device,
+    )
+}
+
 /// Builds a config from a named preset and optional overrides, rejecting unknown keys: the
 /// helper every model's `build` uses. `presets(name)` returns the preset's config.
 pub fn config_from<C>(

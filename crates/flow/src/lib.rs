@@ -64,15 +64,7 @@ pub fn build(
     data: &Dataset,
     device: tch::Device,
 ) -> Result<Box<dyn GenerativeModel>> {
-    genzoo_core::model::build_model(
-        &registry(),
-        name,
-        preset,
-        None,
-        data.kind,
-        data.num_classes,
-        device,
-    )
+    genzoo_core::model::build_for(&registry(), name, preset, data, device)
 }
 
 fn images(d: &DataKind) -> bool {
