@@ -305,9 +305,15 @@ impl FlowCore {
         })
     }
 
-    /// Test NLL over `data` (at most `opts.max_examples`, batches of `opts.batch_size`,
-    /// dequantization noise seeded by `opts.seed`) with the round-trip error.
-    pub fn evaluate(&self, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {
+    /// Runs the model over the first `opts.max_examples` examples of `data` in batches of
+    /// `opts.batch_size`, dequantization noise seeded by `opts.seed`, handing each batch's NLL
+    /// parts to `each`; returns the example count and the round-trip error of the first batch.
+    fn eval_batches(
+        &self,
+        data: &Dataset,
+        opts: &EvalOptions,
+        mut each: impl FnMut(&NllParts) -> Result<()>,
+    ) -> Result<(i64, f64)> {
         let n = opts.max_examples.map_or(data.len(), |m| m.min(data.len()));
         if n < 1 {
             return Err(CoreError::Invalid(format!(
@@ -317,8 +323,6 @@ impl FlowCore {
         }
         let bs = opts.batch_size.max(1);
         genzoo_core::seed::seed_torch_stream(opts.seed, "flow-eval", 0);
-        let mut sum = 0.0;
-        let mut log_q = 0.0;
         let mut recon: f64 = 0.0;
         let mut start = 0;
         while start < n {
@@ -329,13 +333,24 @@ impl FlowCore {
                 .as_ref()
                 .map(|y| y.narrow(0, start, len).to_device(self.device));
             let p = tch::no_grad(|| self.nll(&x, y.as_ref(), false))?;
-            sum += p.nll.sum(Kind::Double).double_value(&[]);
-            log_q += p.log_q.sum(Kind::Double).double_value(&[]);
+            each(&p)?;
             if start == 0 {
                 recon = self.round_trip(&x, y.as_ref())?.1;
             }
             start += len;
         }
+        Ok((n, recon))
+    }
+
+    /// Test NLL over `data` (at most `opts.max_examples`, batches of `opts.batch_size`,
+    /// dequantization noise seeded by `opts.seed`) with the round-trip error.
+    pub fn evaluate(&self, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {
+        let (mut sum, mut log_q) = (0.0, 0.0);
+        let (n, recon) = self.eval_batches(data, opts, |p| {
+            sum += p.nll.f_sum(Kind::Double)?.f_double_value(&[])?;
+            log_q += p.log_q.f_sum(Kind::Double)?.f_double_value(&[])?;
+            Ok(())
+        })?;
         let nll_nats = sum / n as f64;
         if !nll_nats.is_finite() {
             return Err(CoreError::model(
@@ -384,33 +399,11 @@ impl genzoo_core::model::PerExampleNll for FlowCore {
         data: &Dataset,
         opts: &EvalOptions,
     ) -> Result<genzoo_core::model::ExampleNll> {
-        let n = opts.max_examples.map_or(data.len(), |m| m.min(data.len()));
-        if n < 1 {
-            return Err(CoreError::Invalid(format!(
-                "{}: no examples to evaluate in {}",
-                self.model, data.name
-            )));
-        }
-        let bs = opts.batch_size.max(1);
-        genzoo_core::seed::seed_torch_stream(opts.seed, "flow-eval", 0);
         let mut parts = Vec::new();
-        let mut start = 0;
-        while start < n {
-            let len = bs.min(n - start);
-            let x = data.x.narrow(0, start, len).to_device(self.device);
-            let y = data
-                .y
-                .as_ref()
-                .map(|y| y.narrow(0, start, len).to_device(self.device));
-            let p = tch::no_grad(|| self.nll(&x, y.as_ref(), false))?;
+        let (n, _) = self.eval_batches(data, opts, |p| {
             parts.push(p.nll.f_to_kind(Kind::Double)?.f_to_device(Device::Cpu)?);
-            if start == 0 {
-                // The round trip of the first batch, as in `evaluate`, keeps the generator's
-                // draws (and so the dequantization noise) in step with it.
-                let _ = self.round_trip(&x, y.as_ref())?;
-            }
-            start += len;
-        }
+            Ok(())
+        })?;
         let nats = Tensor::f_cat(&parts, 0)?;
         let all_finite = nats.f_isfinite()?.f_all()?.f_int64_value(&[])? == 1;
         if !all_finite {

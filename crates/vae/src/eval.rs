@@ -145,6 +145,19 @@ pub fn is_log_likelihood(
     Ok(Tensor::f_cat(&out, 0)?)
 }
 
+/// The first `opts.max_examples` examples of `data` (all by default), or an error naming the
+/// data when there are none.
+fn eval_subset(data: &Dataset, opts: &EvalOptions) -> Result<Dataset> {
+    let data = data.take(opts.max_examples.unwrap_or(data.len()));
+    if data.is_empty() {
+        return Err(CoreError::shape(
+            format!("{}.x", data.name),
+            "no examples to evaluate",
+        ));
+    }
+    Ok(data)
+}
+
 impl genzoo_core::model::PerExampleNll for GaussianLatent {
     /// The IS estimate of `-log p(x)` (`-log p(x|y)` for conditional models) of each example with
     /// `k = opts.importance_samples`, in the decoder's unit, under the evaluation preprocessing
@@ -155,16 +168,7 @@ impl genzoo_core::model::PerExampleNll for GaussianLatent {
         data: &Dataset,
         opts: &EvalOptions,
     ) -> Result<genzoo_core::model::ExampleNll> {
-        let data = match opts.max_examples {
-            Some(m) => data.take(m),
-            None => data.take(data.len()),
-        };
-        if data.is_empty() {
-            return Err(CoreError::shape(
-                format!("{}.x", data.name),
-                "no examples to evaluate",
-            ));
-        }
+        let data = eval_subset(data, opts)?;
         let k = opts.importance_samples.max(1) as i64;
         let lp = is_log_likelihood(self, &data, k, opts.batch_size, opts.seed)?;
         let nats = lp
@@ -227,16 +231,7 @@ pub fn evaluate(
     data: &Dataset,
     opts: &EvalOptions,
 ) -> Result<EvalReport> {
-    let data = match opts.max_examples {
-        Some(m) => data.take(m),
-        None => data.take(data.len()),
-    };
-    if data.is_empty() {
-        return Err(CoreError::shape(
-            format!("{}.x", data.name),
-            "no examples to evaluate",
-        ));
-    }
+    let data = eval_subset(data, opts)?;
     let k = opts.importance_samples.max(1) as i64;
     let prepared = model.lik.prepare(&data.x, Mode::Eval { seed: opts.seed })?;
     let cond = one_hot_labels(&data, model.cond_dim)?;
