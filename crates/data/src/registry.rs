@@ -327,6 +327,7 @@ pub fn load_idx_dir(dir: &Path) -> Result<Split> {
             &format!("{base}/{split}"),
         )?);
     }
+    // Invariant: the loop above pushed one dataset per split (train, test) or returned an error.
     let test = sets.pop().unwrap();
     let train = sets.pop().unwrap();
     finish_split(train, test, dir)
