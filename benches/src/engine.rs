@@ -13,9 +13,8 @@ use tch::{Device, Kind, Reduction, Tensor};
 
 use genzoo_core::data::{Batch, BatchIter, DataKind, Dataset, Split};
 use genzoo_core::model::{
-    EvalOptions, EvalReport, GenerativeModel, LikelihoodKind, Losses, Optimize,
+    EvalOptions, EvalReport, GenerativeModel, Losses, Optimize,
 };
-use genzoo_core::units::NllUnit;
 use genzoo_core::{seed, CoreError, Result};
 use genzoo_train::TrainConfig;
 use genzoo_train::Trainer;
@@ -157,8 +156,6 @@ impl GenerativeModel for BenchMlp {
             .double_value(&[]);
         Ok(EvalReport {
             nll: None,
-            unit: NllUnit::Nats,
-            kind: LikelihoodKind::None,
             data: format!("{} ({})", data.name, data.len()),
             metrics: [("recon_bce".to_string(), recon)].into(),
         })

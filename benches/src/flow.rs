@@ -131,14 +131,14 @@ fn train_throughput(
 /// RealNVP training images per second (the twin of `benches/realnvp.py`).
 pub fn realnvp_images_per_sec(steps: usize, device: Device) -> Result<f64> {
     seed::seed_torch(0);
-    let mut m = real_nvp::RealNvp::new(&realnvp_bench_config(), MNIST, None, device)?;
+    let mut m = real_nvp::RealNvp::owned(&realnvp_bench_config(), MNIST, None, device)?;
     train_throughput(&mut m, &image_split(), steps, IMAGE_BATCH, device)
 }
 
 /// Glow training images per second (the twin of `benches/glow.py`).
 pub fn glow_images_per_sec(steps: usize, device: Device) -> Result<f64> {
     seed::seed_torch(0);
-    let mut m = glow::Glow::new(&glow_bench_config(), MNIST, None, device)?;
+    let mut m = glow::Glow::owned(&glow_bench_config(), MNIST, None, device)?;
     train_throughput(&mut m, &image_split(), steps, IMAGE_BATCH, device)
 }
 
@@ -149,7 +149,7 @@ fn toy_split() -> Split {
 /// MAF training examples per second on 2-D data (the twin of `benches/maf.py`).
 pub fn maf_images_per_sec(steps: usize, device: Device) -> Result<f64> {
     seed::seed_torch(0);
-    let mut m = maf::Maf::new(
+    let mut m = maf::Maf::owned(
         &maf_bench_config(),
         DataKind::Vector { dim: 2 },
         None,
@@ -163,7 +163,7 @@ pub fn maf_images_per_sec(steps: usize, device: Device) -> Result<f64> {
 pub fn toy_flow_images_per_sec(steps: usize, device: Device) -> Result<f64> {
     seed::seed_torch(0);
     let cfg = toy_flow::Config::preset("paper").expect("paper exists");
-    let mut m = toy_flow::ToyFlow::new(&cfg, DataKind::Vector { dim: 2 }, None, device)?;
+    let mut m = toy_flow::ToyFlow::owned(&cfg, DataKind::Vector { dim: 2 }, None, device)?;
     train_throughput(&mut m, &toy_split(), steps, TOY_BATCH, device)
 }
 
@@ -185,32 +185,32 @@ pub const SAMPLING_MODELS: &[(&str, i64)] = &[
 pub fn sampling_images_per_sec(model: &str, n: i64, rounds: usize, device: Device) -> Result<f64> {
     seed::seed_torch(0);
     let m: Box<dyn GenerativeModel> = match model {
-        "realnvp" => Box::new(real_nvp::RealNvp::new(
+        "realnvp" => Box::new(real_nvp::RealNvp::owned(
             &realnvp_bench_config(),
             MNIST,
             None,
             device,
         )?),
-        "glow" => Box::new(glow::Glow::new(&glow_bench_config(), MNIST, None, device)?),
-        "maf" => Box::new(maf::Maf::new(
+        "glow" => Box::new(glow::Glow::owned(&glow_bench_config(), MNIST, None, device)?),
+        "maf" => Box::new(maf::Maf::owned(
             &maf_bench_config(),
             DataKind::Vector { dim: 2 },
             None,
             device,
         )?),
-        "nice" => Box::new(nice::Nice::new(
+        "nice" => Box::new(nice::Nice::owned(
             &nice::Config::preset("mnist").expect("mnist exists"),
             MNIST,
             None,
             device,
         )?),
-        "iaf" => Box::new(iaf::Iaf::new(
+        "iaf" => Box::new(iaf::Iaf::owned(
             &iaf::preset("toy").expect("toy exists"),
             DataKind::Vector { dim: 2 },
             None,
             device,
         )?),
-        "toy-flow" => Box::new(toy_flow::ToyFlow::new(
+        "toy-flow" => Box::new(toy_flow::ToyFlow::owned(
             &toy_flow::Config::preset("paper").expect("paper exists"),
             DataKind::Vector { dim: 2 },
             None,

@@ -16,7 +16,7 @@ use genzoo_data::registry;
 use genzoo_train::{TrainConfig, Trainer};
 use tch::{Device, Kind, Tensor};
 
-use genzoo_vae::model::Owned;
+use genzoo_vae::genzoo_core::model::Owned;
 use genzoo_vae::vae::{Config, Vae, MNIST};
 
 /// Batch size of the classic VAE (pytorch/examples).

@@ -200,13 +200,8 @@ fn report_summary(out: &Path, s: &genzoo_train::TrainSummary) -> Result<()> {
 
 fn print_report(r: &genzoo_core::model::EvalReport) {
     match r.nll {
-        Some(v) => println!(
-            "test NLL {v:.4} {} ({}) on {}",
-            r.unit.label(),
-            r.kind.label(),
-            r.data
-        ),
-        None => println!("no likelihood ({}) on {}", r.kind.label(), r.data),
+        Some(nll) => println!("test NLL {nll} on {}", r.data),
+        None => println!("no likelihood on {}", r.data),
     }
     for (k, v) in &r.metrics {
         println!("  {k}: {v:.6}");

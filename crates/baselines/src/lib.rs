@@ -32,7 +32,9 @@ use rand_distr::{Distribution as _, StandardNormal};
 use tch::{Device, Kind, Tensor};
 
 use genzoo_core::data::{transforms, DataKind, Dataset};
-use genzoo_core::model::{config_from, EvalReport, LikelihoodKind};
+use genzoo_core::model::{
+    config_from, BuildArgs, EvalReport, GenerativeModel, LikelihoodKind, ModelSpec, Nll, Owned,
+};
 use genzoo_core::units::{self, NllUnit};
 use genzoo_core::{seed, CoreError, Result};
 use genzoo_data::toy::{self, TrueDensity};
@@ -40,11 +42,13 @@ use genzoo_data::toy::{self, TrueDensity};
 pub mod gaussian;
 pub mod gmm;
 pub mod kmeans;
+mod model;
 pub mod pca;
 
 pub use gaussian::{Gaussian, GaussianConfig};
 pub use gmm::{CovarianceType, Gmm, GmmConfig};
 pub use kmeans::{KMeans, KMeansConfig};
+pub use model::BaselineModel;
 pub use pca::{Pca, Ppca, PpcaConfig};
 
 /// `ln(2 pi)`.
@@ -87,46 +91,48 @@ pub trait Baseline {
     }
 }
 
-/// A registry entry for a baseline.
-pub struct BaselineSpec {
-    pub name: &'static str,
-    /// One line for `--help` and tables.
-    pub about: &'static str,
-    /// Preset names; the first is the default.
-    pub presets: &'static [&'static str],
+/// The baselines as catalogue entries, in table order: each builds a [`BaselineModel`] (the
+/// [`Fit`](genzoo_core::model::Fit) capability instead of gradient steps) through the same
+/// [`genzoo_core::model::build_model`] as the deep models.
+pub fn registry() -> Vec<ModelSpec> {
+    let spec = |name, about, presets, build| ModelSpec {
+        name,
+        family: "baseline",
+        about,
+        presets,
+        accepts: images_or_vectors,
+        build,
+    };
+    vec![
+        spec("gaussian", "full-covariance Gaussian, maximum likelihood with a ridge", gaussian::PRESETS, |a| catalogue_model("gaussian", a)),
+        spec("gmm-diag", "Gaussian mixture, diagonal covariances, EM with k-means++ init", gmm::PRESETS, |a| catalogue_model("gmm-diag", a)),
+        spec("gmm-full", "Gaussian mixture, full covariances, EM with k-means++ init", gmm::PRESETS, |a| catalogue_model("gmm-full", a)),
+        spec("ppca", "probabilistic PCA (Tipping & Bishop 1999), closed form", pca::PRESETS, |a| catalogue_model("ppca", a)),
+        spec("kmeans", "k-means (Lloyd, k-means++ seeding); no density", kmeans::PRESETS, |a| catalogue_model("kmeans", a)),
+    ]
 }
 
-/// The baselines, in table order.
-pub const SPECS: &[BaselineSpec] = &[
-    BaselineSpec {
-        name: "gaussian",
-        about: "full-covariance Gaussian, maximum likelihood with a ridge",
-        presets: gaussian::PRESETS,
-    },
-    BaselineSpec {
-        name: "gmm-diag",
-        about: "Gaussian mixture, diagonal covariances, EM with k-means++ init",
-        presets: gmm::PRESETS,
-    },
-    BaselineSpec {
-        name: "gmm-full",
-        about: "Gaussian mixture, full covariances, EM with k-means++ init",
-        presets: gmm::PRESETS,
-    },
-    BaselineSpec {
-        name: "ppca",
-        about: "probabilistic PCA (Tipping & Bishop 1999), closed form",
-        presets: pca::PRESETS,
-    },
-    BaselineSpec {
-        name: "kmeans",
-        about: "k-means (Lloyd, k-means++ seeding); no density",
-        presets: kmeans::PRESETS,
-    },
-];
+fn images_or_vectors(k: &DataKind) -> bool {
+    k.is_image() || k.is_vector()
+}
+
+fn catalogue_model(name: &str, a: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
+    let inner = build(name, a.preset, a.overrides)?;
+    Ok(Box::new(Owned::build(a.device, |_| {
+        Ok(BaselineModel::new(inner, a.data))
+    })?))
+}
+
+/// The catalogue's names of the baselines.
+fn names() -> String {
+    registry().iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+}
 
 /// Builds a baseline by registry name and preset, with optional config overrides (unknown keys
 /// are rejected with an error naming the key).
+///
+/// # Errors
+/// [`CoreError::Unknown`] for an unknown name or preset, [`CoreError::Config`] for a bad override.
 pub fn build(
     name: &str,
     preset: &str,
@@ -171,7 +177,7 @@ pub fn build(
             return Err(CoreError::Unknown {
                 what: "baseline",
                 name: name.to_string(),
-                known: SPECS.iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
+                known: names(),
             })
         }
     })
@@ -203,7 +209,7 @@ pub struct BaselineResult {
 ///   this is exact; as a number about the discrete 8-bit data its expectation over u is an upper
 ///   bound on `-log P(x)` (Theis et al. 2016), so the report's kind is [`LikelihoodKind::Bound`].
 /// * Continuous vectors (toy sets): exact NLL in nats per example ([`LikelihoodKind::Exact`]).
-/// * k-means defines no density: `nll` is `None`, kind `None`; its distortion is a metric.
+/// * k-means defines no density: `nll` is `None`; its distortion is a metric.
 pub fn evaluate(
     model: &mut dyn Baseline,
     train: &Dataset,
@@ -230,91 +236,11 @@ pub fn evaluate_against(
             train.name, train.kind, test.name, test.kind
         )));
     }
-    let dims = train.kind.dims();
     let ytrain = prepare(train, seed, 0)?;
-    let ytest = prepare(test, seed, 1)?;
-
     let t0 = Instant::now();
     let stats = model.fit(&ytrain, seed)?;
     let fit_seconds = t0.elapsed().as_secs_f64();
-
-    let data_text = |what: &str| {
-        match train.kind {
-        DataKind::Image { .. } => format!(
-            "{} ({} examples), 8-bit, uniformly dequantized y = (x+u)/256 (one draw, seed {seed}); {what}",
-            test.name,
-            test.len()
-        ),
-        _ => format!("{} ({} examples), continuous vectors; {what}", test.name, test.len()),
-    }
-    };
-    let (unit, kind, data) = match (train.kind, model.has_density()) {
-        (_, false) => (
-            NllUnit::Nats,
-            LikelihoodKind::None,
-            data_text("no density (k-means): distortion only"),
-        ),
-        (DataKind::Image { .. }, true) => (
-            NllUnit::BitsPerDim,
-            LikelihoodKind::Bound,
-            data_text(
-                "-log p(y) + D log 256, an upper bound on the discrete NLL in expectation over u",
-            ),
-        ),
-        (_, true) => (
-            NllUnit::Nats,
-            LikelihoodKind::Exact,
-            data_text("exact density"),
-        ),
-    };
-    // NLL per example in the report's unit, from mean log-density on the (dequantized) data.
-    let to_unit = |mean_log_p: f64| -> f64 {
-        let nll = -mean_log_p;
-        match train.kind {
-            DataKind::Image { .. } => unit.from_nats(
-                units::discrete_nll_from_unit_density(nll, dims as usize, 256),
-                dims as usize,
-            ),
-            _ => unit.from_nats(nll, dims as usize),
-        }
-    };
-
-    let mut metrics = stats.metrics.clone();
-    metrics.insert("iterations".into(), stats.iterations as f64);
-    metrics.insert("converged".into(), if stats.converged { 1.0 } else { 0.0 });
-    let nll = if model.has_density() {
-        let lp = model.log_prob(&ytest)?;
-        let mean = lp.mean(Kind::Double).double_value(&[]);
-        if let Some(tr) = stats.train_log_lik {
-            metrics.insert("train_nll".into(), to_unit(tr));
-        }
-        Some(to_unit(mean))
-    } else {
-        None
-    };
-    for (k, v) in model.metrics(&ytest)? {
-        metrics.insert(format!("test_{k}"), v);
-    }
-    if let (Some(truth), true) = (truth, model.has_density()) {
-        if truth.dim() as i64 != dims {
-            return Err(CoreError::Invalid(format!(
-                "true density has {} dimensions, data `{}` has {dims}",
-                truth.dim(),
-                train.name
-            )));
-        }
-        let m: &dyn Baseline = model;
-        let kl = toy::kl_monte_carlo(
-            truth,
-            &mut |x: &Tensor| m.log_prob(x),
-            20_000,
-            seed::derive(seed, "baseline-kl", 0),
-        )?;
-        metrics.insert("kl_to_truth".into(), kl.nats);
-        if let Some(se) = kl.std_err {
-            metrics.insert("kl_to_truth_se".into(), se);
-        }
-    }
+    let report = score(model, &stats, test, seed, truth)?;
 
     let n_samples = 1000;
     let _warm = model.sample(8, seed::derive(seed, "baseline-sample", 1))?; // first-call costs
@@ -330,14 +256,104 @@ pub fn evaluate_against(
         params: model.num_params(),
         fit_seconds,
         samples_per_second,
-        report: EvalReport {
-            nll,
-            unit,
-            kind,
-            data,
-            metrics,
-        },
+        report,
     })
+}
+
+/// What a baseline's NLL on data of `kind` is: its unit, kind and the text saying so.
+fn likelihood_of(kind: DataKind, has_density: bool) -> Option<(NllUnit, LikelihoodKind, &'static str)> {
+    match (kind, has_density) {
+        (_, false) => None,
+        (DataKind::Image { .. }, true) => Some((
+            NllUnit::BitsPerDim,
+            LikelihoodKind::Bound,
+            "-log p(y) + D log 256, an upper bound on the discrete NLL in expectation over u",
+        )),
+        (_, true) => Some((NllUnit::Nats, LikelihoodKind::Exact, "exact density")),
+    }
+}
+
+/// Per-example NLL in nats of prepared data `y` (`f64 [n, D]`) of kind `kind`: `-log p(y)`, plus
+/// the `D log 256` discretization term on 8-bit images ([`units::discrete_nll_from_unit_density`]).
+fn nll_nats(model: &dyn Baseline, y: &Tensor, kind: DataKind) -> Result<Tensor> {
+    let nll = model.log_prob(y)?.f_neg()?;
+    Ok(match kind {
+        DataKind::Image { .. } => {
+            let dims = kind.dims() as usize;
+            nll.f_add_scalar(units::discrete_nll_from_unit_density(0.0, dims, 256))?
+        }
+        _ => nll,
+    })
+}
+
+/// The report of a fitted baseline on `test` (dequantized with the stream `(seed, 1)`): NLL with
+/// its unit and kind, the fit's numbers (`train_nll` in the same unit, `iterations`,
+/// `converged`), the model's metrics on `test` (`test_*`), and the KL to `truth` when given.
+fn score(
+    model: &dyn Baseline,
+    stats: &FitStats,
+    test: &Dataset,
+    seed: u64,
+    truth: Option<&dyn TrueDensity>,
+) -> Result<EvalReport> {
+    let dims = test.kind.dims();
+    let ytest = prepare(test, seed, 1)?;
+    let lik = likelihood_of(test.kind, model.has_density());
+    let what = lik.map_or("no density (k-means): distortion only", |l| l.2);
+    let data = match test.kind {
+        DataKind::Image { .. } => format!(
+            "{} ({} examples), 8-bit, uniformly dequantized y = (x+u)/256 (one draw, seed {seed}); {what}",
+            test.name,
+            test.len()
+        ),
+        _ => format!("{} ({} examples), continuous vectors; {what}", test.name, test.len()),
+    };
+    let mut metrics = stats.metrics.clone();
+    metrics.insert("iterations".into(), stats.iterations as f64);
+    metrics.insert("converged".into(), if stats.converged { 1.0 } else { 0.0 });
+    let nll = match lik {
+        Some((unit, kind, _)) => {
+            let to_unit = |mean_log_p: f64| {
+                let nll = -mean_log_p;
+                let nats = match test.kind {
+                    DataKind::Image { .. } => {
+                        units::discrete_nll_from_unit_density(nll, dims as usize, 256)
+                    }
+                    _ => nll,
+                };
+                Nll::from_nats(nats, dims as usize, unit, kind)
+            };
+            if let Some(tr) = stats.train_log_lik {
+                metrics.insert("train_nll".into(), to_unit(tr).value);
+            }
+            let mean = model.log_prob(&ytest)?.mean(Kind::Double).double_value(&[]);
+            Some(to_unit(mean))
+        }
+        None => None,
+    };
+    for (k, v) in model.metrics(&ytest)? {
+        metrics.insert(format!("test_{k}"), v);
+    }
+    if let (Some(truth), true) = (truth, model.has_density()) {
+        if truth.dim() as i64 != dims {
+            return Err(CoreError::Invalid(format!(
+                "true density has {} dimensions, data `{}` has {dims}",
+                truth.dim(),
+                test.name
+            )));
+        }
+        let kl = toy::kl_monte_carlo(
+            truth,
+            &mut |x: &Tensor| model.log_prob(x),
+            20_000,
+            seed::derive(seed, "baseline-kl", 0),
+        )?;
+        metrics.insert("kl_to_truth".into(), kl.nats);
+        if let Some(se) = kl.std_err {
+            metrics.insert("kl_to_truth_se".into(), se);
+        }
+    }
+    Ok(EvalReport { nll, data, metrics })
 }
 
 /// Samples (`f32 [n, D]`) as data: images clamped to \[0,1\] and shaped `[n, c, h, w]` (for PNG

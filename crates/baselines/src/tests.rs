@@ -23,11 +23,11 @@ fn baselines_evaluate_reports_exact_nats_on_vectors() {
     let (train, test) = toy_split();
     let mut g = build("gaussian", "default", None).unwrap();
     let r = evaluate(g.as_mut(), &train, &test, 0).unwrap();
-    assert_eq!(r.report.unit, NllUnit::Nats);
-    assert_eq!(r.report.kind, LikelihoodKind::Exact);
+    let nll = r.report.nll.unwrap();
+    assert_eq!((nll.unit, nll.kind), (NllUnit::Nats, LikelihoodKind::Exact));
     // True density: independent N(1, 4) x N(1, 0.25): entropy = ln(2 pi e) + ln(2 * 0.5).
     let entropy = LN_2PI + 1.0;
-    let nll = r.report.nll.unwrap();
+    let nll = nll.value;
     assert!(
         (nll - entropy).abs() < 0.15,
         "nll {nll} vs entropy {entropy}"
@@ -35,7 +35,6 @@ fn baselines_evaluate_reports_exact_nats_on_vectors() {
     assert_eq!(r.params, 2 + 3);
     let mut k = build("kmeans", "tiny", None).unwrap();
     let r = evaluate(k.as_mut(), &train, &test, 0).unwrap();
-    assert_eq!(r.report.kind, LikelihoodKind::None);
     assert!(r.report.nll.is_none());
     assert!(r.report.metrics["test_distortion"] > 0.0);
 }
@@ -57,7 +56,7 @@ fn baselines_evaluate_against_truth_scores_kl() {
         .unwrap()
         .mean(Kind::Double)
         .double_value(&[]);
-    assert!((r.report.nll.unwrap() - true_nll).abs() < 0.03);
+    assert!((r.report.nll_value().unwrap() - true_nll).abs() < 0.03);
     let mut gauss = build("gaussian", "default", None).unwrap();
     let r = evaluate_against(gauss.as_mut(), &split.train, &split.test, 0, Some(&toy)).unwrap();
     assert!(
@@ -91,12 +90,12 @@ fn baselines_evaluate_images_in_bits_per_dim_bound() {
     let test = mk(1000, &mut rng);
     let mut g = build("gaussian", "default", None).unwrap();
     let r = evaluate(g.as_mut(), &train, &test, 0).unwrap();
-    assert_eq!(r.report.unit, NllUnit::BitsPerDim);
-    assert_eq!(r.report.kind, LikelihoodKind::Bound);
+    let nll = r.report.nll.unwrap();
+    assert_eq!((nll.unit, nll.kind), (NllUnit::BitsPerDim, LikelihoodKind::Bound));
     let expect = 8.0
         + 0.5 * (2.0 * std::f64::consts::PI * std::f64::consts::E / 12.0).ln()
             / std::f64::consts::LN_2;
-    let nll = r.report.nll.unwrap();
+    let nll = nll.value;
     assert!((nll - expect).abs() < 0.02, "bpd {nll} vs {expect}");
     let imgs = samples_as_data(&train.kind, &g.sample(5, 0).unwrap()).unwrap();
     assert_eq!(imgs.size(), vec![5, 1, 4, 4]);
@@ -121,7 +120,7 @@ fn baselines_build_rejects_unknown_names_and_keys() {
         build("gmm-full", "default", Some(&over)),
         Err(CoreError::Config { .. })
     ));
-    for s in SPECS {
+    for s in registry() {
         for p in s.presets {
             assert_eq!(build(s.name, p, None).unwrap().name(), s.name);
         }
@@ -143,4 +142,38 @@ fn baselines_check_input_rejects_bad_tensors() {
     let ok = Tensor::zeros([3, 2], (Kind::Float, Device::Cpu));
     assert!(check_input(&ok, "x", 1, Some(3)).is_err());
     assert!(check_input(&ok, "x", 1, Some(2)).is_ok());
+}
+
+/// The catalogue route (build by name, `Fit`, `evaluate`) gives the numbers of [`evaluate`]; its
+/// per-example NLLs average to the report; it refuses gradient steps and use before `fit`.
+#[test]
+fn baselines_in_the_catalogue_match_evaluate() {
+    use genzoo_core::model::{build_model, EvalOptions};
+    let (train, test) = toy_split();
+    let mut direct = build("gmm-diag", "tiny", None).unwrap();
+    let want = evaluate(direct.as_mut(), &train, &test, 4).unwrap().report;
+    let mut m = build_model(&registry(), "gmm-diag", Some("tiny"), None, train.kind, None, Device::Cpu)
+        .unwrap();
+    assert_eq!(m.family(), "baseline");
+    assert!(m.evaluate(&test, &EvalOptions::default()).is_err(), "evaluated before fit");
+    let fit = m.fitter().expect("baselines are fitted").fit(&train, 4).unwrap();
+    assert!(fit["params"] > 0.0 && fit.contains_key("iterations"));
+    let opts = EvalOptions { seed: 4, ..EvalOptions::default() };
+    let got = m.evaluate(&test, &opts).unwrap();
+    assert_eq!(got.nll, want.nll);
+    assert_eq!(got.metrics["train_nll"], want.metrics["train_nll"]);
+    let e = m.per_example_nll().unwrap().nll_per_example(&test, &opts).unwrap();
+    let mean = e.nll.mean(Kind::Double).double_value(&[]);
+    assert!((mean - got.nll_value().unwrap()).abs() < 1e-9, "{mean} vs {:?}", got.nll);
+    let x = test.x.narrow(0, 0, 5);
+    let lp = m.density().unwrap().log_density(&x).unwrap();
+    let by_rows = -e.nll.narrow(0, 0, 5).to_kind(Kind::Float);
+    assert!(lp.allclose(&by_rows, 1e-5, 1e-5, false));
+    assert_eq!(m.sample(3, 0).unwrap().size(), [3, 2]);
+    // k-means has no density: no per-example NLL, no density, and a report without an NLL.
+    let mut k = build_model(&registry(), "kmeans", Some("tiny"), None, train.kind, None, Device::Cpu)
+        .unwrap();
+    k.fitter().unwrap().fit(&train, 0).unwrap();
+    assert!(k.per_example_nll().is_none() && k.density().is_none());
+    assert!(k.evaluate(&test, &EvalOptions::default()).unwrap().nll.is_none());
 }

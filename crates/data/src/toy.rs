@@ -153,6 +153,16 @@ impl Toy {
         }
     }
 
+    /// The toy set with a closed-form density that `data` was drawn from, by its name
+    /// (`eight-gaussians/test`) and dimension; `None` for any other data.
+    pub fn of_dataset(data: &Dataset) -> Option<Toy> {
+        if !data.kind.is_vector() {
+            return None;
+        }
+        let base = data.name.split('/').next()?;
+        Toy::from_name(base).filter(|t| t.has_density() && t.dim() as i64 == data.kind.dims())
+    }
+
     /// By name, also the FFJORD names (`8gaussians`, `25gaussians`, `moons`, `2spirals` is not one).
     pub fn from_name(s: &str) -> Option<Toy> {
         let s = s.to_ascii_lowercase();

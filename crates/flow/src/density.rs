@@ -14,7 +14,7 @@ use crate::bijector::{Bijector, Ctx};
 use crate::dequant::{self, VariationalDequantizer};
 use crate::prior::Prior;
 use genzoo_core::data::{transforms, Batch, DataKind, Dataset};
-use genzoo_core::model::{EvalOptions, EvalReport, LikelihoodKind, Losses};
+use genzoo_core::model::{EvalOptions, EvalReport, LikelihoodKind, Losses, Nll};
 use genzoo_core::units::{self, NllUnit};
 use genzoo_core::{CoreError, Result};
 use genzoo_data::toy::{self, Toy};
@@ -363,7 +363,7 @@ impl FlowCore {
         let mut metrics = BTreeMap::new();
         metrics.insert("nll_nats".to_string(), nll_nats);
         metrics.insert("recon_error".to_string(), recon);
-        if let (Some(t), None) = (toy_of(data), self.num_classes) {
+        if let (Some(t), None) = (Toy::of_dataset(data), self.num_classes) {
             let kl = self.kl_to_truth(t)?;
             metrics.insert("kl_to_truth".to_string(), kl.nats);
         }
@@ -382,9 +382,7 @@ impl FlowCore {
             (None, false) => (LikelihoodKind::Exact, "continuous".to_string()),
         };
         Ok(EvalReport {
-            nll: Some(unit.from_nats(nll_nats, dims)),
-            unit,
-            kind,
+            nll: Some(Nll::from_nats(nll_nats, dims, unit, kind)),
             data: format!("{} ({n}), {what}", data.name),
             metrics,
         })
@@ -461,102 +459,4 @@ impl Bijector for FlowCore {
     fn name(&self) -> &str {
         &self.model
     }
-}
-
-/// The toy set with a closed-form density that `data` was drawn from (by its name `toy/part`).
-pub fn toy_of(data: &Dataset) -> Option<Toy> {
-    if data.kind.is_image() {
-        return None;
-    }
-    let base = data.name.split('/').next()?;
-    Toy::from_name(base).filter(|t| t.has_density() && t.dim() as i64 == data.kind.dims())
-}
-
-/// The constructor shared by the flow models that build everything in `Self::core`:
-/// `new(cfg, data, num_classes, device)` with its own `VarStore`.
-#[macro_export]
-macro_rules! impl_flow_new {
-    ($ty:ident) => {
-        impl $ty {
-            /// The model with its own `VarStore` on `device`, for data of `data`'s kind
-            /// (`num_classes` for class-conditional models); weights named by path under the
-            /// store's root (see `core`).
-            pub fn new(
-                cfg: &Config,
-                data: genzoo_core::data::DataKind,
-                num_classes: Option<i64>,
-                device: tch::Device,
-            ) -> genzoo_core::Result<Self> {
-                let vs = tch::nn::VarStore::new(device);
-                let core = Self::core(&vs.root(), cfg, data, num_classes)?;
-                Ok($ty {
-                    vs,
-                    core,
-                    cfg: cfg.clone(),
-                })
-            }
-        }
-    };
-}
-
-/// Implements `GenerativeModel` for a model struct with fields `vs: nn::VarStore`,
-/// `core: FlowCore` and `cfg: Config` (serde).
-#[macro_export]
-macro_rules! impl_flow_model {
-    ($ty:ty) => {
-        impl genzoo_core::model::GenerativeModel for $ty {
-            fn name(&self) -> &str {
-                &self.core.model
-            }
-            fn family(&self) -> &str {
-                "flow"
-            }
-            fn config_json(&self) -> serde_json::Value {
-                serde_json::to_value(&self.cfg).unwrap_or(serde_json::Value::Null)
-            }
-            fn var_store(&self) -> &tch::nn::VarStore {
-                &self.vs
-            }
-            fn var_store_mut(&mut self) -> &mut tch::nn::VarStore {
-                &mut self.vs
-            }
-            fn init_from_batch(
-                &mut self,
-                batch: &genzoo_core::data::Batch,
-            ) -> genzoo_core::Result<()> {
-                self.core.init(batch)
-            }
-            fn train_step(
-                &mut self,
-                batch: &genzoo_core::data::Batch,
-                opt: &mut dyn genzoo_core::model::Optimize,
-            ) -> genzoo_core::Result<genzoo_core::model::Losses> {
-                let losses = self.core.losses(batch)?;
-                opt.minimize("model", losses.total()?)?;
-                Ok(losses)
-            }
-            fn evaluate(
-                &self,
-                data: &genzoo_core::data::Dataset,
-                opts: &genzoo_core::model::EvalOptions,
-            ) -> genzoo_core::Result<genzoo_core::model::EvalReport> {
-                self.core.evaluate(data, opts)
-            }
-            fn sample(&self, n: i64, seed: u64) -> genzoo_core::Result<tch::Tensor> {
-                self.core.sample(n, self.core.temperature, seed, None)
-            }
-            fn log_density(&self, x: &tch::Tensor) -> Option<genzoo_core::Result<tch::Tensor>> {
-                if self.core.data.is_image() || self.core.num_classes.is_some() {
-                    return None;
-                }
-                Some(self.core.log_prob_vectors(x))
-            }
-            fn reconstruct(&self, x: &tch::Tensor) -> Option<genzoo_core::Result<tch::Tensor>> {
-                Some(self.core.round_trip(x, None).map(|r| r.0))
-            }
-            fn per_example_nll(&self) -> Option<&dyn genzoo_core::model::PerExampleNll> {
-                Some(&self.core)
-            }
-        }
-    };
 }

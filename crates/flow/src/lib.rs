@@ -14,6 +14,7 @@
 //! as a `bound` on the discrete NLL:
 //! ```
 //! use genzoo_flow::genzoo_core::model::{EvalOptions, LikelihoodKind};
+//! use genzoo_flow::genzoo_core::units::NllUnit;
 //! use genzoo_flow::genzoo_core::tch::Device;
 //! use genzoo_flow::genzoo_train::{TrainConfig, Trainer};
 //!
@@ -24,10 +25,10 @@
 //! Trainer::new(cfg, None)?.fit(model.as_mut(), &split)?;
 //!
 //! let report = model.evaluate(&split.test.take(100), &EvalOptions::default())?;
-//! let bits_per_dim = report.nll.expect("a flow has a likelihood");
-//! assert_eq!(report.kind, LikelihoodKind::Bound);
-//! println!("test NLL {bits_per_dim:.3} {} ({})", report.unit.label(), report.kind.label());
-//! assert!(bits_per_dim > 0.0);
+//! let nll = report.nll.expect("a flow has a likelihood");
+//! assert_eq!((nll.unit, nll.kind), (NllUnit::BitsPerDim, LikelihoodKind::Bound));
+//! println!("test NLL {nll}"); // "1.2345 bits/dim (bound)"
+//! assert!(nll.value > 0.0);
 //!
 //! let samples = model.sample(16, 0)?; // f32 [16, 1, 28, 28] in [0, 1]
 //! assert_eq!(samples.size(), [16, 1, 28, 28]);
@@ -39,11 +40,13 @@ pub mod density;
 pub mod dequant;
 pub mod heatmap;
 pub mod layers;
+pub mod model;
 pub mod models;
 pub mod multiscale;
 pub mod prior;
 
 pub use bijector::{Bijector, Ctx, Sequential};
+pub use model::{Flow, FlowConfig};
 
 pub use genzoo_core;
 pub use genzoo_data;
@@ -82,13 +85,13 @@ fn any(d: &DataKind) -> bool {
 pub fn registry() -> Vec<ModelSpec> {
     use models::*;
     vec![
-        ModelSpec { name: "nice", family: "flow", about: "NICE: additive couplings, diagonal scaling, logistic prior (Dinh et al. 2015)", presets: nice::PRESETS, accepts: any, build: nice::Nice::build },
-        ModelSpec { name: "realnvp", family: "flow", about: "RealNVP: multi-scale affine couplings, logit input (Dinh et al. 2017)", presets: real_nvp::PRESETS, accepts: images, build: real_nvp::RealNvp::build },
-        ModelSpec { name: "cond-realnvp", family: "flow", about: "class-conditional RealNVP (class one-hot into the coupling nets)", presets: real_nvp::PRESETS, accepts: images, build: real_nvp::RealNvp::build_conditional },
-        ModelSpec { name: "glow", family: "flow", about: "Glow: ActNorm, invertible 1x1 conv, affine coupling, L levels of K steps (Kingma & Dhariwal 2018)", presets: glow::PRESETS, accepts: images, build: glow::Glow::build },
-        ModelSpec { name: "maf", family: "flow", about: "MAF: masked autoregressive flow on MADE (Papamakarios et al. 2017)", presets: maf::PRESETS, accepts: any, build: maf::Maf::build },
-        ModelSpec { name: "iaf", family: "flow", about: "IAF: inverse autoregressive flow as a density model on vectors (Kingma et al. 2016)", presets: iaf::PRESETS, accepts: vectors, build: iaf::Iaf::build },
-        ModelSpec { name: "toy-flow", family: "flow", about: "small RealNVP coupling flow for 2-D toy densities", presets: toy_flow::PRESETS, accepts: vectors, build: toy_flow::ToyFlow::build },
-        ModelSpec { name: "realnvp-2d", family: "flow", about: "alias of toy-flow", presets: toy_flow::PRESETS, accepts: vectors, build: toy_flow::ToyFlow::build },
+        ModelSpec { name: "nice", family: "flow", about: "NICE: additive couplings, diagonal scaling, logistic prior (Dinh et al. 2015)", presets: nice::PRESETS, accepts: any, build: nice::build },
+        ModelSpec { name: "realnvp", family: "flow", about: "RealNVP: multi-scale affine couplings, logit input (Dinh et al. 2017)", presets: real_nvp::PRESETS, accepts: images, build: real_nvp::build },
+        ModelSpec { name: "cond-realnvp", family: "flow", about: "class-conditional RealNVP (class one-hot into the coupling nets)", presets: real_nvp::PRESETS, accepts: images, build: real_nvp::build_conditional },
+        ModelSpec { name: "glow", family: "flow", about: "Glow: ActNorm, invertible 1x1 conv, affine coupling, L levels of K steps (Kingma & Dhariwal 2018)", presets: glow::PRESETS, accepts: images, build: glow::build },
+        ModelSpec { name: "maf", family: "flow", about: "MAF: masked autoregressive flow on MADE (Papamakarios et al. 2017)", presets: maf::PRESETS, accepts: any, build: maf::build },
+        ModelSpec { name: "iaf", family: "flow", about: "IAF: inverse autoregressive flow as a density model on vectors (Kingma et al. 2016)", presets: iaf::PRESETS, accepts: vectors, build: iaf::build },
+        ModelSpec { name: "toy-flow", family: "flow", about: "small RealNVP coupling flow for 2-D toy densities", presets: toy_flow::PRESETS, accepts: vectors, build: toy_flow::build },
+        ModelSpec { name: "realnvp-2d", family: "flow", about: "alias of toy-flow", presets: toy_flow::PRESETS, accepts: vectors, build: toy_flow::build },
     ]
 }

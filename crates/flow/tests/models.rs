@@ -7,7 +7,9 @@ mod common;
 
 use common::*;
 use genzoo_core::data::{Batch, DataKind, Dataset, Split};
-use genzoo_core::model::{find_spec, BuildArgs, EvalOptions, GenerativeModel, LikelihoodKind};
+use genzoo_core::model::{
+    find_spec, BuildArgs, EvalOptions, GenerativeModel, LikelihoodKind, Owned,
+};
 use genzoo_core::units;
 use genzoo_flow::density::FlowCore;
 use genzoo_flow::dequant::DequantKind;
@@ -33,23 +35,23 @@ fn tiny_models() -> Vec<(&'static str, Builder, DataKind)> {
         (
             "nice",
             Box::new(|| {
-                let m = nice::Nice::new(&nice::Config::preset("tiny").unwrap(), IMG, None, CPU)
+                let m = nice::Nice::owned(&nice::Config::preset("tiny").unwrap(), IMG, None, CPU)
                     .unwrap();
-                (m.vs, m.core)
+                (m.vs, m.net.core)
             }),
             IMG,
         ),
         (
             "realnvp",
             Box::new(|| {
-                let m = real_nvp::RealNvp::new(
+                let m = real_nvp::RealNvp::owned(
                     &real_nvp::Config::preset("tiny").unwrap(),
                     IMG,
                     None,
                     CPU,
                 )
                 .unwrap();
-                (m.vs, m.core)
+                (m.vs, m.net.core)
             }),
             IMG,
         ),
@@ -60,17 +62,17 @@ fn tiny_models() -> Vec<(&'static str, Builder, DataKind)> {
                     batch_norm: true,
                     ..real_nvp::Config::preset("tiny").unwrap()
                 };
-                let m = real_nvp::RealNvp::new(&cfg, IMG, None, CPU).unwrap();
-                (m.vs, m.core)
+                let m = real_nvp::RealNvp::owned(&cfg, IMG, None, CPU).unwrap();
+                (m.vs, m.net.core)
             }),
             IMG,
         ),
         (
             "glow",
             Box::new(|| {
-                let m = glow::Glow::new(&glow::Config::preset("tiny").unwrap(), IMG, None, CPU)
+                let m = glow::Glow::owned(&glow::Config::preset("tiny").unwrap(), IMG, None, CPU)
                     .unwrap();
-                (m.vs, m.core)
+                (m.vs, m.net.core)
             }),
             IMG,
         ),
@@ -82,8 +84,8 @@ fn tiny_models() -> Vec<(&'static str, Builder, DataKind)> {
                     additive: true,
                     ..glow::Config::preset("tiny").unwrap()
                 };
-                let m = glow::Glow::new(&cfg, IMG, None, CPU).unwrap();
-                (m.vs, m.core)
+                let m = glow::Glow::owned(&cfg, IMG, None, CPU).unwrap();
+                (m.vs, m.net.core)
             }),
             IMG,
         ),
@@ -94,8 +96,8 @@ fn tiny_models() -> Vec<(&'static str, Builder, DataKind)> {
                     batch_norm: true,
                     ..maf::Config::preset("tiny").unwrap()
                 };
-                let m = maf::Maf::new(&cfg, IMG, None, CPU).unwrap();
-                (m.vs, m.core)
+                let m = maf::Maf::owned(&cfg, IMG, None, CPU).unwrap();
+                (m.vs, m.net.core)
             }),
             IMG,
         ),
@@ -103,30 +105,30 @@ fn tiny_models() -> Vec<(&'static str, Builder, DataKind)> {
             "maf",
             Box::new(move || {
                 let m =
-                    maf::Maf::new(&maf::Config::preset("tiny").unwrap(), v8, None, CPU).unwrap();
-                (m.vs, m.core)
+                    maf::Maf::owned(&maf::Config::preset("tiny").unwrap(), v8, None, CPU).unwrap();
+                (m.vs, m.net.core)
             }),
             v8,
         ),
         (
             "iaf",
             Box::new(move || {
-                let m = iaf::Iaf::new(&iaf::preset("tiny").unwrap(), v8, None, CPU).unwrap();
-                (m.vs, m.core)
+                let m = iaf::Iaf::owned(&iaf::preset("tiny").unwrap(), v8, None, CPU).unwrap();
+                (m.vs, m.net.core)
             }),
             v8,
         ),
         (
             "toy-flow",
             Box::new(|| {
-                let m = toy_flow::ToyFlow::new(
+                let m = toy_flow::ToyFlow::owned(
                     &toy_flow::Config::preset("tiny").unwrap(),
                     DataKind::Vector { dim: 2 },
                     None,
                     CPU,
                 )
                 .unwrap();
-                (m.vs, m.core)
+                (m.vs, m.net.core)
             }),
             DataKind::Vector { dim: 2 },
         ),
@@ -232,7 +234,7 @@ fn no_nan_or_inf_at_pixel_edges() {
             )
             .unwrap();
         assert!(
-            rep.nll.unwrap().is_finite() && rep.metrics["recon_error"] < 1e-4,
+            rep.nll_value().unwrap().is_finite() && rep.metrics["recon_error"] < 1e-4,
             "{name}: {rep:?}"
         );
         let s = core.sample(3, 1.0, 0, None).unwrap();
@@ -247,7 +249,7 @@ fn no_nan_or_inf_at_pixel_edges() {
 /// followed by a standard logistic: its bits/dim on dequantized pixels has a closed form.
 #[test]
 fn nice_at_init_is_a_logistic_density_with_the_discretization_term() {
-    let m = nice::Nice::new(&nice::Config::preset("tiny").unwrap(), IMG, None, CPU).unwrap();
+    let m = nice::Nice::owned(&nice::Config::preset("tiny").unwrap(), IMG, None, CPU).unwrap();
     tch::manual_seed(0);
     let x = (Tensor::rand([6, 1, 4, 4], (Kind::Float, CPU)) * 255.0).to_kind(Kind::Uint8);
     let ds = Dataset {
@@ -272,12 +274,11 @@ fn nice_at_init_is_a_logistic_density_with_the_discretization_term() {
     let nll = -log_logistic.sum(Kind::Double).double_value(&[]) / 6.0 + 16.0 * 256f64.ln();
     let bpd = nll / (16.0 * std::f64::consts::LN_2);
     assert!(
-        (rep.nll.unwrap() - bpd).abs() < 1e-4,
+        (rep.nll_value().unwrap() - bpd).abs() < 1e-4,
         "{} vs {bpd}",
         rep.nll.unwrap()
     );
-    assert_eq!(rep.unit, units::NllUnit::BitsPerDim);
-    assert_eq!(rep.kind, LikelihoodKind::Bound);
+    assert_eq!(rep.nll.map(|n| (n.unit, n.kind)), Some((units::NllUnit::BitsPerDim, LikelihoodKind::Bound)));
     assert!(rep.data.contains("uniformly dequantized"));
 }
 
@@ -287,7 +288,7 @@ fn variational_dequantization_is_reported_as_a_bound() {
         dequant: DequantKind::Variational,
         ..real_nvp::Config::preset("tiny").unwrap()
     };
-    let m = real_nvp::RealNvp::new(&cfg, IMG, None, CPU).unwrap();
+    let m = real_nvp::RealNvp::owned(&cfg, IMG, None, CPU).unwrap();
     perturb(&m.vs, 0.05, 3);
     let x = u8_images(&[0, 255, 17, 200]);
     let ds = Dataset {
@@ -306,10 +307,11 @@ fn variational_dequantization_is_reported_as_a_bound() {
             },
         )
         .unwrap();
-    assert_eq!(rep.kind, LikelihoodKind::Bound);
-    assert!(rep.nll.unwrap().is_finite() && rep.metrics.contains_key("log_q"));
+    assert_eq!(rep.nll.map(|n| n.kind), Some(LikelihoodKind::Bound));
+    assert!(rep.nll_value().unwrap().is_finite() && rep.metrics.contains_key("log_q"));
     // The bound's log q(u|x) enters the loss and gets gradients (q is trained jointly).
     let losses = m
+        .net
         .core
         .losses(&Batch {
             x,
@@ -329,7 +331,7 @@ fn variational_dequantization_is_reported_as_a_bound() {
 
 #[test]
 fn sampling_is_seeded_and_takes_a_temperature() {
-    let m = glow::Glow::new(&glow::Config::preset("tiny").unwrap(), IMG, None, CPU).unwrap();
+    let m = glow::Glow::owned(&glow::Config::preset("tiny").unwrap(), IMG, None, CPU).unwrap();
     perturb(&m.vs, 0.05, 5);
     let a = m.sample(4, 1).unwrap();
     assert_eq!(a.size(), vec![4, 1, 4, 4]);
@@ -337,11 +339,11 @@ fn sampling_is_seeded_and_takes_a_temperature() {
     assert!(!a.equal(&m.sample(4, 2).unwrap()));
     assert!(bool::try_from(a.ge(0.0).logical_and(&a.le(1.0)).all()).unwrap());
     // At temperature 0 every sample is the image of the prior's mode.
-    let z = m.core.sample(3, 0.0, 9, None).unwrap();
+    let z = m.net.core.sample(3, 0.0, 9, None).unwrap();
     assert!(max_abs(&(z.get(0) - z.get(2))) < 1e-6);
-    assert!(m.core.sample(3, -1.0, 9, None).is_err());
+    assert!(m.net.core.sample(3, -1.0, 9, None).is_err());
     // Vectors: spread grows with the temperature.
-    let t = toy_flow::ToyFlow::new(
+    let t = toy_flow::ToyFlow::owned(
         &toy_flow::Config::preset("tiny").unwrap(),
         DataKind::Vector { dim: 2 },
         None,
@@ -349,12 +351,14 @@ fn sampling_is_seeded_and_takes_a_temperature() {
     )
     .unwrap();
     let s1 = t
+        .net
         .core
         .sample(2000, 1.0, 0, None)
         .unwrap()
         .std(true)
         .double_value(&[]);
     let s2 = t
+        .net
         .core
         .sample(2000, 0.5, 0, None)
         .unwrap()
@@ -384,7 +388,7 @@ fn conditional_realnvp_depends_on_the_class() {
         .unwrap()
         .to_string()
         .contains("conditional"));
-    let m = real_nvp::RealNvp::new(
+    let m = real_nvp::RealNvp::owned(
         &real_nvp::Config {
             conditional: true,
             ..real_nvp::Config::preset("tiny").unwrap()
@@ -398,20 +402,23 @@ fn conditional_realnvp_depends_on_the_class() {
     let x = u8_images(&[10, 240]);
     tch::manual_seed(0);
     let l0 = m
+        .net
         .core
         .nll(&x, Some(&Tensor::from_slice(&[0i64, 0])), false)
         .unwrap()
         .nll;
     tch::manual_seed(0);
     let l1 = m
+        .net
         .core
         .nll(&x, Some(&Tensor::from_slice(&[2i64, 2])), false)
         .unwrap()
         .nll;
     assert!(max_abs(&(l0 - l1)) > 1e-4);
-    assert!(m.core.nll(&x, None, false).is_err());
+    assert!(m.net.core.nll(&x, None, false).is_err());
     let s = m
-        .sample_classes(&Tensor::from_slice(&[0i64, 1, 2]), 0.0, 0)
+        .net
+        .sample_classes_at(&Tensor::from_slice(&[0i64, 1, 2]), 0.0, 0)
         .unwrap();
     assert!(max_abs(&(s.get(0) - s.get(2))) > 1e-5);
     assert_eq!(model.sample(5, 0).unwrap().size(), vec![5, 1, 4, 4]);
@@ -506,7 +513,7 @@ fn training_lowers_the_nll() {
             batch_size: 64,
             ..EvalOptions::default()
         };
-        let before = model.evaluate(&split.test, &opts).unwrap().nll.unwrap();
+        let before = model.evaluate(&split.test, &opts).unwrap().nll_value().unwrap();
         let mut cfg = TrainConfig::quick(60, 32, 5e-3);
         cfg.progress = false;
         let summary = Trainer::new(cfg, None)
@@ -514,7 +521,7 @@ fn training_lowers_the_nll() {
             .fit(model.as_mut(), &split)
             .unwrap();
         assert_eq!(summary.steps, 60);
-        let after = model.evaluate(&split.test, &opts).unwrap().nll.unwrap();
+        let after = model.evaluate(&split.test, &opts).unwrap().nll_value().unwrap();
         assert!(after < before - 0.5, "{name}: {before} -> {after} bits/dim");
     }
 }
@@ -523,7 +530,7 @@ fn training_lowers_the_nll() {
 /// re-fitted model) leaves them alone; the flag is a checkpointed variable.
 #[test]
 fn glow_data_dependent_init_happens_once() {
-    let mut m = glow::Glow::new(&glow::Config::preset("tiny").unwrap(), IMG, None, CPU).unwrap();
+    let mut m = glow::Glow::owned(&glow::Config::preset("tiny").unwrap(), IMG, None, CPU).unwrap();
     let before = m_var(&m, "level0.step0.actnorm.bias");
     assert_eq!(max_abs(&before), 0.0);
     let b1 = Batch {
@@ -544,12 +551,12 @@ fn glow_data_dependent_init_happens_once() {
     assert!(after.equal(&m_var(&m, "level0.step0.actnorm.bias")));
     // Models without data-dependent layers have nothing to initialize.
     let mut r =
-        real_nvp::RealNvp::new(&real_nvp::Config::preset("tiny").unwrap(), IMG, None, CPU).unwrap();
-    assert!(r.core.init_flag.is_none());
+        real_nvp::RealNvp::owned(&real_nvp::Config::preset("tiny").unwrap(), IMG, None, CPU).unwrap();
+    assert!(r.net.core.init_flag.is_none());
     r.init_from_batch(&b1).unwrap();
 }
 
-fn m_var(m: &glow::Glow, name: &str) -> Tensor {
+fn m_var(m: &Owned<glow::Glow>, name: &str) -> Tensor {
     m.vs.variables()[name].detach().copy()
 }
 
@@ -595,9 +602,10 @@ fn per_example_nlls_average_to_the_report() {
             .expect("flows have a per-example NLL");
         let e = cap.nll_per_example(data, &opts).unwrap();
         assert_eq!(e.nll.size(), [data.len()]);
-        assert_eq!((e.unit, e.kind), (report.unit, report.kind), "{name}");
-        let mean = e.nll.mean(Kind::Double).double_value(&[]);
         let want = report.nll.unwrap();
+        assert_eq!((e.unit, e.kind), (want.unit, want.kind), "{name}");
+        let mean = e.nll.mean(Kind::Double).double_value(&[]);
+        let want = want.value;
         assert!(
             (mean - want).abs() < 1e-5 * want.abs().max(1.0),
             "{name}: {mean} vs {want}"

@@ -8,8 +8,11 @@
 //! * [`metrics`]: `metrics.jsonl` / `metrics.csv`; [`image`]: PNG grids of samples.
 //! * `plots` (feature `plots`): loss curves and scatter plots; [`progress`] (feature
 //!   `progress`): the terminal progress bar; `text` (feature `plots`): bitmap labels.
+//! * [`compare`]: the cross-model table as a library (train or fit, evaluate, time sampling;
+//!   Markdown, CSV, JSON).
 //! * [`runtime`]: process tuning for CPU training (glibc's allocator).
 pub mod checkpoint;
+pub mod compare;
 pub mod config;
 pub mod ema;
 pub mod image;
@@ -21,6 +24,7 @@ pub mod progress;
 pub mod run;
 pub mod runtime;
 pub mod schedule;
+mod steps;
 #[cfg(test)]
 mod tests;
 #[cfg(feature = "plots")]

@@ -12,7 +12,6 @@ use super::*;
 use crate::checkpoint::{self as ckpt, CheckpointTensors, TrainState};
 use genzoo_core::data::{Batch, DataKind, Dataset, Split};
 use genzoo_core::model::*;
-use genzoo_core::units::NllUnit;
 use genzoo_core::{seed, CoreError, Result};
 
 /// A denoising autoencoder 4 -> hidden -> 4 with two parameter groups (`enc`, `dec`), each with
@@ -105,8 +104,6 @@ impl GenerativeModel for Tiny {
         let score = (k as f64 - 3.0).powi(2); // best at the third evaluation
         Ok(EvalReport {
             nll: None,
-            unit: NllUnit::Nats,
-            kind: LikelihoodKind::None,
             data: data.name.clone(),
             metrics: [("mse".to_string(), mse), ("score".to_string(), score)].into(),
         })

@@ -9,13 +9,12 @@
 use std::collections::BTreeMap;
 
 use genzoo_core::data::{transforms, Batch, DataKind, Dataset};
-use genzoo_core::model::{EvalOptions, EvalReport, LikelihoodKind, Losses, Optimize};
-use genzoo_core::units::NllUnit;
+use genzoo_core::model::{EvalOptions, EvalReport, Losses, Optimize};
 use genzoo_core::{CoreError, Result};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Kind, Reduction, Tensor};
 
-use crate::model::Model;
+use genzoo_core::model::{Network, Reconstruct};
 use crate::nets::{Arch, VectorDecoder, VectorEncoder};
 use crate::vae::MNIST;
 
@@ -150,7 +149,10 @@ impl Autoencoder {
     }
 }
 
-impl Model for Autoencoder {
+impl Network for Autoencoder {
+    fn family(&self) -> &str {
+        "vae"
+    }
     fn name(&self) -> &str {
         &self.name
     }
@@ -208,8 +210,6 @@ impl Model for Autoencoder {
         };
         Ok(EvalReport {
             nll: None,
-            unit: NllUnit::Nats,
-            kind: LikelihoodKind::None,
             data: format!("{} ({n}); {}: {what}", data.name, self.name),
             metrics,
         })
@@ -226,9 +226,15 @@ impl Model for Autoencoder {
             self.to_data(&self.dec.forward(&z, None).f_select(1, 0)?)
         })
     }
-    fn reconstruct(&self, x: &Tensor) -> Option<Result<Tensor>> {
-        Some(tch::no_grad(|| {
+    fn reconstructor(&self) -> Option<&dyn Reconstruct> {
+        Some(self)
+    }
+}
+
+impl Reconstruct for Autoencoder {
+    fn reconstruct(&self, x: &Tensor) -> Result<Tensor> {
+        tch::no_grad(|| {
             self.to_data(&self.forward(&self.target(x)?)?)
-        }))
+        })
     }
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
 use crate::latent::GaussianLatent;
-use crate::model::Model;
+use genzoo_core::model::{ConditionalSample, Network, PerExampleNll};
 use crate::nets::Arch;
 use crate::obs::{Likelihood, Mode};
 use crate::vae::{reconstruct_latent, sample_latent, Objective, MNIST};
@@ -113,7 +113,10 @@ impl Cvae {
     }
 }
 
-impl Model for Cvae {
+impl Network for Cvae {
+    fn family(&self) -> &str {
+        "vae"
+    }
     fn name(&self) -> &str {
         "cvae"
     }
@@ -133,13 +136,20 @@ impl Model for Cvae {
             .f_remainder(self.cfg.num_classes)?;
         self.sample_labels(&y, seed)
     }
-    fn per_example_nll(&self) -> Option<&dyn genzoo_core::model::PerExampleNll> {
+    fn per_example_nll(&self) -> Option<&dyn PerExampleNll> {
         Some(&self.lat)
     }
-    /// Reconstructions need labels, which the trait does not pass: see
-    /// [`Cvae::reconstruct_labelled`].
-    fn reconstruct(&self, _x: &Tensor) -> Option<Result<Tensor>> {
-        None
+    fn class_sampler(&self) -> Option<&dyn ConditionalSample> {
+        Some(self)
+    }
+}
+
+impl ConditionalSample for Cvae {
+    fn num_classes(&self) -> i64 {
+        self.cfg.num_classes
+    }
+    fn sample_classes(&self, labels: &Tensor, seed: u64) -> Result<Tensor> {
+        self.sample_labels(labels, seed)
     }
 }
 

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use genzoo_core::data::{transforms, Dataset};
 use genzoo_core::dist::Distribution;
 use genzoo_core::estimators;
-use genzoo_core::model::{EvalOptions, EvalReport, LikelihoodKind};
+use genzoo_core::model::{EvalOptions, EvalReport, LikelihoodKind, Nll};
 
 use genzoo_core::{CoreError, Result};
 use tch::{Kind, Tensor};
@@ -305,9 +305,7 @@ pub fn evaluate(
         ""
     };
     Ok(EvalReport {
-        nll: Some(unit.from_nats(nll_nats, dims)),
-        unit,
-        kind: LikelihoodKind::IsEstimate,
+        nll: Some(Nll::from_nats(nll_nats, dims, unit, LikelihoodKind::IsEstimate)),
         data: format!(
             "{} ({n}), {}; {model_name}: IS estimate with k={k}{cond_note}; neg_elbo is a bound in the same unit",
             data.name,

@@ -87,6 +87,6 @@ pub fn encoder_gradient_stats(
 }
 
 fn vae_name(v: &Vae) -> String {
-    use crate::model::Model;
+    use genzoo_core::model::Network;
     v.name().to_string()
 }

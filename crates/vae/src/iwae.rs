@@ -11,10 +11,10 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
 use crate::latent::GaussianLatent;
-use crate::model::Model;
+use genzoo_core::model::{Network, PerExampleNll, Reconstruct};
 use crate::nets::{Activation, Arch};
 use crate::obs::{Likelihood, Mode};
-use crate::vae::{reconstruct_latent, sample_latent, MNIST};
+use crate::vae::{sample_latent, MNIST};
 
 /// The IWAE's configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -98,7 +98,10 @@ impl Iwae {
     }
 }
 
-impl Model for Iwae {
+impl Network for Iwae {
+    fn family(&self) -> &str {
+        "vae"
+    }
     fn name(&self) -> &str {
         "iwae"
     }
@@ -118,10 +121,10 @@ impl Model for Iwae {
     fn sample(&self, n: i64, seed: u64) -> Result<Tensor> {
         sample_latent(&self.lat, n, seed, None)
     }
-    fn reconstruct(&self, x: &Tensor) -> Option<Result<Tensor>> {
-        Some(reconstruct_latent(&self.lat, x, None))
+    fn reconstructor(&self) -> Option<&dyn Reconstruct> {
+        Some(&self.lat)
     }
-    fn per_example_nll(&self) -> Option<&dyn genzoo_core::model::PerExampleNll> {
+    fn per_example_nll(&self) -> Option<&dyn PerExampleNll> {
         Some(&self.lat)
     }
 }

@@ -38,10 +38,10 @@
 //! // the first 100 test digits under static binarization (seed 0).
 //! let opts = EvalOptions { importance_samples: 10, ..EvalOptions::default() };
 //! let report = model.evaluate(&split.test.take(100), &opts)?;
-//! let nll = report.nll.expect("a VAE has a likelihood");
-//! assert_eq!(report.kind, LikelihoodKind::IsEstimate);
-//! println!("test NLL {nll:.2} {} ({}) on {}", report.unit.label(), report.kind.label(), report.data);
-//! assert!(nll > 0.0 && nll < 784.0 * 2f64.ln());
+//! let nll = report.nll.expect("a VAE has a likelihood"); // value, unit and kind
+//! assert_eq!(nll.kind, LikelihoodKind::IsEstimate);
+//! println!("test NLL {nll} on {}", report.data); // "... nats (is-estimate) on mnist10k/test ..."
+//! assert!(nll.value > 0.0 && nll.value < 784.0 * 2f64.ln());
 //!
 //! let samples = model.sample(16, 0)?; // f32 [16, 1, 28, 28] in [0, 1]
 //! assert_eq!(samples.size(), [16, 1, 28, 28]);
@@ -55,7 +55,6 @@ pub mod eval;
 pub mod grad;
 pub mod iwae;
 pub mod latent;
-pub mod model;
 pub mod nets;
 pub mod obs;
 pub mod quantizer;
@@ -72,7 +71,7 @@ pub use genzoo_data;
 pub use genzoo_train;
 
 use genzoo_core::data::{DataKind, Dataset};
-use genzoo_core::model::{config_from, BuildArgs, GenerativeModel, ModelSpec};
+use genzoo_core::model::{config_from, BuildArgs, GenerativeModel, ModelSpec, Network, Owned};
 use genzoo_core::Result;
 
 /// Builds model `name` of this family (see [`registry`]) from `preset` (default: the model's
@@ -89,7 +88,6 @@ pub fn build(
     genzoo_core::model::build_for(&registry(), name, preset, data, device)
 }
 
-pub use model::{Model, Owned};
 
 /// Images or vectors (not sequences or code grids, which these models do not take).
 fn any(d: &DataKind) -> bool {
@@ -100,101 +98,22 @@ fn images(k: &DataKind) -> bool {
     k.is_image()
 }
 
-fn boxed<M: Model + 'static>(
+/// The catalogue's builder: `name`'s preset and overrides through [`config_from`], the data kind
+/// set from the dataset by `adjust`, then the network built by `new` in its own variable store.
+fn build_net<C, M>(
+    name: &str,
     args: &BuildArgs,
-    f: impl FnOnce(&tch::nn::Path) -> Result<M>,
-) -> Result<Box<dyn GenerativeModel>> {
-    Ok(Box::new(Owned::build(args.device, f)?))
-}
-
-macro_rules! vae_like {
-    ($fn_name:ident, $model:literal, $presets:expr, $preset_fn:path, $ty:ty, $ctor:expr) => {
-        fn $fn_name(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
-            let mut cfg = config_from($model, args.preset, args.overrides, $preset_fn, $presets)?;
-            cfg.data = args.data;
-            boxed(args, |p| -> Result<$ty> { $ctor(p, &cfg) })
-        }
-    };
-}
-
-vae_like!(
-    build_ae_mlp,
-    "ae-mlp",
-    ae::MLP_PRESETS,
-    ae::Config::mlp_preset,
-    ae::Autoencoder,
-    ae::Autoencoder::new
-);
-vae_like!(
-    build_ae_conv,
-    "ae-conv",
-    ae::CONV_PRESETS,
-    ae::Config::conv_preset,
-    ae::Autoencoder,
-    ae::Autoencoder::new
-);
-vae_like!(
-    build_vae_mlp,
-    "vae-mlp",
-    vae::MLP_PRESETS,
-    vae::Config::mlp_preset,
-    vae::Vae,
-    |p, c| vae::Vae::named(p, c, "vae-mlp")
-);
-vae_like!(
-    build_vae_conv,
-    "vae-conv",
-    vae::CONV_PRESETS,
-    vae::Config::conv_preset,
-    vae::Vae,
-    |p, c| vae::Vae::named(p, c, "vae-conv")
-);
-vae_like!(
-    build_beta_vae,
-    "beta-vae",
-    vae::BETA_PRESETS,
-    vae::Config::beta_preset,
-    vae::Vae,
-    |p, c| vae::Vae::named(p, c, "beta-vae")
-);
-vae_like!(
-    build_iwae,
-    "iwae",
-    iwae::PRESETS,
-    iwae::Config::preset,
-    iwae::Iwae,
-    iwae::Iwae::new
-);
-vae_like!(
-    build_vq_vae,
-    "vq-vae",
-    vq_vae::PRESETS,
-    vq_vae::Config::preset,
-    vq_vae::VqVae,
-    vq_vae::VqVae::new
-);
-vae_like!(
-    build_vq_vae2,
-    "vq-vae2",
-    vq_vae2::PRESETS,
-    vq_vae2::preset,
-    vq_vae2::VqVae2,
-    vq_vae2::VqVae2::new
-);
-
-fn build_cvae(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
-    let mut cfg = config_from(
-        "cvae",
-        args.preset,
-        args.overrides,
-        cvae::Config::preset,
-        cvae::PRESETS,
-    )?;
-    cfg.data = args.data;
-    if let Some(k) = args.num_classes {
-        cfg.num_classes = k;
-    }
-    boxed(args, |p| cvae::Cvae::new(p, &cfg))
+    presets: (fn(&str) -> Option<C>, &[&str]),
+    adjust: impl FnOnce(&mut C),
+    new: impl FnOnce(&tch::nn::Path, &C) -> Result<M>,
+) -> Result<Box<dyn GenerativeModel>>
+where
+    C: serde::Serialize + serde::de::DeserializeOwned,
+    M: Network + 'static,
+{
+    let mut cfg = config_from(name, args.preset, args.overrides, presets.0, presets.1)?;
+    adjust(&mut cfg);
+    Ok(Box::new(Owned::build(args.device, |p| new(p, &cfg))?))
 }
 
 /// Every model of the family, as the CLI builds them.
@@ -206,7 +125,7 @@ pub fn registry() -> Vec<ModelSpec> {
             about: "deterministic MLP autoencoder (reconstruction error, no likelihood)",
             presets: ae::MLP_PRESETS,
             accepts: any,
-            build: build_ae_mlp,
+            build: |a| build_net("ae-mlp", a, (ae::Config::mlp_preset, ae::MLP_PRESETS), |c| c.data = a.data, ae::Autoencoder::new),
         },
         ModelSpec {
             name: "ae-conv",
@@ -214,7 +133,7 @@ pub fn registry() -> Vec<ModelSpec> {
             about: "deterministic convolutional autoencoder",
             presets: ae::CONV_PRESETS,
             accepts: images,
-            build: build_ae_conv,
+            build: |a| build_net("ae-conv", a, (ae::Config::conv_preset, ae::CONV_PRESETS), |c| c.data = a.data, ae::Autoencoder::new),
         },
         ModelSpec {
             name: "vae-mlp",
@@ -222,7 +141,7 @@ pub fn registry() -> Vec<ModelSpec> {
             about: "VAE, MLP 784-400-20 (Kingma & Welling 2014; pytorch/examples)",
             presets: vae::MLP_PRESETS,
             accepts: any,
-            build: build_vae_mlp,
+            build: |a| build_net("vae-mlp", a, (vae::Config::mlp_preset, vae::MLP_PRESETS), |c| c.data = a.data, |p, c| vae::Vae::named(p, c, "vae-mlp")),
         },
         ModelSpec {
             name: "vae-conv",
@@ -230,7 +149,7 @@ pub fn registry() -> Vec<ModelSpec> {
             about: "VAE with a convolutional encoder/decoder",
             presets: vae::CONV_PRESETS,
             accepts: images,
-            build: build_vae_conv,
+            build: |a| build_net("vae-conv", a, (vae::Config::conv_preset, vae::CONV_PRESETS), |c| c.data = a.data, |p, c| vae::Vae::named(p, c, "vae-conv")),
         },
         ModelSpec {
             name: "beta-vae",
@@ -238,7 +157,7 @@ pub fn registry() -> Vec<ModelSpec> {
             about: "beta-VAE, KL warm-up and free bits (Higgins et al. 2017)",
             presets: vae::BETA_PRESETS,
             accepts: images,
-            build: build_beta_vae,
+            build: |a| build_net("beta-vae", a, (vae::Config::beta_preset, vae::BETA_PRESETS), |c| c.data = a.data, |p, c| vae::Vae::named(p, c, "beta-vae")),
         },
         ModelSpec {
             name: "iwae",
@@ -246,7 +165,7 @@ pub fn registry() -> Vec<ModelSpec> {
             about: "importance-weighted autoencoder trained on L_k (Burda et al. 2016)",
             presets: iwae::PRESETS,
             accepts: any,
-            build: build_iwae,
+            build: |a| build_net("iwae", a, (iwae::Config::preset, iwae::PRESETS), |c| c.data = a.data, iwae::Iwae::new),
         },
         ModelSpec {
             name: "cvae",
@@ -254,7 +173,14 @@ pub fn registry() -> Vec<ModelSpec> {
             about: "conditional VAE on class labels (Sohn et al. 2015)",
             presets: cvae::PRESETS,
             accepts: any,
-            build: build_cvae,
+            build: |a| {
+                build_net("cvae", a, (cvae::Config::preset, cvae::PRESETS), |c| {
+                    c.data = a.data;
+                    if let Some(k) = a.num_classes {
+                        c.num_classes = k;
+                    }
+                }, cvae::Cvae::new)
+            },
         },
         ModelSpec {
             name: "vq-vae",
@@ -262,7 +188,7 @@ pub fn registry() -> Vec<ModelSpec> {
             about: "VQ-VAE with EMA codebook (van den Oord et al. 2017)",
             presets: vq_vae::PRESETS,
             accepts: images,
-            build: build_vq_vae,
+            build: |a| build_net("vq-vae", a, (vq_vae::Config::preset, vq_vae::PRESETS), |c| c.data = a.data, vq_vae::VqVae::new),
         },
         ModelSpec {
             name: "vq-vae2",
@@ -270,7 +196,7 @@ pub fn registry() -> Vec<ModelSpec> {
             about: "two-level VQ-VAE-2 adapted to 28x28 (Razavi et al. 2019)",
             presets: vq_vae2::PRESETS,
             accepts: images,
-            build: build_vq_vae2,
+            build: |a| build_net("vq-vae2", a, (vq_vae2::preset, vq_vae2::PRESETS), |c| c.data = a.data, vq_vae2::VqVae2::new),
         },
     ]
 }

@@ -17,6 +17,7 @@
 //! * Usage and perplexity `exp(H(mean one-hot))` of the assignments.
 //!
 //! Shapes: `z_e [b, D, h, w]`, codes `[b, h, w]` (`i64`), codebook `[K, D]`.
+use genzoo_core::model::CodePrior;
 use genzoo_core::{CoreError, Result};
 use tch::{nn, Kind, Tensor};
 
@@ -236,6 +237,7 @@ pub struct PositionPrior {
     /// Frequencies `[positions, K]` (rows sum to 1).
     pub freq: Tensor,
     k: i64,
+    grid: (i64, i64),
     decay: f64,
 }
 
@@ -243,14 +245,34 @@ pub struct PositionPrior {
 pub const PRIOR_UNIFORM_MIX: f64 = 1e-3;
 
 impl PositionPrior {
-    pub fn new(p: &nn::Path, positions: i64, k: i64, decay: f64) -> Result<Self> {
-        let freq = p.f_ones_no_train("prior_freq", &[positions, k])?;
+    /// A uniform prior over `K = k` codes on a `grid` `(h, w)`, its frequencies a non-trainable
+    /// variable `prior_freq [h*w, K]` under `p`, moved towards training codes with `decay`.
+    ///
+    /// # Errors
+    /// A non-positive grid or codebook size (naming it), or a libtorch error.
+    pub fn new(p: &nn::Path, grid: (i64, i64), k: i64, decay: f64) -> Result<Self> {
+        if grid.0 < 1 || grid.1 < 1 || k < 1 {
+            return Err(CoreError::config(
+                "prior",
+                format!("grid {grid:?} and codebook size {k} must be positive"),
+            ));
+        }
+        let freq = p.f_ones_no_train("prior_freq", &[grid.0 * grid.1, k])?;
         let _ = tch::no_grad(|| freq.shallow_clone().f_div_scalar_(k as f64))?;
-        Ok(PositionPrior { freq, k, decay })
+        Ok(PositionPrior {
+            freq,
+            k,
+            grid,
+            decay,
+        })
     }
 
     /// Moves the frequencies towards those of `codes [b, h, w]` (training codes).
+    ///
+    /// # Errors
+    /// Codes of another grid, or a libtorch error (codes outside `0..K`).
     pub fn update(&self, codes: &Tensor) -> Result<()> {
+        self.check(codes, false)?;
         tch::no_grad(|| {
             let batch = codes
                 .f_flatten(1, -1)?
@@ -267,7 +289,11 @@ impl PositionPrior {
     }
 
     /// Sets the frequencies to the exact ones of `codes [n, h, w]` (e.g. a whole training set).
+    ///
+    /// # Errors
+    /// Codes of another grid or outside `0..K`, or a libtorch error.
     pub fn fit(&self, codes: &Tensor) -> Result<()> {
+        self.check(codes, true)?;
         tch::no_grad(|| {
             let f = codes
                 .f_flatten(1, -1)?
@@ -286,8 +312,46 @@ impl PositionPrior {
             .f_add_scalar(PRIOR_UNIFORM_MIX / self.k as f64)?)
     }
 
+    /// Checks the shape of `codes`, and their values when `values` (one host sync; the
+    /// training updates skip it, their codes come from the quantizer).
+    fn check(&self, codes: &Tensor, values: bool) -> Result<()> {
+        let s = codes.size();
+        if s.len() != 3 || (s[1], s[2]) != self.grid || codes.kind() != Kind::Int64 {
+            return Err(CoreError::shape(
+                "codes",
+                format!(
+                    "expected i64 [n, {}, {}], got {:?} {:?}",
+                    self.grid.0,
+                    self.grid.1,
+                    codes.kind(),
+                    s
+                ),
+            ));
+        }
+        if values && codes.numel() > 0 {
+            let (lo, hi) = (codes.f_min()?.int64_value(&[]), codes.f_max()?.int64_value(&[]));
+            if lo < 0 || hi >= self.k {
+                return Err(CoreError::shape(
+                    "codes",
+                    format!("values {lo}..={hi} outside 0..{}", self.k),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The default code prior of the VQ models: independent categoricals per position.
+impl CodePrior for PositionPrior {
+    fn num_codes(&self) -> i64 {
+        self.k
+    }
+    fn grid(&self) -> (i64, i64) {
+        self.grid
+    }
     /// `log pi(codes)` summed over positions: `codes [b, h, w]` -> `[b]` nats.
-    pub fn log_prob(&self, codes: &Tensor) -> Result<Tensor> {
+    fn log_prob(&self, codes: &Tensor) -> Result<Tensor> {
+        self.check(codes, true)?;
         let lp = self.probs()?.f_log()?; // [P, K]
         let b = codes.size()[0];
         let c = codes.f_reshape([b, -1, 1])?; // [b, P, 1]
@@ -297,11 +361,17 @@ impl PositionPrior {
             .f_squeeze_dim(2)?
             .f_sum_dim_intlist(1, false, Kind::Float)?)
     }
-
-    /// `n` code maps `[n, h, w]` drawn position by position (torch's global generator).
-    pub fn sample(&self, n: i64, h: i64, w: i64) -> Result<Tensor> {
-        let probs = self.probs()?; // [P, K]
-        let draws = probs.f_multinomial(n, true)?; // [P, n]
-        Ok(draws.f_tr()?.f_reshape([n, h, w])?)
+    /// `n` code maps `[n, h, w]` drawn position by position, torch seeded from
+    /// `(seed, "code-prior", 0)`.
+    fn sample(&self, n: i64, seed: u64) -> Result<Tensor> {
+        if n < 1 {
+            return Err(CoreError::Invalid(format!("cannot draw {n} code maps")));
+        }
+        genzoo_core::seed::seed_torch_stream(seed, "code-prior", 0);
+        let draws = self.probs()?.f_multinomial(n, true)?; // [P, n]
+        Ok(draws.f_tr()?.f_reshape([n, self.grid.0, self.grid.1])?)
+    }
+    fn observe(&self, codes: &Tensor) -> Result<()> {
+        self.update(codes)
     }
 }

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
 use crate::latent::GaussianLatent;
-use crate::model::Model;
+use genzoo_core::model::{Network, PerExampleNll, Reconstruct};
 use crate::nets::{Activation, Arch};
 use crate::obs::{Likelihood, Mode, Prepared};
 
@@ -384,7 +384,17 @@ pub fn reconstruct_latent(
     })
 }
 
-impl Model for Vae {
+/// The unconditional models' reconstructions ([`reconstruct_latent`] without a condition).
+impl Reconstruct for GaussianLatent {
+    fn reconstruct(&self, x: &Tensor) -> Result<Tensor> {
+        reconstruct_latent(self, x, None)
+    }
+}
+
+impl Network for Vae {
+    fn family(&self) -> &str {
+        "vae"
+    }
     fn name(&self) -> &str {
         &self.name
     }
@@ -402,10 +412,10 @@ impl Model for Vae {
     fn sample(&self, n: i64, seed: u64) -> Result<Tensor> {
         sample_latent(&self.lat, n, seed, None)
     }
-    fn reconstruct(&self, x: &Tensor) -> Option<Result<Tensor>> {
-        Some(reconstruct_latent(&self.lat, x, None))
+    fn reconstructor(&self) -> Option<&dyn Reconstruct> {
+        Some(&self.lat)
     }
-    fn per_example_nll(&self) -> Option<&dyn genzoo_core::model::PerExampleNll> {
+    fn per_example_nll(&self) -> Option<&dyn PerExampleNll> {
         Some(&self.lat)
     }
 }

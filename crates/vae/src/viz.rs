@@ -45,8 +45,9 @@ pub fn save_reconstructions(
 ) -> Result<()> {
     let x = x.narrow(0, 0, n.min(x.size()[0]));
     let rec = model
-        .reconstruct(&x)
-        .ok_or_else(|| CoreError::model(model.name(), "this model has no reconstructions"))??;
+        .reconstructor()
+        .ok_or_else(|| CoreError::model(model.name(), "this model has no reconstructions"))?
+        .reconstruct(&x)?;
     let orig = x
         .f_to_kind(Kind::Float)?
         .f_div_scalar(255.0)?

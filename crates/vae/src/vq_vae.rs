@@ -13,13 +13,13 @@
 use std::collections::BTreeMap;
 
 use genzoo_core::data::{Batch, DataKind, Dataset};
-use genzoo_core::model::{EvalOptions, EvalReport, LikelihoodKind, Losses, Optimize};
+use genzoo_core::model::{EvalOptions, EvalReport, LikelihoodKind, Losses, Nll, Optimize};
 use genzoo_core::{CoreError, Result};
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 
-use crate::model::Model;
+use genzoo_core::model::{CodePrior, Network, Reconstruct};
 use crate::nets::{SpatialDecoder, SpatialEncoder};
 use crate::obs::{Likelihood, Mode, Prepared};
 use crate::quantizer::{PositionPrior, Quantizer};
@@ -124,7 +124,8 @@ pub struct VqVae {
     pre: nn::Conv2D,
     pub quant: Quantizer,
     dec: SpatialDecoder,
-    pub prior: PositionPrior,
+    /// The prior over code maps: [`PositionPrior`] by default; see [`VqVae::set_prior`].
+    prior: Box<dyn CodePrior>,
     grid: (i64, i64),
     device: Device,
 }
@@ -168,7 +169,7 @@ impl VqVae {
         let grid = (h / 4, w / 4);
         let prior = PositionPrior::new(
             &(p / "prior"),
-            grid.0 * grid.1,
+            grid,
             cfg.codebook_size,
             cfg.prior_decay,
         )?;
@@ -179,7 +180,7 @@ impl VqVae {
             pre,
             quant,
             dec,
-            prior,
+            prior: Box::new(prior),
             grid,
             device: p.device(),
         })
@@ -208,7 +209,7 @@ impl VqVae {
             .f_add(&codebook)?
             .f_add(&commit.f_mul_scalar(self.cfg.commitment)?)?;
         if train {
-            self.prior.update(&q.codes)?;
+            self.prior.observe(&q.codes)?;
         }
         let losses = Losses::new(total)
             .with("recon", recon)
@@ -228,10 +229,34 @@ impl VqVae {
         })
     }
 
-    /// Fits the per-position prior exactly to the codes of `data` (e.g. the training set).
-    pub fn fit_prior(&self, data: &Dataset, batch_size: i64, seed: u64) -> Result<()> {
-        self.prior.fit(&self.dataset_codes(data, batch_size, seed)?)
+    /// Replaces the prior over code maps (a PixelCNN over codes, say); the default is the
+    /// per-position [`PositionPrior`]. The replacement's variables live in its own store.
+    ///
+    /// # Errors
+    /// A prior of another codebook size or grid than the model's.
+    pub fn set_prior(&mut self, prior: Box<dyn CodePrior>) -> Result<()> {
+        check_prior(prior.as_ref(), self.cfg.codebook_size, self.grid)?;
+        self.prior = prior;
+        Ok(())
     }
+}
+
+/// Checks that `prior` is over `k` codes on `grid`.
+///
+/// # Errors
+/// [`CoreError::Config`] saying what differs.
+pub fn check_prior(prior: &dyn CodePrior, k: i64, grid: (i64, i64)) -> Result<()> {
+    if prior.num_codes() != k || prior.grid() != grid {
+        return Err(CoreError::config(
+            "prior",
+            format!(
+                "the model's codes are {k} codes on a {grid:?} grid; the prior is over {} codes on {:?}",
+                prior.num_codes(),
+                prior.grid()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Runs `f(start, len)` over `0..n` in batches and concatenates the results along dimension 0.
@@ -288,11 +313,9 @@ pub fn vq_report(
     metrics.insert("prior_nats".into(), prior);
     metrics.insert("bound_nats".into(), recon + prior);
     Ok(EvalReport {
-        nll: Some(unit.from_nats(recon + prior, dims as usize)),
-        unit,
-        kind: LikelihoodKind::Bound,
+        nll: Some(Nll::from_nats(recon + prior, dims as usize, unit, LikelihoodKind::Bound)),
         data: format!(
-            "{} ({}), {}; {name}: bound -log p(x|z_q) - log pi(z_q) with the per-position categorical prior fitted to training codes",
+            "{} ({}), {}; {name}: bound -log p(x|z_q) - log pi(z_q) with the model's code prior (default: per-position categoricals fitted to training codes)",
             data.name,
             data.len(),
             lik.data_label(seed)
@@ -301,7 +324,10 @@ pub fn vq_report(
     })
 }
 
-impl Model for VqVae {
+impl Network for VqVae {
+    fn family(&self) -> &str {
+        "vae"
+    }
     fn name(&self) -> &str {
         "vq-vae"
     }
@@ -359,16 +385,24 @@ impl Model for VqVae {
             )));
         }
         tch::no_grad(|| {
-            genzoo_core::seed::seed_torch_stream(seed, "vq-sample", 0);
-            let codes = self.prior.sample(n, self.grid.0, self.grid.1)?;
+            let codes = self.prior.sample(n, seed)?;
             self.lik.mean(&self.decode(&self.quant.lookup(&codes)?)?)
         })
     }
-    fn reconstruct(&self, x: &Tensor) -> Option<Result<Tensor>> {
-        Some(tch::no_grad(|| {
+    fn reconstructor(&self) -> Option<&dyn Reconstruct> {
+        Some(self)
+    }
+    fn code_prior(&self) -> Option<&dyn CodePrior> {
+        Some(self.prior.as_ref())
+    }
+}
+
+impl Reconstruct for VqVae {
+    fn reconstruct(&self, x: &Tensor) -> Result<Tensor> {
+        tch::no_grad(|| {
             let prep = self.lik.prepare(x, Mode::Eval { seed: 0 })?;
             let c = self.quant.codes(&self.encode(&prep.input))?;
             self.lik.mean(&self.decode(&self.quant.lookup(&c)?)?)
-        }))
+        })
     }
 }

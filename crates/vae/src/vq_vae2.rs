@@ -19,7 +19,7 @@ use genzoo_core::{CoreError, Result};
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 
-use crate::model::Model;
+use genzoo_core::model::{CodePrior, Network, Reconstruct};
 use crate::nets::{SpatialDecoder, SpatialEncoder};
 use crate::obs::{Likelihood, Mode, Prepared};
 use crate::quantizer::{PositionPrior, Quantizer};
@@ -55,8 +55,10 @@ pub struct VqVae2 {
     dec: SpatialDecoder,
     pub quant_t: Quantizer,
     pub quant_b: Quantizer,
-    pub prior_t: PositionPrior,
-    pub prior_b: PositionPrior,
+    /// Priors over the top and bottom code maps ([`PositionPrior`] by default; see
+    /// [`VqVae2::set_priors`]).
+    prior_t: Box<dyn CodePrior>,
+    prior_b: Box<dyn CodePrior>,
     /// Top and bottom grid sizes.
     grids: ((i64, i64), (i64, i64)),
     device: Device,
@@ -109,13 +111,13 @@ impl VqVae2 {
         let grids = ((h / 4, w / 4), (h / 2, w / 2));
         let prior_t = PositionPrior::new(
             &(p / "prior_t"),
-            grids.0 .0 * grids.0 .1,
+            grids.0,
             k,
             cfg.prior_decay,
         )?;
         let prior_b = PositionPrior::new(
             &(p / "prior_b"),
-            grids.1 .0 * grids.1 .1,
+            grids.1,
             k,
             cfg.prior_decay,
         )?;
@@ -131,8 +133,8 @@ impl VqVae2 {
             dec,
             quant_t,
             quant_b,
-            prior_t,
-            prior_b,
+            prior_t: Box::new(prior_t),
+            prior_b: Box::new(prior_b),
             grids,
             device: p.device(),
         })
@@ -195,8 +197,8 @@ impl VqVae2 {
             .f_add(&codebook)?
             .f_add(&commit.f_mul_scalar(self.cfg.commitment)?)?;
         if train {
-            self.prior_t.update(&codes.top)?;
-            self.prior_b.update(&codes.bottom)?;
+            self.prior_t.observe(&codes.top)?;
+            self.prior_b.observe(&codes.bottom)?;
         }
         Ok(Losses::new(total)
             .with("recon", recon)
@@ -217,9 +219,24 @@ impl VqVae2 {
             &self.quant_b.lookup(&codes.bottom)?,
         )
     }
+
+    /// Replaces the priors over the top and bottom code maps (PixelCNNs over codes, say).
+    ///
+    /// # Errors
+    /// A prior of another codebook size or grid than its level's.
+    pub fn set_priors(&mut self, top: Box<dyn CodePrior>, bottom: Box<dyn CodePrior>) -> Result<()> {
+        let k = self.cfg.codebook_size;
+        crate::vq_vae::check_prior(top.as_ref(), k, self.grids.0)?;
+        crate::vq_vae::check_prior(bottom.as_ref(), k, self.grids.1)?;
+        (self.prior_t, self.prior_b) = (top, bottom);
+        Ok(())
+    }
 }
 
-impl Model for VqVae2 {
+impl Network for VqVae2 {
+    fn family(&self) -> &str {
+        "vae"
+    }
     fn name(&self) -> &str {
         "vq-vae2"
     }
@@ -282,20 +299,24 @@ impl Model for VqVae2 {
             )));
         }
         tch::no_grad(|| {
-            genzoo_core::seed::seed_torch_stream(seed, "vq2-sample", 0);
-            let ((ht, wt), (hb, wb)) = self.grids;
             let codes = Codes2 {
-                top: self.prior_t.sample(n, ht, wt)?,
-                bottom: self.prior_b.sample(n, hb, wb)?,
+                top: self.prior_t.sample(n, genzoo_core::seed::derive(seed, "vq2-top", 0))?,
+                bottom: self.prior_b.sample(n, genzoo_core::seed::derive(seed, "vq2-bottom", 0))?,
             };
             self.lik.mean(&self.decode_codes(&codes)?)
         })
     }
-    fn reconstruct(&self, x: &Tensor) -> Option<Result<Tensor>> {
-        Some(tch::no_grad(|| {
+    fn reconstructor(&self) -> Option<&dyn Reconstruct> {
+        Some(self)
+    }
+}
+
+impl Reconstruct for VqVae2 {
+    fn reconstruct(&self, x: &Tensor) -> Result<Tensor> {
+        tch::no_grad(|| {
             let prep = self.lik.prepare(x, Mode::Eval { seed: 0 })?;
             let c = self.codes(&prep.input)?;
             self.lik.mean(&self.decode_codes(&c)?)
-        }))
+        })
     }
 }

@@ -29,13 +29,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let report = model.evaluate(&split.test, &opts)?;
     match report.nll {
-        Some(nll) => println!(
-            "test NLL {nll:.3} {} ({}) on {}",
-            report.unit.label(),
-            report.kind.label(),
-            report.data
-        ),
-        None => println!("no likelihood ({})", report.kind.label()),
+        // e.g. "test NLL 505.8030 nats (is-estimate) on mnist10k/test (1000), ..."
+        Some(nll) => println!("test NLL {nll} on {}", report.data),
+        None => println!("no likelihood on {}", report.data),
     }
     image::save_grid(&out, &model.sample(64, 0)?, 8)?;
     println!("samples: {out}");

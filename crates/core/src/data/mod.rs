@@ -116,9 +116,9 @@ impl Dataset {
             num_classes: self.num_classes,
         }
     }
-    /// The first `n` examples (all of them when `n >= len`).
+    /// The first `n` examples (all of them when `n >= len`, none when `n <= 0`).
     pub fn take(&self, n: i64) -> Dataset {
-        let n = n.min(self.len());
+        let n = n.clamp(0, self.len());
         Dataset {
             name: self.name.clone(),
             kind: self.kind,

@@ -8,6 +8,7 @@
 use tch::nn;
 
 use crate::bijector::Sequential;
+use crate::model::{build_flow, Flow, FlowConfig};
 use crate::density::{BodyInput, FlowCore};
 use crate::dequant::DequantKind;
 use crate::layers::{
@@ -16,7 +17,7 @@ use crate::layers::{
 use crate::multiscale::{Level, MultiScale};
 use crate::prior::{Prior, PriorKind};
 use genzoo_core::data::DataKind;
-use genzoo_core::model::{config_from, BuildArgs, GenerativeModel};
+use genzoo_core::model::{BuildArgs, GenerativeModel};
 use genzoo_core::{CoreError, Result};
 
 /// Glow's configuration.
@@ -73,21 +74,13 @@ impl Config {
     }
 }
 
-/// The Glow model.
-pub struct Glow {
-    pub vs: nn::VarStore,
-    pub core: FlowCore,
-    pub cfg: Config,
-}
+/// The Glow model: a [`Flow`] of its [`Config`].
+pub type Glow = Flow<Config>;
 
-impl Glow {
+impl FlowConfig for Config {
     /// Builds the flow under `p`.
-    pub fn core(
-        p: &nn::Path,
-        cfg: &Config,
-        data: DataKind,
-        num_classes: Option<i64>,
-    ) -> Result<FlowCore> {
+    fn core(&self, p: &nn::Path, data: DataKind, num_classes: Option<i64>) -> Result<FlowCore> {
+        let cfg = self;
         let [c0, h0, w0] = super::image_shape("glow", &data)?;
         if cfg.levels < 1 || cfg.steps < 1 {
             return Err(CoreError::config(
@@ -161,19 +154,9 @@ impl Glow {
             init_flag: Some(p.zeros_no_train("data_init_done", &[1])),
         })
     }
-
-    /// Registry builder.
-    pub fn build(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
-        let cfg: Config =
-            config_from("glow", args.preset, args.overrides, Config::preset, PRESETS)?;
-        Ok(Box::new(Glow::new(
-            &cfg,
-            args.data,
-            args.num_classes,
-            args.device,
-        )?))
-    }
 }
 
-crate::impl_flow_new!(Glow);
-crate::impl_flow_model!(Glow);
+/// Catalogue builder (`glow`).
+pub fn build(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
+    build_flow("glow", args, Config::preset, PRESETS, |_| {})
+}

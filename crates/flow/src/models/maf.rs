@@ -8,12 +8,13 @@
 use tch::nn;
 
 use crate::bijector::Sequential;
+use crate::model::{build_flow, Flow, FlowConfig};
 use crate::density::{BodyInput, FlowCore};
 use crate::layers::{AutoregressiveAffine, BatchNormFlow, Preprocess};
 use crate::prior::{Prior, PriorKind};
 use genzoo_core::data::DataKind;
 use genzoo_core::layers::{MadeConfig, Ordering};
-use genzoo_core::model::{config_from, BuildArgs, GenerativeModel};
+use genzoo_core::model::{BuildArgs, GenerativeModel};
 use genzoo_core::{CoreError, Result};
 
 /// The configuration of MAF (and IAF).
@@ -145,35 +146,18 @@ pub fn autoregressive_core(
     })
 }
 
-/// The MAF model.
-pub struct Maf {
-    pub vs: nn::VarStore,
-    pub core: FlowCore,
-    pub cfg: Config,
-}
+/// The Maf model: a [`Flow`] of its [`Config`].
+pub type Maf = Flow<Config>;
 
-impl Maf {
+impl FlowConfig for Config {
     /// Builds the flow under `p` (see [`autoregressive_core`]).
-    pub fn core(
-        p: &nn::Path,
-        cfg: &Config,
-        data: DataKind,
-        num_classes: Option<i64>,
-    ) -> Result<FlowCore> {
+    fn core(&self, p: &nn::Path, data: DataKind, num_classes: Option<i64>) -> Result<FlowCore> {
+        let cfg = self;
         autoregressive_core(p, cfg, data, num_classes, false)
     }
-
-    /// Registry builder.
-    pub fn build(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
-        let cfg: Config = config_from("maf", args.preset, args.overrides, Config::preset, PRESETS)?;
-        Ok(Box::new(Maf::new(
-            &cfg,
-            args.data,
-            args.num_classes,
-            args.device,
-        )?))
-    }
 }
 
-crate::impl_flow_new!(Maf);
-crate::impl_flow_model!(Maf);
+/// Catalogue builder (`maf`).
+pub fn build(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
+    build_flow("maf", args, Config::preset, PRESETS, |_| {})
+}

@@ -6,12 +6,13 @@
 use tch::nn;
 
 use crate::bijector::Sequential;
+use crate::model::{build_flow, Flow, FlowConfig};
 use crate::density::{BodyInput, FlowCore};
 use crate::dequant::{DequantKind, VariationalDequantizer};
 use crate::layers::{Coupling, CouplingKind, DiagScale, MaskKind, NetConfig, NetKind, Preprocess};
 use crate::prior::{Prior, PriorKind};
 use genzoo_core::data::DataKind;
-use genzoo_core::model::{config_from, BuildArgs, GenerativeModel};
+use genzoo_core::model::{BuildArgs, GenerativeModel};
 use genzoo_core::{CoreError, Result};
 
 /// NICE's configuration.
@@ -64,21 +65,13 @@ impl Config {
     }
 }
 
-/// The NICE model.
-pub struct Nice {
-    pub vs: nn::VarStore,
-    pub core: FlowCore,
-    pub cfg: Config,
-}
+/// The Nice model: a [`Flow`] of its [`Config`].
+pub type Nice = Flow<Config>;
 
-impl Nice {
+impl FlowConfig for Config {
     /// Builds the flow under `p`.
-    pub fn core(
-        p: &nn::Path,
-        cfg: &Config,
-        data: DataKind,
-        num_classes: Option<i64>,
-    ) -> Result<FlowCore> {
+    fn core(&self, p: &nn::Path, data: DataKind, num_classes: Option<i64>) -> Result<FlowCore> {
+        let cfg = self;
         if cfg.couplings < 1 {
             return Err(CoreError::config(
                 "nice.couplings",
@@ -135,19 +128,9 @@ impl Nice {
             init_flag: None,
         })
     }
-
-    /// Registry builder.
-    pub fn build(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
-        let cfg: Config =
-            config_from("nice", args.preset, args.overrides, Config::preset, PRESETS)?;
-        Ok(Box::new(Nice::new(
-            &cfg,
-            args.data,
-            args.num_classes,
-            args.device,
-        )?))
-    }
 }
 
-crate::impl_flow_new!(Nice);
-crate::impl_flow_model!(Nice);
+/// Catalogue builder (`nice`).
+pub fn build(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
+    build_flow("nice", args, Config::preset, PRESETS, |_| {})
+}

@@ -9,6 +9,7 @@
 use tch::nn;
 
 use crate::bijector::Sequential;
+use crate::model::{build_flow, Flow, FlowConfig};
 use crate::density::{BodyInput, FlowCore};
 use crate::dequant::DequantKind;
 use crate::layers::{
@@ -17,7 +18,7 @@ use crate::layers::{
 use crate::multiscale::{Level, MultiScale};
 use crate::prior::{Prior, PriorKind};
 use genzoo_core::data::DataKind;
-use genzoo_core::model::{config_from, BuildArgs, GenerativeModel};
+use genzoo_core::model::{BuildArgs, GenerativeModel};
 use genzoo_core::{CoreError, Result};
 
 /// RealNVP's configuration.
@@ -84,21 +85,13 @@ impl Config {
     }
 }
 
-/// The RealNVP model.
-pub struct RealNvp {
-    pub vs: nn::VarStore,
-    pub core: FlowCore,
-    pub cfg: Config,
-}
+/// The RealNvp model: a [`Flow`] of its [`Config`].
+pub type RealNvp = Flow<Config>;
 
-impl RealNvp {
+impl FlowConfig for Config {
     /// Builds the flow under `p`.
-    pub fn core(
-        p: &nn::Path,
-        cfg: &Config,
-        data: DataKind,
-        num_classes: Option<i64>,
-    ) -> Result<FlowCore> {
+    fn core(&self, p: &nn::Path, data: DataKind, num_classes: Option<i64>) -> Result<FlowCore> {
+        let cfg = self;
         let name = if cfg.conditional {
             "cond-realnvp"
         } else {
@@ -192,49 +185,27 @@ impl RealNvp {
             init_flag: None,
         })
     }
+}
 
-    /// Registry builder (`realnvp`).
-    pub fn build(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
-        let cfg: Config = config_from(
-            "realnvp",
-            args.preset,
-            args.overrides,
-            Config::preset,
-            PRESETS,
-        )?;
-        Ok(Box::new(RealNvp::new(
-            &cfg,
-            args.data,
-            args.num_classes,
-            args.device,
-        )?))
-    }
+/// Catalogue builder (`realnvp`).
+pub fn build(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
+    build_flow("realnvp", args, Config::preset, PRESETS, |_| {})
+}
 
-    /// Registry builder (`cond-realnvp`): RealNVP with `conditional = true`.
-    pub fn build_conditional(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
-        let mut cfg: Config = config_from(
-            "cond-realnvp",
-            args.preset,
-            args.overrides,
-            Config::preset,
-            PRESETS,
-        )?;
-        cfg.conditional = true;
-        Ok(Box::new(RealNvp::new(
-            &cfg,
-            args.data,
-            args.num_classes,
-            args.device,
-        )?))
-    }
+/// Catalogue builder (`cond-realnvp`): RealNVP with `conditional = true`.
+pub fn build_conditional(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
+    build_flow("cond-realnvp", args, Config::preset, PRESETS, |c| {
+        c.conditional = true
+    })
+}
 
-    /// Class-conditional samples: `labels` `[n]` picks each sample's class.
-    pub fn sample_classes(
-        &self,
-        labels: &tch::Tensor,
-        temperature: f64,
-        seed: u64,
-    ) -> Result<tch::Tensor> {
+impl RealNvp {
+    /// Class-conditional samples at temperature `temperature`: `labels` `[n]` picks each
+    /// sample's class.
+    ///
+    /// # Errors
+    /// Labels outside the model's classes, an unconditional model, or a libtorch error.
+    pub fn sample_classes_at(&self, labels: &tch::Tensor, temperature: f64, seed: u64) -> Result<tch::Tensor> {
         self.core.sample(
             labels.size().first().copied().unwrap_or(0),
             temperature,
@@ -243,6 +214,3 @@ impl RealNvp {
         )
     }
 }
-
-crate::impl_flow_new!(RealNvp);
-crate::impl_flow_model!(RealNvp);

@@ -5,11 +5,12 @@
 use tch::nn;
 
 use crate::bijector::Sequential;
+use crate::model::{build_flow, Flow, FlowConfig};
 use crate::density::{BodyInput, FlowCore};
 use crate::layers::{ActNorm, Coupling, CouplingKind, MaskKind, NetConfig, NetKind, Preprocess};
 use crate::prior::{Prior, PriorKind};
 use genzoo_core::data::DataKind;
-use genzoo_core::model::{config_from, BuildArgs, GenerativeModel};
+use genzoo_core::model::{BuildArgs, GenerativeModel};
 use genzoo_core::{CoreError, Result};
 
 /// The toy flow's configuration.
@@ -50,20 +51,12 @@ impl Config {
     }
 }
 
-/// The 2-D coupling flow.
-pub struct ToyFlow {
-    pub vs: nn::VarStore,
-    pub core: FlowCore,
-    pub cfg: Config,
-}
+/// The ToyFlow model: a [`Flow`] of its [`Config`].
+pub type ToyFlow = Flow<Config>;
 
-impl ToyFlow {
-    pub fn core(
-        p: &nn::Path,
-        cfg: &Config,
-        data: DataKind,
-        num_classes: Option<i64>,
-    ) -> Result<FlowCore> {
+impl FlowConfig for Config {
+    fn core(&self, p: &nn::Path, data: DataKind, num_classes: Option<i64>) -> Result<FlowCore> {
+        let cfg = self;
         let DataKind::Vector { dim } = data else {
             return Err(CoreError::config(
                 "toy-flow.data",
@@ -110,24 +103,9 @@ impl ToyFlow {
                 .then(|| p.zeros_no_train("data_init_done", &[1])),
         })
     }
-
-    /// Registry builder.
-    pub fn build(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
-        let cfg: Config = config_from(
-            "toy-flow",
-            args.preset,
-            args.overrides,
-            Config::preset,
-            PRESETS,
-        )?;
-        Ok(Box::new(ToyFlow::new(
-            &cfg,
-            args.data,
-            args.num_classes,
-            args.device,
-        )?))
-    }
 }
 
-crate::impl_flow_new!(ToyFlow);
-crate::impl_flow_model!(ToyFlow);
+/// Catalogue builder (`toy-flow`, `realnvp-2d`).
+pub fn build(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
+    build_flow("toy-flow", args, Config::preset, PRESETS, |_| {})
+}

@@ -4,6 +4,7 @@ use tch::{nn, Device, Kind, Tensor};
 use super::{images, set_var};
 use crate::obs::Mode;
 use crate::quantizer::{PositionPrior, Quantizer};
+use genzoo_core::model::CodePrior;
 use crate::vq_vae::{Config, VqVae};
 
 #[test]
@@ -104,7 +105,7 @@ fn dead_codes_restart_from_encoder_outputs() {
 #[test]
 fn position_prior_fits_code_frequencies() {
     let vs = nn::VarStore::new(Device::Cpu);
-    let prior = PositionPrior::new(&(vs.root() / "p"), 2, 3, 0.9).unwrap();
+    let prior = PositionPrior::new(&(vs.root() / "p"), (1, 2), 3, 0.9).unwrap();
     let codes = Tensor::from_slice(&[0i64, 2, 0, 1, 0, 1, 1, 1]).reshape([4, 1, 2]);
     prior.fit(&codes).unwrap();
     let f = prior.freq.shallow_clone();
@@ -128,8 +129,11 @@ fn position_prior_fits_code_frequencies() {
         p * (1.0 - crate::quantizer::PRIOR_UNIFORM_MIX) + crate::quantizer::PRIOR_UNIFORM_MIX / 3.0
     };
     assert!((lp - 2.0 * mix(0.75).ln()).abs() < 1e-5, "{lp}");
-    tch::manual_seed(3);
-    let s = prior.sample(4000, 1, 2).unwrap();
+    let s = CodePrior::sample(&prior, 4000, 3).unwrap();
+    assert_eq!(s.size(), [4000, 1, 2]);
+    // Codes of another grid or outside 0..K are errors, not panics.
+    assert!(prior.log_prob(&Tensor::from_slice(&[0i64, 3]).reshape([1, 1, 2])).is_err());
+    assert!(prior.log_prob(&Tensor::from_slice(&[0i64, 1]).reshape([1, 2, 1])).is_err());
     let p0 = s
         .select(2, 0)
         .eq(0)

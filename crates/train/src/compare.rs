@@ -1,0 +1,247 @@
+//! The cross-model comparison as a library: train (or fit) a model of any family from the
+//! catalogue on one split, evaluate it, time its sampler, and lay the rows out as the Markdown,
+//! CSV and JSON tables that `cargo xtask compare` prints and writes.
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use genzoo_core::data::{DataKind, Split};
+use genzoo_core::io::write_atomic;
+use genzoo_core::model::{build_model, find_spec, EvalOptions, GenerativeModel, ModelSpec, Nll};
+use genzoo_core::{seed, CoreError, Result};
+
+use crate::{TrainConfig, Trainer};
+
+/// One row of the table.
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
+pub struct Row {
+    pub model: String,
+    pub family: String,
+    pub preset: String,
+    /// Trainable parameters (for fitted baselines: the fit's free parameters).
+    pub params: usize,
+    /// Wall-clock seconds of training or fitting.
+    pub train_seconds: f64,
+    /// Gradient steps (0 for fitted baselines).
+    pub train_steps: u64,
+    /// The test NLL with its unit and kind; `None` for models without a likelihood.
+    pub nll: Option<Nll>,
+    /// Samples per second of one call drawing 256 samples.
+    pub samples_per_second: f64,
+    pub data: String,
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// How each model of a comparison is trained and evaluated.
+#[derive(Clone, Debug)]
+pub struct CompareOptions {
+    /// Training steps of each deep model.
+    pub steps: u64,
+    /// Evaluation options (importance samples, seed).
+    pub eval: EvalOptions,
+    /// Seed of training, fitting and sampling.
+    pub seed: u64,
+    /// Where each model's run directory goes (`OUT/MODEL`), or `None` for no files.
+    pub out: Option<PathBuf>,
+    /// Metadata recorded in each run's `config.json` (the dataset's name).
+    pub dataset: String,
+}
+
+/// The preset a model runs with in a table: one named for the data (`mnist` for 28x28 images,
+/// `toy`, else `paper`, for vectors) when the model has it, else its default (first) preset.
+pub fn preferred_preset(presets: &[&'static str], kind: &DataKind) -> &'static str {
+    let wanted: &[&str] = match kind {
+        DataKind::Image {
+            height: 28,
+            width: 28,
+            ..
+        } => &["mnist"],
+        DataKind::Vector { .. } => &["toy", "paper"],
+        _ => &[],
+    };
+    wanted
+        .iter()
+        .find_map(|w| presets.iter().copied().find(|p| p == w))
+        .unwrap_or(presets.first().copied().unwrap_or("default"))
+}
+
+/// Builds `name` of `specs` with its [`preferred_preset`], trains it for `opts.steps` steps (or
+/// fits it, for models with the `Fit` capability), evaluates it on `split.test` and times 256
+/// samples; returns the row and the trained model (for pictures a caller draws). A run
+/// directory `opts.out/name` is replaced.
+///
+/// # Errors
+/// An unknown model, data the model does not take, or any training or evaluation error.
+pub fn compare_model(
+    specs: &[ModelSpec],
+    name: &str,
+    split: &Split,
+    opts: &CompareOptions,
+    device: tch::Device,
+) -> Result<(Row, Box<dyn GenerativeModel>)> {
+    let spec = find_spec(specs, name)?;
+    let preset = preferred_preset(spec.presets, &split.train.kind);
+    // Initial weights come from torch's generator, seeded as `cargo xtask train` seeds it.
+    seed::seed_torch_stream(opts.seed, "init", 0);
+    let mut model = build_model(
+        specs,
+        name,
+        Some(preset),
+        None,
+        split.train.kind,
+        split.train.num_classes,
+        device,
+    )?;
+    let cfg = TrainConfig {
+        steps: Some(opts.steps),
+        seed: opts.seed,
+        final_eval: false,
+        progress: false,
+        eval: opts.eval.clone(),
+        ..TrainConfig::default()
+    };
+    let run_dir = opts.out.as_ref().map(|o| o.join(name));
+    if let Some(d) = run_dir.as_ref().filter(|d| d.exists()) {
+        std::fs::remove_dir_all(d).map_err(|e| CoreError::io(d, e))?;
+    }
+    let mut trainer = Trainer::new(cfg.clone(), run_dir.as_deref())?;
+    trainer.set_meta("dataset", serde_json::json!(opts.dataset));
+    trainer.set_meta("preset", serde_json::json!(preset));
+    let s = trainer.fit(model.as_mut(), split)?;
+    let r = model.evaluate(&split.test, &cfg.eval)?;
+    let n = 256;
+    let t = Instant::now();
+    let samples = model.sample(n, opts.seed)?;
+    let sps = n as f64 / t.elapsed().as_secs_f64().max(1e-9);
+    if let (Some(d), true) = (&run_dir, samples.dim() == 4) {
+        crate::image::save_grid(d.join("samples.png"), &samples.narrow(0, 0, 64), 8)?;
+    }
+    let params = match s.fit.as_ref().and_then(|f| f.get("params")) {
+        Some(p) => *p as usize,
+        None => model
+            .var_store()
+            .trainable_variables()
+            .iter()
+            .map(|t| t.numel())
+            .sum(),
+    };
+    let row = Row {
+        model: name.into(),
+        family: spec.family.into(),
+        preset: preset.into(),
+        params,
+        train_seconds: s.seconds,
+        train_steps: s.steps,
+        nll: r.nll,
+        samples_per_second: sps,
+        data: r.data,
+        metrics: r.metrics,
+    };
+    Ok((row, model))
+}
+
+/// Metrics shown in the Markdown table when present (all of them are in the JSON and CSV).
+const KEY_METRICS: &[&str] = &[
+    "kl_to_truth",
+    "neg_elbo",
+    "active_units",
+    "mutual_info_nats",
+    "recon_nats",
+    "prior_nats",
+    "codebook_perplexity",
+    "perplexity",
+    "perplexity_top",
+    "perplexity_bottom",
+    "recon",
+    "mse_per_dim",
+    "recon_error",
+    "recon_mse",
+    "test_distortion",
+    "train_nll",
+];
+
+fn nll_cells(nll: Option<Nll>, digits: usize) -> [String; 3] {
+    match nll {
+        Some(n) => [
+            format!("{:.*}", digits, n.value),
+            n.unit.label().into(),
+            n.kind.label().into(),
+        ],
+        None => ["-".into(), "-".into(), "none".into()],
+    }
+}
+
+/// The table in Markdown, a few key metrics per row.
+pub fn markdown(rows: &[Row]) -> String {
+    let mut s = String::from("| model | family | params | train s | test NLL | unit | kind | samples/s | metrics |\n|---|---|---:|---:|---:|---|---|---:|---|\n");
+    for r in rows {
+        let metrics: Vec<String> = KEY_METRICS
+            .iter()
+            .filter_map(|k| r.metrics.get(*k).map(|v| format!("{k} {v:.3}")))
+            .take(4)
+            .collect();
+        let [v, unit, kind] = nll_cells(r.nll, 3);
+        s += &format!(
+            "| {} | {} | {} | {:.1} | {v} | {unit} | {kind} | {:.0} | {} |\n",
+            r.model,
+            r.family,
+            r.params,
+            r.train_seconds,
+            r.samples_per_second,
+            metrics.join(", ")
+        );
+    }
+    s
+}
+
+/// The table as CSV, every metric a column (empty where a model lacks it).
+pub fn csv(rows: &[Row]) -> String {
+    let keys: BTreeSet<&String> = rows.iter().flat_map(|r| r.metrics.keys()).collect();
+    let mut s = String::from("model,family,preset,params,train_seconds,train_steps,nll,nll_unit,nll_kind,samples_per_second,data");
+    for k in &keys {
+        s += &format!(",{k}");
+    }
+    s.push('\n');
+    for r in rows {
+        let (v, unit, kind) = match r.nll {
+            Some(n) => (n.value.to_string(), n.unit.label(), n.kind.label()),
+            None => (String::new(), "", "none"),
+        };
+        s += &format!(
+            "{},{},{},{},{:.3},{},{v},{unit},{kind},{:.1},\"{}\"",
+            r.model,
+            r.family,
+            r.preset,
+            r.params,
+            r.train_seconds,
+            r.train_steps,
+            r.samples_per_second,
+            r.data.replace('"', "'")
+        );
+        for k in &keys {
+            s += &format!(
+                ",{}",
+                r.metrics.get(*k).map(|v| v.to_string()).unwrap_or_default()
+            );
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// Writes `compare.json` (with `header`'s fields beside the rows), `compare.csv` and
+/// `compare.md` into `out`, each atomically; returns the Markdown.
+///
+/// # Errors
+/// An I/O error naming the file.
+pub fn write_tables(out: &Path, header: serde_json::Value, rows: &[Row]) -> Result<String> {
+    let mut json = header;
+    if let Some(obj) = json.as_object_mut() {
+        obj.insert("rows".into(), serde_json::to_value(rows)?);
+    }
+    let table = markdown(rows);
+    write_atomic(&out.join("compare.json"), &serde_json::to_vec_pretty(&json)?)?;
+    write_atomic(&out.join("compare.csv"), csv(rows).as_bytes())?;
+    write_atomic(&out.join("compare.md"), table.as_bytes())?;
+    Ok(table)
+}
