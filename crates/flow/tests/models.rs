@@ -422,6 +422,34 @@ fn conditional_realnvp_depends_on_the_class() {
         .unwrap();
     assert!(max_abs(&(s.get(0) - s.get(2))) > 1e-5);
     assert_eq!(model.sample(5, 0).unwrap().size(), vec![5, 1, 4, 4]);
+    // The capability: one sample per label, at the model's temperature, out-of-range labels an
+    // error; a conditional flow has no label-free reconstruction or density.
+    let cs = m.class_sampler().expect("a conditional flow samples classes");
+    assert_eq!(cs.num_classes(), 3);
+    let labels = Tensor::from_slice(&[2i64, 0]);
+    let a = cs.sample_classes(&labels, 4).unwrap();
+    assert_eq!(a.size(), [2, 1, 4, 4]);
+    assert!(a.equal(&cs.sample_classes(&labels, 4).unwrap()));
+    assert!(cs.sample_classes(&Tensor::from_slice(&[3i64]), 4).is_err());
+    assert!(m.reconstructor().is_none() && m.density().is_none());
+    let plain = real_nvp::RealNvp::owned(&real_nvp::Config::preset("tiny").unwrap(), IMG, None, CPU)
+        .unwrap();
+    assert!(plain.class_sampler().is_none() && plain.reconstructor().is_some());
+    assert!(plain.density().is_none(), "images: the density is of dequantized data, not vectors");
+    let toy = maf::Maf::owned(&maf::Config::preset("tiny").unwrap(), DataKind::Vector { dim: 2 }, None, CPU)
+        .unwrap();
+    let d = toy.density().expect("a flow on vectors has an exact density");
+    let x = Tensor::from_slice(&[0.1f32, -0.2, 1.0, 0.5]).reshape([2, 2]);
+    let lp = d.log_density(&x).unwrap();
+    let per = toy
+        .per_example_nll()
+        .unwrap()
+        .nll_per_example(
+            &Dataset { name: "v".into(), kind: DataKind::Vector { dim: 2 }, x, y: None, num_classes: None },
+            &EvalOptions::default(),
+        )
+        .unwrap();
+    assert!(lp.to_kind(Kind::Double).allclose(&-per.nll, 1e-5, 1e-5, false));
 }
 
 #[test]

@@ -25,7 +25,7 @@ use genzoo_core::model::{EvalOptions, EvalReport, LikelihoodKind, Nll};
 use genzoo_core::{CoreError, Result};
 use tch::{Kind, Tensor};
 
-use crate::latent::{expand_rows, GaussianLatent};
+use crate::latent::{expand_rows, GaussianLatent, LatentModel};
 use crate::obs::{Mode, Prepared};
 
 /// The active-unit threshold of Burda et al. (2016).
@@ -63,9 +63,12 @@ pub struct IsBatch {
 }
 
 /// The k-sample IS estimate of log p(x) for one batch of prepared examples, the k draws taken in
-/// chunks of at most `ROWS_PER_CHUNK` decoded rows (no gradient).
+/// chunks of at most `ROWS_PER_CHUNK` decoded rows (no gradient), from torch's generator.
+///
+/// # Errors
+/// `k < 1`, or a libtorch error.
 pub fn importance_sample(
-    model: &GaussianLatent,
+    model: &dyn LatentModel,
     batch: &Prepared,
     cond: Option<&Tensor>,
     k: i64,
@@ -78,7 +81,7 @@ pub fn importance_sample(
     }
     tch::no_grad(|| {
         let b = batch.target.size()[0];
-        let q = model.encode(&batch.input, cond)?;
+        let q = model.posterior(&batch.input, cond)?;
         let kl = model.kl(&q)?;
         let chunk = (ROWS_PER_CHUNK / b.max(1)).clamp(1, k);
         let cond_chunk = match cond {
@@ -97,9 +100,9 @@ pub fn importance_sample(
             let log_pz = model.log_prior(&z)?;
             let rows = kc * b;
             let c = cond_chunk.as_ref().map(|c| c.narrow(0, 0, rows));
-            let params = model.decode(&z.f_reshape([rows, model.latent])?, c.as_ref());
+            let params = model.decode(&z.f_reshape([rows, model.latent_dim()])?, c.as_ref())?;
             let log_px = model
-                .lik
+                .likelihood()
                 .log_prob_repeated(&params, &batch.target, kc)?
                 .f_reshape([kc, b])?;
             recon = recon.f_add(&log_px.f_sum_dim_intlist(0, false, Kind::Float)?)?;
@@ -118,16 +121,23 @@ pub fn importance_sample(
 }
 
 /// The IS-estimated log p(x) in nats of every example of `data` with `k` samples (batched over
-/// examples and samples): `[n]`. `cond` holds one row per example for conditional models.
+/// examples and samples): `[n]`. Conditional models read each example's label. The evaluation
+/// preprocessing (static binarization) is seeded by `seed`, and so are the importance draws
+/// (torch reseeded from `(seed, "is-nll", 0)`).
+///
+/// # Errors
+/// Data the model's likelihood cannot take, missing labels for a conditional model, `k < 1`, or
+/// a libtorch error.
 pub fn is_log_likelihood(
-    model: &GaussianLatent,
+    model: &dyn LatentModel,
     data: &Dataset,
     k: i64,
     batch_size: i64,
     seed: u64,
 ) -> Result<Tensor> {
-    let prepared = model.lik.prepare(&data.x, Mode::Eval { seed })?;
-    let cond = one_hot_labels(data, model.cond_dim)?;
+    let prepared = model.likelihood().prepare(&data.x, Mode::Eval { seed })?;
+    let cond = one_hot_labels(data, model.cond_dim())?;
+    genzoo_core::seed::seed_torch_stream(seed, "is-nll", 0);
     let n = data.len();
     let mut out = Vec::new();
     let bs = batch_size.max(1);
@@ -158,35 +168,48 @@ fn eval_subset(data: &Dataset, opts: &EvalOptions) -> Result<Dataset> {
     Ok(data)
 }
 
+/// The IS estimate of `-log p(x)` (`-log p(x|y)` for conditional models) of each example of
+/// `data` with `k = opts.importance_samples`, in the decoder's unit, every random choice seeded
+/// by `opts.seed` (see [`is_log_likelihood`]): what [`evaluate`] averages. The per-example
+/// capability of any [`LatentModel`].
+///
+/// # Errors
+/// No examples, data the model cannot take, or a libtorch error.
+pub fn is_nll_per_example(
+    model: &dyn LatentModel,
+    data: &Dataset,
+    opts: &EvalOptions,
+) -> Result<genzoo_core::model::ExampleNll> {
+    let data = eval_subset(data, opts)?;
+    let k = opts.importance_samples.max(1) as i64;
+    let lp = is_log_likelihood(model, &data, k, opts.batch_size, opts.seed)?;
+    let nats = lp
+        .f_neg()?
+        .f_to_kind(Kind::Double)?
+        .f_to_device(tch::Device::Cpu)?;
+    let lik = model.likelihood();
+    let unit = lik.unit();
+    Ok(genzoo_core::model::ExampleNll {
+        nll: unit.from_nats_tensor(&nats, model.data().dims() as usize)?,
+        unit,
+        kind: LikelihoodKind::IsEstimate,
+        data: format!(
+            "{} ({}), {}; IS estimate with k={k}",
+            data.name,
+            data.len(),
+            lik.data_label(opts.seed)
+        ),
+    })
+}
+
 impl genzoo_core::model::PerExampleNll for GaussianLatent {
-    /// The IS estimate of `-log p(x)` (`-log p(x|y)` for conditional models) of each example with
-    /// `k = opts.importance_samples`, in the decoder's unit, under the evaluation preprocessing
-    /// seeded by `opts.seed` (static binarization for Bernoulli decoders): what
-    /// [`evaluate`] averages.
+    /// [`is_nll_per_example`].
     fn nll_per_example(
         &self,
         data: &Dataset,
         opts: &EvalOptions,
     ) -> Result<genzoo_core::model::ExampleNll> {
-        let data = eval_subset(data, opts)?;
-        let k = opts.importance_samples.max(1) as i64;
-        let lp = is_log_likelihood(self, &data, k, opts.batch_size, opts.seed)?;
-        let nats = lp
-            .f_neg()?
-            .f_to_kind(Kind::Double)?
-            .f_to_device(tch::Device::Cpu)?;
-        let unit = self.lik.unit();
-        Ok(genzoo_core::model::ExampleNll {
-            nll: unit.from_nats_tensor(&nats, self.data.dims() as usize)?,
-            unit,
-            kind: LikelihoodKind::IsEstimate,
-            data: format!(
-                "{} ({}), {}; IS estimate with k={k}",
-                data.name,
-                data.len(),
-                self.lik.data_label(opts.seed)
-            ),
-        })
+        is_nll_per_example(self, data, opts)
     }
 }
 
@@ -224,17 +247,24 @@ pub fn mutual_information(mu: &Tensor, log_scale: &Tensor) -> Result<f64> {
     })
 }
 
-/// The full evaluation report of a Gaussian-latent model on `data` (the test split).
+/// The full evaluation report of a latent-variable model on `data` (the test split): the IS
+/// estimate (the report's NLL), the ELBO and its parts, KL per dimension, active units, mutual
+/// information; every random choice seeded by `opts.seed`.
+///
+/// # Errors
+/// No examples, data the model cannot take, or a libtorch error.
 pub fn evaluate(
     model_name: &str,
-    model: &GaussianLatent,
+    model: &dyn LatentModel,
     data: &Dataset,
     opts: &EvalOptions,
 ) -> Result<EvalReport> {
     let data = eval_subset(data, opts)?;
     let k = opts.importance_samples.max(1) as i64;
-    let prepared = model.lik.prepare(&data.x, Mode::Eval { seed: opts.seed })?;
-    let cond = one_hot_labels(&data, model.cond_dim)?;
+    let lik = model.likelihood();
+    let prepared = lik.prepare(&data.x, Mode::Eval { seed: opts.seed })?;
+    let cond = one_hot_labels(&data, model.cond_dim())?;
+    genzoo_core::seed::seed_torch_stream(opts.seed, "is-nll", 0);
     let n = data.len();
     let bs = opts.batch_size.max(1);
     let (mut lp, mut rec, mut kl, mut mu, mut ls) = (vec![], vec![], vec![], vec![], vec![]);
@@ -276,8 +306,8 @@ pub fn evaluate(
         .f_int64_value(&[])?;
     let mi = mutual_information(&mu_all, &Tensor::f_cat(&ls, 0)?)?;
 
-    let dims = model.data.dims() as usize;
-    let unit = model.lik.unit();
+    let dims = model.data().dims() as usize;
+    let unit = lik.unit();
     let neg_elbo_nats = recon_nats + kl_nats;
     let mut metrics = BTreeMap::new();
     metrics.insert("elbo_nats".to_string(), -neg_elbo_nats);
@@ -287,7 +317,7 @@ pub fn evaluate(
     metrics.insert("nll_nats".to_string(), nll_nats);
     metrics.insert("importance_samples".to_string(), k as f64);
     metrics.insert("active_units".to_string(), active as f64);
-    metrics.insert("latent_dim".to_string(), model.latent as f64);
+    metrics.insert("latent_dim".to_string(), model.latent_dim() as f64);
     metrics.insert("mutual_info_nats".to_string(), mi);
     let kl_vec: Vec<f64> = Vec::try_from(&kl_dims)?;
     let collapsed = kl_vec.iter().filter(|&&v| v < 0.01).count();
@@ -299,7 +329,7 @@ pub fn evaluate(
         "posterior_collapse".to_string(),
         if kl_nats < 0.1 { 1.0 } else { 0.0 },
     );
-    let cond_note = if model.cond_dim > 0 {
+    let cond_note = if model.cond_dim() > 0 {
         ", conditional log p(x|y)"
     } else {
         ""
@@ -309,7 +339,7 @@ pub fn evaluate(
         data: format!(
             "{} ({n}), {}; {model_name}: IS estimate with k={k}{cond_note}; neg_elbo is a bound in the same unit",
             data.name,
-            model.lik.data_label(opts.seed)
+            lik.data_label(opts.seed)
         ),
         metrics,
     })

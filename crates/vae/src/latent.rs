@@ -9,6 +9,11 @@
 //!   L_k; with `k = 1` it is the single-sample ELBO.
 //! * [`GaussianLatent::kl`]: the closed-form KL(q || N(0, I)) per latent dimension, `[b, d]`
 //!   (Kingma & Welling 2014, appendix B).
+//!
+//! [`LatentModel`] is what the ELBO and the importance-sampled NLL of [`crate::eval`] need of a
+//! model: a Gaussian proposal q(z|x), a prior p(z) and a decoder with its
+//! [`DecoderLikelihood`]. [`GaussianLatent`] implements it; so can an adversarially trained
+//! encoder (AAE) or a VAE with a PixelCNN decoder, which then share the same evaluation.
 use genzoo_core::data::DataKind;
 use genzoo_core::dist::{DiagGaussian, Distribution, StandardNormal};
 use genzoo_core::divergence;
@@ -16,6 +21,7 @@ use genzoo_core::{CoreError, Result};
 use tch::{nn, Device, Kind, Tensor};
 
 use crate::nets::{Arch, VectorDecoder, VectorEncoder};
+use crate::decoder::DecoderLikelihood;
 use crate::obs::Likelihood;
 
 /// The encoder q(z|x), decoder p(x|z) and their sizes.
@@ -23,8 +29,8 @@ use crate::obs::Likelihood;
 pub struct GaussianLatent {
     pub enc: VectorEncoder,
     pub dec: VectorDecoder,
-    /// The resolved observation model (never `Auto`).
-    pub lik: Likelihood,
+    /// The observation model p(x|z) (a resolved [`Likelihood`], or any other decoder likelihood).
+    pub lik: Box<dyn DecoderLikelihood>,
     /// Latent dimensions d.
     pub latent: i64,
     /// Width of the condition (one-hot label) fed to encoder and decoder; 0 when unconditional.
@@ -36,12 +42,33 @@ pub struct GaussianLatent {
 }
 
 impl GaussianLatent {
-    /// Builds `enc` and `dec` under `p / "enc"` and `p / "dec"`.
+    /// Builds `enc` and `dec` under `p / "enc"` and `p / "dec"` with the observation model `lik`
+    /// (`Auto` resolved for `data`).
+    ///
+    /// # Errors
+    /// A non-positive `latent`, a likelihood that does not fit `data`, or a layer error.
     pub fn new(
         p: &nn::Path,
         arch: &Arch,
         latent: i64,
         lik: Likelihood,
+        data: DataKind,
+        cond_dim: i64,
+    ) -> Result<Self> {
+        let lik = lik.resolve(&data)?;
+        Self::with_likelihood(p, arch, latent, Box::new(lik), data, cond_dim)
+    }
+
+    /// [`GaussianLatent::new`] with any decoder likelihood: the decoder outputs
+    /// `lik.params()` values per data dimension.
+    ///
+    /// # Errors
+    /// A non-positive `latent`, or a layer error.
+    pub fn with_likelihood(
+        p: &nn::Path,
+        arch: &Arch,
+        latent: i64,
+        lik: Box<dyn DecoderLikelihood>,
         data: DataKind,
         cond_dim: i64,
     ) -> Result<Self> {
@@ -51,7 +78,6 @@ impl GaussianLatent {
                 format!("must be positive, got {latent}"),
             ));
         }
-        let lik = lik.resolve(&data)?;
         let shape = data.example_shape();
         let enc = VectorEncoder::new(&(p / "enc"), arch, &shape, cond_dim, 2 * latent)?;
         let dec = VectorDecoder::new(&(p / "dec"), arch, latent, cond_dim, &shape, lik.params())?;
@@ -134,6 +160,69 @@ impl GaussianLatent {
         let tgt = expand_rows(target, k)?;
         let log_px = self.log_px(&params, &tgt)?.f_reshape([k, b])?;
         Ok(log_px.f_add(&log_pz)?.f_sub(&log_q)?)
+    }
+}
+
+/// A latent-variable model as the ELBO and the importance-sampled NLL see it (Burda et al. 2016,
+/// eq. 8): a diagonal-Gaussian proposal q(z|x[,y]), a prior p(z), and a decoder whose outputs
+/// mean p(x|z[,y]) through [`LatentModel::likelihood`].
+pub trait LatentModel {
+    /// Latent dimensions d.
+    fn latent_dim(&self) -> i64;
+    /// Width of the condition (one-hot label); 0 when unconditional.
+    fn cond_dim(&self) -> i64 {
+        0
+    }
+    /// The data the model is built for.
+    fn data(&self) -> DataKind;
+    /// The observation model p(x|z).
+    fn likelihood(&self) -> &dyn DecoderLikelihood;
+    /// The proposal q(z|x): `input [b, ...shape]` -> a Gaussian of batch shape `[b, d]`.
+    ///
+    /// # Errors
+    /// Input of another shape than the model's, or a libtorch error.
+    fn posterior(&self, input: &Tensor, cond: Option<&Tensor>) -> Result<DiagGaussian>;
+    /// `log p(z)` summed over the last dimension: `z [.., d]` -> `[..]` nats.
+    ///
+    /// # Errors
+    /// A libtorch error.
+    fn log_prior(&self, z: &Tensor) -> Result<Tensor>;
+    /// Decoder outputs for `z [n, d]` (and `cond [n, c]`): `[n, P, ...shape]`.
+    ///
+    /// # Errors
+    /// A libtorch error.
+    fn decode(&self, z: &Tensor, cond: Option<&Tensor>) -> Result<Tensor>;
+    /// KL(q || p(z)) per example and latent dimension, `[b, d]`. Default: the closed form
+    /// against N(0, I) (Kingma & Welling 2014, appendix B); override for another prior.
+    ///
+    /// # Errors
+    /// A libtorch error.
+    fn kl(&self, q: &DiagGaussian) -> Result<Tensor> {
+        divergence::kl::kl_std_normal(&q.loc, &q.log_scale.f_mul_scalar(2.0)?)
+    }
+}
+
+impl LatentModel for GaussianLatent {
+    fn latent_dim(&self) -> i64 {
+        self.latent
+    }
+    fn cond_dim(&self) -> i64 {
+        self.cond_dim
+    }
+    fn data(&self) -> DataKind {
+        self.data
+    }
+    fn likelihood(&self) -> &dyn DecoderLikelihood {
+        self.lik.as_ref()
+    }
+    fn posterior(&self, input: &Tensor, cond: Option<&Tensor>) -> Result<DiagGaussian> {
+        self.encode(input, cond)
+    }
+    fn log_prior(&self, z: &Tensor) -> Result<Tensor> {
+        GaussianLatent::log_prior(self, z)
+    }
+    fn decode(&self, z: &Tensor, cond: Option<&Tensor>) -> Result<Tensor> {
+        Ok(GaussianLatent::decode(self, z, cond))
     }
 }
 

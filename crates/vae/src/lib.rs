@@ -9,9 +9,12 @@
 //! * [`vq_vae`], [`vq_vae2`]: VQ-VAE (van den Oord et al. 2017) and its two-level successor
 //!   (Razavi et al. 2019) with [`quantizer`].
 //! * [`nets`]: encoders and decoders reused by the GAN family (adversarial autoencoder) and the
-//!   autoregressive family (VAE with a PixelCNN decoder); [`obs`]: decoder likelihoods;
-//!   [`latent`]: the Gaussian-latent encoder/decoder pair; [`eval`]: batched ELBO, IS-NLL, active
-//!   units, mutual information; [`viz`]: PNG grids; [`grad`]: gradient-estimator variance.
+//!   autoregressive family (VAE with a PixelCNN decoder); [`obs`]: the built-in decoder
+//!   likelihoods behind the open [`decoder::DecoderLikelihood`]; [`latent`]: the Gaussian-latent
+//!   encoder/decoder pair and the [`latent::LatentModel`] trait the evaluation runs on;
+//!   [`eval`]: batched ELBO, IS-NLL, active units, mutual information; [`impute`]: partial
+//!   sampling (completing masked inputs, Rezende et al. 2014); [`viz`]: PNG grids;
+//!   [`grad`]: gradient-estimator variance.
 //!
 //! [`registry`] lists every model of the family (the catalogue the CLI uses too); [`build`] makes
 //! one from a preset. The crates it stands on are re-exported: [`genzoo_core`] (the model
@@ -51,8 +54,10 @@
 //! ```
 pub mod ae;
 pub mod cvae;
+pub mod decoder;
 pub mod eval;
 pub mod grad;
+pub mod impute;
 pub mod iwae;
 pub mod latent;
 pub mod nets;

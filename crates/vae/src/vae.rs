@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
 use crate::latent::GaussianLatent;
-use genzoo_core::model::{Network, PerExampleNll, Reconstruct};
+use genzoo_core::model::{Network, PartialSample, PerExampleNll, Reconstruct};
 use crate::nets::{Activation, Arch};
 use crate::obs::{Likelihood, Mode, Prepared};
 
@@ -413,6 +413,9 @@ impl Network for Vae {
         sample_latent(&self.lat, n, seed, None)
     }
     fn reconstructor(&self) -> Option<&dyn Reconstruct> {
+        Some(&self.lat)
+    }
+    fn partial_sampler(&self) -> Option<&dyn PartialSample> {
         Some(&self.lat)
     }
     fn per_example_nll(&self) -> Option<&dyn PerExampleNll> {

@@ -229,6 +229,11 @@ impl VqVae {
         })
     }
 
+    /// The grid `(h, w)` of the model's code maps.
+    pub fn code_prior_grid(&self) -> (i64, i64) {
+        self.grid
+    }
+
     /// Replaces the prior over code maps (a PixelCNN over codes, say); the default is the
     /// per-position [`PositionPrior`]. The replacement's variables live in its own store.
     ///

@@ -5,10 +5,13 @@
 //! * [`bounds`]: L_1 = ELBO, L_k monotone in k, the linear-Gaussian (PPCA) VAE's IS estimate
 //!   against the closed form, the KL term against core's closed form, reparameterized gradients
 //!   against autograd of the analytic expectation, estimator variances.
+//! * [`latent_model`]: the IS-NLL and report over the open `LatentModel` and
+//!   `DecoderLikelihood` traits, exact for a linear-Gaussian model with its true posterior.
 //! * [`vq`]: straight-through gradients, EMA codebook updates, dead-code restarts, priors.
 //! * [`models`]: one training step through the engine's `Trainer` and one `sample` for every
 //!   model and preset; evaluation reports; grids.
 mod bounds;
+mod latent_model;
 mod models;
 mod obs;
 mod vq;
