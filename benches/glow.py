@@ -120,7 +120,8 @@ def main():
         nll = -model(dequant(x)) + dims * math.log(256)
         return nll.mean() / (dims * math.log(2))
 
-    run(model, mnist_u8(), BATCH, a.steps, a.device, loss_fn, init_fn=lambda x: model(dequant(x), init=True))
+    run(model, mnist_u8(), BATCH, a.steps, a.device, loss_fn,
+        init_fn=lambda x: model(dequant(x), init=True), compile=a.compile)
 
 
 if __name__ == "__main__":

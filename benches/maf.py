@@ -75,7 +75,7 @@ def main():
     a = parse_args()
     torch.manual_seed(0)
     model = MAF()
-    run(model, eight_gaussians(), BATCH, a.steps, a.device, lambda x: -model(x).mean())
+    run(model, eight_gaussians(), BATCH, a.steps, a.device, lambda x: -model(x).mean(), compile=a.compile)
 
 
 if __name__ == "__main__":

@@ -125,7 +125,7 @@ def main():
         nll = -(std_normal_logp(z) + ld + ld0) + dims * math.log(256)
         return nll.mean() / (dims * math.log(2))
 
-    run(model, mnist_u8(), BATCH, a.steps, a.device, loss_fn)
+    run(model, mnist_u8(), BATCH, a.steps, a.device, loss_fn, compile=a.compile)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ def main():
     torch.manual_seed(0)
     model = ToyFlow()
     run(model, eight_gaussians(), BATCH, a.steps, a.device, lambda x: -model(x).mean(),
-        init_fn=lambda x: model(x, init=True))
+        init_fn=lambda x: model(x, init=True), compile=a.compile)
 
 
 if __name__ == "__main__":

@@ -12,9 +12,7 @@ use tch::nn::{self, Module, OptimizerConfig};
 use tch::{Device, Kind, Reduction, Tensor};
 
 use genzoo_core::data::{Batch, BatchIter, DataKind, Dataset, Split};
-use genzoo_core::model::{
-    EvalOptions, EvalReport, GenerativeModel, Losses, Optimize,
-};
+use genzoo_core::model::{EvalOptions, EvalReport, GenerativeModel, Losses, Optimize};
 use genzoo_core::{seed, CoreError, Result};
 use genzoo_train::TrainConfig;
 use genzoo_train::Trainer;

@@ -191,7 +191,12 @@ pub fn sampling_images_per_sec(model: &str, n: i64, rounds: usize, device: Devic
             None,
             device,
         )?),
-        "glow" => Box::new(glow::Glow::owned(&glow_bench_config(), MNIST, None, device)?),
+        "glow" => Box::new(glow::Glow::owned(
+            &glow_bench_config(),
+            MNIST,
+            None,
+            device,
+        )?),
         "maf" => Box::new(maf::Maf::owned(
             &maf_bench_config(),
             DataKind::Vector { dim: 2 },

@@ -12,7 +12,7 @@ use tch::Device;
 /// What `cargo xtask bench` passes on.
 #[derive(Clone, Debug)]
 pub struct BenchOptions {
-    /// engine, vae-mlp, vae-is-nll, realnvp, glow, maf, toy-flow, flow-sampling
+    /// engine, vae-mlp, vae-is-nll, grad-variance, realnvp, glow, maf, toy-flow, flow-sampling
     pub name: String,
     /// Rounds, alternating genzoo and PyTorch.
     pub rounds: usize,
@@ -101,6 +101,9 @@ pub fn run(a: &BenchOptions) -> Result<()> {
     if a.name == "flow-sampling" {
         return bench_flow_sampling(a, device);
     }
+    if a.name == "grad-variance" {
+        return bench_grad_variance(a, device);
+    }
     let (left, right, names): (Side, Side, (&str, &str)) = match a.name.as_str() {
         "vae-mlp" => (
             Box::new(move |s| Ok(crate::vae::vae_mlp_images_per_sec(s as u64, t, device)?)),
@@ -127,7 +130,7 @@ pub fn run(a: &BenchOptions) -> Result<()> {
             python_side("toy_flow.py", t, device),
             ("genzoo", "pytorch"),
         ),
-        other => bail!("unknown benchmark `{other}`; known: engine, vae-mlp, vae-is-nll, realnvp, glow, maf, toy-flow, flow-sampling"),
+        other => bail!("unknown benchmark `{other}`; known: engine, vae-mlp, vae-is-nll, grad-variance, realnvp, glow, maf, toy-flow, flow-sampling"),
     };
     println!(
         "bench {}: {} steps x {} rounds, {} thread(s), device {}",
@@ -140,6 +143,10 @@ pub fn run(a: &BenchOptions) -> Result<()> {
     // A report-only third column: the same twin under torch.compile, where the script has it.
     let compiled: Option<Side> = match a.name.as_str() {
         "vae-mlp" => Some(python_side_with("vae_mlp.py", &["--compile"], t, device)),
+        "realnvp" => Some(python_side_with("realnvp.py", &["--compile"], t, device)),
+        "glow" => Some(python_side_with("glow.py", &["--compile"], t, device)),
+        "maf" => Some(python_side_with("maf.py", &["--compile"], t, device)),
+        "toy-flow" => Some(python_side_with("toy_flow.py", &["--compile"], t, device)),
         _ => None,
     };
     // One untimed warm-up step on each side (allocator, lazy init, Python import).
@@ -231,6 +238,25 @@ fn bench_is_nll(a: &BenchOptions, device: Device) -> Result<()> {
         r.k, r.examples, r.data, r.nll_nats
     );
     println!("seconds {:.1}", r.seconds);
+    Ok(())
+}
+
+/// `bench grad-variance`: encoder-gradient variance of the two VAE estimators after `--steps`
+/// training steps, 64 draws each.
+fn bench_grad_variance(a: &BenchOptions, device: Device) -> Result<()> {
+    let r = crate::vae::grad_variance(a.steps as u64, 64, a.threads, device)?;
+    println!(
+        "classic VAE after {} steps on mnist10k, one test batch of {}, {} single-sample encoder gradients",
+        r.steps, r.batch, r.repeats
+    );
+    println!("| estimator | squared norm of the mean gradient | total variance |");
+    println!("|---|---|---|");
+    for (name, m, v) in &r.rows {
+        println!("| {name} | {m:.3e} | {v:.3e} |");
+    }
+    if let [(_, _, p), (_, _, s)] = r.rows.as_slice() {
+        println!("variance ratio score/pathwise {:.0}", s / p);
+    }
     Ok(())
 }
 

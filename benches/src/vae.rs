@@ -161,3 +161,72 @@ pub fn is_nll_benchmark(
         data,
     })
 }
+
+/// Result of [`grad_variance`]: encoder-gradient statistics per estimator.
+#[derive(Clone, Debug)]
+pub struct GradVariance {
+    /// `(estimator, squared norm of the mean gradient, total variance)`.
+    pub rows: Vec<(&'static str, f64, f64)>,
+    /// Training steps before measuring, batch size, gradient draws.
+    pub steps: u64,
+    pub batch: i64,
+    pub repeats: i64,
+}
+
+/// Trains the classic VAE for `train_steps` steps on `mnist10k`, then draws `repeats`
+/// single-sample encoder gradients of the ELBO on one test batch of 128 digits (static
+/// binarization, seed 0) under the pathwise and the score-function estimators
+/// ([`genzoo_vae::grad::encoder_gradient_stats`]; the baseline is the batch's mean
+/// `log p(x|z)` at the posterior mean).
+///
+/// # Errors
+/// Missing data, or a libtorch error.
+pub fn grad_variance(
+    train_steps: u64,
+    repeats: i64,
+    threads: usize,
+    device: Device,
+) -> Result<GradVariance> {
+    use genzoo_vae::grad::encoder_gradient_stats;
+    use genzoo_vae::obs::Mode;
+    use genzoo_vae::vae::Estimator;
+    seed::set_threads(threads);
+    let split = bench_split()?;
+    let split = Split {
+        train: split.train.to_device(device),
+        test: split.test.to_device(device),
+    };
+    let cfg = Config::mlp_preset("classic").expect("classic preset exists");
+    seed::seed_torch_stream(0, "init", 0);
+    let mut model = Owned::build(device, |p| Vae::named(p, &cfg, "vae-mlp"))?;
+    if train_steps > 0 {
+        Trainer::new(quick(train_steps, threads), None)?.fit(&mut model, &split)?;
+    }
+    let batch = 128;
+    let lat = &model.net.lat;
+    let prep = lat
+        .lik
+        .prepare(&split.test.x.narrow(0, 0, batch), Mode::Eval { seed: 0 })?;
+    let baseline = tch::no_grad(|| -> Result<f64> {
+        let q = lat.encode(&prep.input, None)?;
+        let lp = lat.log_px(&lat.decode(&q.loc, None), &prep.target)?;
+        Ok(lp.f_mean(Kind::Double)?.f_double_value(&[])?)
+    })?;
+    let mut rows = Vec::new();
+    for (name, est) in [
+        ("pathwise (reparameterization)", Estimator::Pathwise),
+        (
+            "score function (constant baseline)",
+            Estimator::ScoreFunction,
+        ),
+    ] {
+        let s = encoder_gradient_stats(&model.net, &model.vs, &prep, est, repeats, baseline, 1)?;
+        rows.push((name, s.mean_sq_norm, s.total_variance));
+    }
+    Ok(GradVariance {
+        rows,
+        steps: train_steps,
+        batch,
+        repeats,
+    })
+}

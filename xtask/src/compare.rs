@@ -134,7 +134,8 @@ pub fn compare(a: CompareArgs) -> Result<()> {
         );
         rows.push(row);
     }
-    let header = json!({"dataset": dataset, "quick": a.quick, "steps": steps, "importance_samples": k});
+    let header =
+        json!({"dataset": dataset, "quick": a.quick, "steps": steps, "importance_samples": k});
     let table = write_tables(&out, header, &rows)?;
     println!("\n{table}");
     println!(

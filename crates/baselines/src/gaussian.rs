@@ -54,6 +54,9 @@ pub struct Gaussian {
 
 impl Gaussian {
     /// An unfitted Gaussian.
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] (`model.ridge`) when `cfg.ridge` is negative or not finite.
     pub fn new(cfg: GaussianConfig) -> Result<Self> {
         check_ridge("model.ridge", cfg.ridge)?;
         Ok(Gaussian { cfg, fitted: None })
@@ -61,6 +64,10 @@ impl Gaussian {
 
     /// A Gaussian with given `mean` (`[d]`) and covariance (`[d, d]`, symmetric positive
     /// definite), without fitting.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`gaussian: cov`) when `mean` is not `[d]` or `cov` not `[d, d]`, or
+    /// when the symmetrized `cov` is not positive definite; a libtorch error.
     pub fn from_params(mean: &Tensor, cov: &Tensor) -> Result<Self> {
         let d = mean.size();
         if d.len() != 1 || cov.size() != [d[0], d[0]] {

@@ -119,6 +119,10 @@ pub struct Gmm {
 
 impl Gmm {
     /// An unfitted mixture; `name` is its registry name (`gmm-diag`, `gmm-full`).
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] when `cfg.k` is 0 (`model.k`), `cfg.ridge` is negative or not finite
+    /// (`model.ridge`), or `cfg.tol` is negative or not finite (`model.tol`).
     pub fn new(name: &str, cfg: GmmConfig) -> Result<Self> {
         if cfg.k == 0 {
             return Err(CoreError::config("model.k", "needs at least one component"));

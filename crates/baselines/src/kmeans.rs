@@ -161,6 +161,10 @@ pub struct KMeans {
 
 impl KMeans {
     /// An unfitted k-means model.
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] when `cfg.k` is 0 (`model.k`) or `cfg.tol` is negative or not finite
+    /// (`model.tol`).
     pub fn new(cfg: KMeansConfig) -> Result<Self> {
         if cfg.k == 0 {
             return Err(CoreError::config("model.k", "needs at least one cluster"));
@@ -180,6 +184,10 @@ impl KMeans {
     }
 
     /// Nearest-centre index (`i64 [n]`) of each row of `x`.
+    ///
+    /// # Errors
+    /// [`CoreError::Model`] when the model is not fitted; [`CoreError::Shape`] (`kmeans: x`) when
+    /// `x` is not a finite floating `[n, d]` tensor with the fitted `d`; a libtorch error.
     pub fn predict(&self, x: &Tensor) -> Result<Tensor> {
         let f = self.fitted.as_ref().ok_or_else(|| not_fitted("kmeans"))?;
         let x = check_input(x, "kmeans: x", 0, Some(f.centers.size()[1]))?

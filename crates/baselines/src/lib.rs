@@ -74,18 +74,37 @@ pub trait Baseline {
     /// The configuration, as JSON (written next to results).
     fn config_json(&self) -> serde_json::Value;
     /// Fits to `x`, a floating `[n, d]` tensor. `seed` drives every random choice (k-means++).
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] naming `x` when it is not a finite floating `[n, d]` tensor with enough
+    /// rows for the model; [`CoreError::Shape`] when a fitted covariance is not positive definite
+    /// (raise `ridge`); a libtorch error.
     fn fit(&mut self, x: &Tensor, seed: u64) -> Result<FitStats>;
     /// Whether the model defines a density (k-means does not).
     fn has_density(&self) -> bool {
         true
     }
     /// Log-density of each row of `x` (`[n, d]`) in nats: `f64 [n]`.
+    ///
+    /// # Errors
+    /// [`CoreError::Model`] before `fit` or for a model without a density (k-means);
+    /// [`CoreError::Shape`] naming `x` when it is not a finite floating `[n, d]` tensor with the
+    /// fitted `d`; a libtorch error.
     fn log_prob(&self, x: &Tensor) -> Result<Tensor>;
     /// `n` samples seeded by `seed`: `f32 [n, d]` on the model's device.
+    ///
+    /// # Errors
+    /// [`CoreError::Model`] before `fit`; [`CoreError::Invalid`] when `n` is negative; a libtorch
+    /// error.
     fn sample(&self, n: i64, seed: u64) -> Result<Tensor>;
     /// Number of free parameters of the fitted model (0 before `fit`).
     fn num_params(&self) -> usize;
     /// Model-specific metrics on data `x` (`[n, d]`), e.g. k-means distortion.
+    ///
+    /// # Errors
+    /// [`CoreError::Model`] before `fit` (for models with metrics); [`CoreError::Shape`] naming `x`
+    /// when it is not a finite floating `[n, d]` tensor with the fitted `d`; a libtorch error. The
+    /// default implementation never fails.
     fn metrics(&self, _x: &Tensor) -> Result<BTreeMap<String, f64>> {
         Ok(BTreeMap::new())
     }
@@ -104,11 +123,36 @@ pub fn registry() -> Vec<ModelSpec> {
         build,
     };
     vec![
-        spec("gaussian", "full-covariance Gaussian, maximum likelihood with a ridge", gaussian::PRESETS, |a| catalogue_model("gaussian", a)),
-        spec("gmm-diag", "Gaussian mixture, diagonal covariances, EM with k-means++ init", gmm::PRESETS, |a| catalogue_model("gmm-diag", a)),
-        spec("gmm-full", "Gaussian mixture, full covariances, EM with k-means++ init", gmm::PRESETS, |a| catalogue_model("gmm-full", a)),
-        spec("ppca", "probabilistic PCA (Tipping & Bishop 1999), closed form", pca::PRESETS, |a| catalogue_model("ppca", a)),
-        spec("kmeans", "k-means (Lloyd, k-means++ seeding); no density", kmeans::PRESETS, |a| catalogue_model("kmeans", a)),
+        spec(
+            "gaussian",
+            "full-covariance Gaussian, maximum likelihood with a ridge",
+            gaussian::PRESETS,
+            |a| catalogue_model("gaussian", a),
+        ),
+        spec(
+            "gmm-diag",
+            "Gaussian mixture, diagonal covariances, EM with k-means++ init",
+            gmm::PRESETS,
+            |a| catalogue_model("gmm-diag", a),
+        ),
+        spec(
+            "gmm-full",
+            "Gaussian mixture, full covariances, EM with k-means++ init",
+            gmm::PRESETS,
+            |a| catalogue_model("gmm-full", a),
+        ),
+        spec(
+            "ppca",
+            "probabilistic PCA (Tipping & Bishop 1999), closed form",
+            pca::PRESETS,
+            |a| catalogue_model("ppca", a),
+        ),
+        spec(
+            "kmeans",
+            "k-means (Lloyd, k-means++ seeding); no density",
+            kmeans::PRESETS,
+            |a| catalogue_model("kmeans", a),
+        ),
     ]
 }
 
@@ -125,7 +169,11 @@ fn catalogue_model(name: &str, a: &BuildArgs) -> Result<Box<dyn GenerativeModel>
 
 /// The catalogue's names of the baselines.
 fn names() -> String {
-    registry().iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+    registry()
+        .iter()
+        .map(|s| s.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Builds a baseline by registry name and preset, with optional config overrides (unknown keys
@@ -210,6 +258,12 @@ pub struct BaselineResult {
 ///   bound on `-log P(x)` (Theis et al. 2016), so the report's kind is [`LikelihoodKind::Bound`].
 /// * Continuous vectors (toy sets): exact NLL in nats per example ([`LikelihoodKind::Exact`]).
 /// * k-means defines no density: `nll` is `None`; its distortion is a metric.
+///
+/// # Errors
+/// The errors of [`evaluate_against`] without a true density: [`CoreError::Invalid`] when `train`
+/// and `test` hold different kinds of data, [`CoreError::Config`] (`data`) for data that is neither
+/// 8-bit images nor vectors, and the errors of the model's `fit`, `log_prob`, `metrics` and
+/// `sample`.
 pub fn evaluate(
     model: &mut dyn Baseline,
     train: &Dataset,
@@ -223,6 +277,13 @@ pub fn evaluate(
 /// `data::toy::Toy::EightGaussians`), the metrics `kl_to_truth` and `kl_to_truth_se`:
 /// KL(true || model) in nats by Monte Carlo over 20,000 fresh true samples, with its standard
 /// error ([`genzoo_data::toy::kl_monte_carlo`]).
+///
+/// # Errors
+/// [`CoreError::Invalid`] when `train` and `test` hold different kinds of data or `truth` has a
+/// different dimension than the data; [`CoreError::Config`] (`data`) for data that is neither 8-bit
+/// images nor vectors; the errors of the model's `fit`, `log_prob`, `metrics` and `sample` (e.g.
+/// [`CoreError::Shape`] for a covariance that is not positive definite) and of the Monte-Carlo KL;
+/// a libtorch error.
 pub fn evaluate_against(
     model: &mut dyn Baseline,
     train: &Dataset,
@@ -261,7 +322,10 @@ pub fn evaluate_against(
 }
 
 /// What a baseline's NLL on data of `kind` is: its unit, kind and the text saying so.
-fn likelihood_of(kind: DataKind, has_density: bool) -> Option<(NllUnit, LikelihoodKind, &'static str)> {
+fn likelihood_of(
+    kind: DataKind,
+    has_density: bool,
+) -> Option<(NllUnit, LikelihoodKind, &'static str)> {
     match (kind, has_density) {
         (_, false) => None,
         (DataKind::Image { .. }, true) => Some((
@@ -358,6 +422,9 @@ fn score(
 
 /// Samples (`f32 [n, D]`) as data: images clamped to \[0,1\] and shaped `[n, c, h, w]` (for PNG
 /// grids), vectors unchanged.
+///
+/// # Errors
+/// For an image `kind`, a libtorch error when `samples` cannot be reshaped to `[n, c, h, w]`.
 pub fn samples_as_data(kind: &DataKind, samples: &Tensor) -> Result<Tensor> {
     match *kind {
         DataKind::Image {

@@ -37,7 +37,9 @@ impl BaselineModel {
         self.inner.as_ref()
     }
     fn fitted(&self) -> Result<&FitStats> {
-        self.stats.as_ref().ok_or_else(|| crate::not_fitted(self.inner.name()))
+        self.stats
+            .as_ref()
+            .ok_or_else(|| crate::not_fitted(self.inner.name()))
     }
     fn check_kind(&self, data: &Dataset) -> Result<()> {
         if data.kind != self.kind {
@@ -96,7 +98,9 @@ impl Network for BaselineModel {
         samples_as_data(&self.kind, &self.inner.sample(n, seed)?)
     }
     fn per_example_nll(&self) -> Option<&dyn PerExampleNll> {
-        self.inner.has_density().then_some(self as &dyn PerExampleNll)
+        self.inner
+            .has_density()
+            .then_some(self as &dyn PerExampleNll)
     }
     fn density(&self) -> Option<&dyn Density> {
         (self.inner.has_density() && self.kind.is_vector()).then_some(self as &dyn Density)
@@ -130,9 +134,8 @@ impl PerExampleNll for BaselineModel {
         self.check_kind(data)?;
         self.fitted()?;
         let data = data.take(opts.max_examples.unwrap_or(i64::MAX));
-        let (unit, kind, what) = likelihood_of(self.kind, true).ok_or_else(|| {
-            CoreError::model(self.inner.name(), "defines no density")
-        })?;
+        let (unit, kind, what) = likelihood_of(self.kind, true)
+            .ok_or_else(|| CoreError::model(self.inner.name(), "defines no density"))?;
         let y = prepare(&data, opts.seed, 1)?;
         let nats = nll_nats(self.inner.as_ref(), &y, self.kind)?;
         Ok(ExampleNll {

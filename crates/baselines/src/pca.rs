@@ -65,6 +65,10 @@ pub struct Pca {
 
 impl Pca {
     /// Fits PCA with `q` components (at most d) to `x` (`[n, d]`, n >= 2).
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`pca: x`) when `x` is not a finite floating `[n, d]` tensor with n >=
+    /// 2; [`CoreError::Invalid`] when `q > d`; a libtorch error from the eigendecomposition.
     pub fn fit(x: &Tensor, q: usize) -> Result<Pca> {
         let x = check_input(x, "pca: x", 2, None)?;
         let (n, d) = (x.size()[0], x.size()[1]);
@@ -100,6 +104,10 @@ impl Pca {
     }
 
     /// Coordinates in the principal subspace, `[n, q]`.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`pca: x`) when `x` is not a finite floating `[n, d]` tensor with the
+    /// fitted `d`; a libtorch error.
     pub fn transform(&self, x: &Tensor) -> Result<Tensor> {
         let x =
             check_input(x, "pca: x", 0, Some(self.mean.size()[0]))?.to_device(self.mean.device());
@@ -107,11 +115,19 @@ impl Pca {
     }
 
     /// Projections of `x` onto the principal subspace, `[n, d]`.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`pca: x`) when `x` is not a finite floating `[n, d]` tensor with the
+    /// fitted `d`; a libtorch error.
     pub fn reconstruct(&self, x: &Tensor) -> Result<Tensor> {
         Ok(self.transform(x)?.mm(&self.components.transpose(0, 1)) + &self.mean)
     }
 
     /// Mean over rows of the squared reconstruction error (summed over dimensions).
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`pca: x`) when `x` is not a finite floating `[n, d]` tensor with at
+    /// least one row and the fitted `d`; a libtorch error.
     pub fn reconstruction_error(&self, x: &Tensor) -> Result<f64> {
         let x64 =
             check_input(x, "pca: x", 1, Some(self.mean.size()[0]))?.to_device(self.mean.device());
@@ -144,6 +160,9 @@ pub struct Ppca {
 
 impl Ppca {
     /// An unfitted PPCA.
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] (`model.ridge`) when `cfg.ridge` is negative or not finite.
     pub fn new(cfg: PpcaConfig) -> Result<Self> {
         check_ridge("model.ridge", cfg.ridge)?;
         Ok(Ppca { cfg, fitted: None })

@@ -91,7 +91,10 @@ fn baselines_evaluate_images_in_bits_per_dim_bound() {
     let mut g = build("gaussian", "default", None).unwrap();
     let r = evaluate(g.as_mut(), &train, &test, 0).unwrap();
     let nll = r.report.nll.unwrap();
-    assert_eq!((nll.unit, nll.kind), (NllUnit::BitsPerDim, LikelihoodKind::Bound));
+    assert_eq!(
+        (nll.unit, nll.kind),
+        (NllUnit::BitsPerDim, LikelihoodKind::Bound)
+    );
     let expect = 8.0
         + 0.5 * (2.0 * std::f64::consts::PI * std::f64::consts::E / 12.0).ln()
             / std::f64::consts::LN_2;
@@ -152,28 +155,66 @@ fn baselines_in_the_catalogue_match_evaluate() {
     let (train, test) = toy_split();
     let mut direct = build("gmm-diag", "tiny", None).unwrap();
     let want = evaluate(direct.as_mut(), &train, &test, 4).unwrap().report;
-    let mut m = build_model(&registry(), "gmm-diag", Some("tiny"), None, train.kind, None, Device::Cpu)
-        .unwrap();
+    let mut m = build_model(
+        &registry(),
+        "gmm-diag",
+        Some("tiny"),
+        None,
+        train.kind,
+        None,
+        Device::Cpu,
+    )
+    .unwrap();
     assert_eq!(m.family(), "baseline");
-    assert!(m.evaluate(&test, &EvalOptions::default()).is_err(), "evaluated before fit");
-    let fit = m.fitter().expect("baselines are fitted").fit(&train, 4).unwrap();
+    assert!(
+        m.evaluate(&test, &EvalOptions::default()).is_err(),
+        "evaluated before fit"
+    );
+    let fit = m
+        .fitter()
+        .expect("baselines are fitted")
+        .fit(&train, 4)
+        .unwrap();
     assert!(fit["params"] > 0.0 && fit.contains_key("iterations"));
-    let opts = EvalOptions { seed: 4, ..EvalOptions::default() };
+    let opts = EvalOptions {
+        seed: 4,
+        ..EvalOptions::default()
+    };
     let got = m.evaluate(&test, &opts).unwrap();
     assert_eq!(got.nll, want.nll);
     assert_eq!(got.metrics["train_nll"], want.metrics["train_nll"]);
-    let e = m.per_example_nll().unwrap().nll_per_example(&test, &opts).unwrap();
+    let e = m
+        .per_example_nll()
+        .unwrap()
+        .nll_per_example(&test, &opts)
+        .unwrap();
     let mean = e.nll.mean(Kind::Double).double_value(&[]);
-    assert!((mean - got.nll_value().unwrap()).abs() < 1e-9, "{mean} vs {:?}", got.nll);
+    assert!(
+        (mean - got.nll_value().unwrap()).abs() < 1e-9,
+        "{mean} vs {:?}",
+        got.nll
+    );
     let x = test.x.narrow(0, 0, 5);
     let lp = m.density().unwrap().log_density(&x).unwrap();
     let by_rows = -e.nll.narrow(0, 0, 5).to_kind(Kind::Float);
     assert!(lp.allclose(&by_rows, 1e-5, 1e-5, false));
     assert_eq!(m.sample(3, 0).unwrap().size(), [3, 2]);
     // k-means has no density: no per-example NLL, no density, and a report without an NLL.
-    let mut k = build_model(&registry(), "kmeans", Some("tiny"), None, train.kind, None, Device::Cpu)
-        .unwrap();
+    let mut k = build_model(
+        &registry(),
+        "kmeans",
+        Some("tiny"),
+        None,
+        train.kind,
+        None,
+        Device::Cpu,
+    )
+    .unwrap();
     k.fitter().unwrap().fit(&train, 0).unwrap();
     assert!(k.per_example_nll().is_none() && k.density().is_none());
-    assert!(k.evaluate(&test, &EvalOptions::default()).unwrap().nll.is_none());
+    assert!(k
+        .evaluate(&test, &EvalOptions::default())
+        .unwrap()
+        .nll
+        .is_none());
 }

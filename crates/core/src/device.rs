@@ -7,6 +7,10 @@ use tch::Device;
 pub const DEVICE_ENV: &str = "GENZOO_DEVICE";
 
 /// Parses a device name: `auto`, `cpu`, `cuda` (= `cuda:0`) or `cuda:N`.
+///
+/// # Errors
+/// [`CoreError::Invalid`] naming `spec` when it is none of `auto`, `cpu`, `cuda`/`gpu`, `cuda:N`,
+/// when `N` is not a number, or when CUDA device `N` is not visible to libtorch.
 pub fn parse_device(spec: &str) -> Result<Device> {
     let s = spec.trim().to_ascii_lowercase();
     let dev = match s.as_str() {
@@ -36,6 +40,10 @@ pub fn parse_device(spec: &str) -> Result<Device> {
 }
 
 /// The device to run on: the flag if given, else `GENZOO_DEVICE`, else CUDA if available.
+///
+/// # Errors
+/// [`CoreError::Invalid`] when the flag, or else a non-empty `GENZOO_DEVICE`, is not a valid device
+/// name or names a CUDA device this machine does not have (see [`parse_device`]).
 pub fn select_device(flag: Option<&str>) -> Result<Device> {
     match flag {
         Some(f) => parse_device(f),

@@ -18,6 +18,10 @@ use crate::dist::Distribution;
 use crate::{CoreError, Result};
 
 /// `log mean_i exp(x_i)` along `dim`, computed with log-sum-exp.
+///
+/// # Errors
+/// [`CoreError::Shape`] (`x`) when `x` is a scalar, `dim` is out of range or that dimension is
+/// empty; a libtorch error.
 pub fn log_mean_exp(x: &Tensor, dim: i64) -> Result<Tensor> {
     let n = dim_size("x", x, dim)?;
     Ok(x.f_logsumexp([dim], false)?.f_sub_scalar((n as f64).ln())?)
@@ -43,6 +47,10 @@ fn dim_size(name: &str, x: &Tensor, dim: i64) -> Result<i64> {
 
 /// The importance-sampled estimate of log p(x), `[b]`, from log-weights `log_w [k, b]`: an
 /// estimate whose expectation is the IWAE lower bound L_k (Burda et al. 2016, eq. 8), in nats.
+///
+/// # Errors
+/// [`CoreError::Shape`] (`log_w`) when `log_w` is not 2-D or has no samples (k = 0); a libtorch
+/// error.
 pub fn iwae_log_likelihood(log_w: &Tensor) -> Result<Tensor> {
     if log_w.dim() != 2 {
         return Err(CoreError::shape(
@@ -68,6 +76,11 @@ pub enum Baseline {
 /// The score-function surrogate from `log_prob [s, ..]` (differentiable in the parameters) and
 /// `f_values [s, ..]` of s draws: `mean_s [f + (f - b) (log_prob - stopgrad(log_prob))]` with f
 /// and b treated as constants. Its value is `mean_s f`; its gradient is the estimate.
+///
+/// # Errors
+/// [`CoreError::Shape`] (`f_values`) when it differs in shape from `log_prob`, or (`log_prob`) when
+/// `log_prob` is a scalar or has no draws; [`CoreError::Invalid`] for [`Baseline::LeaveOneOut`]
+/// with fewer than 2 draws; a libtorch error.
 pub fn score_function_surrogate(
     log_prob: &Tensor,
     f_values: &Tensor,
@@ -109,6 +122,11 @@ pub fn score_function_surrogate(
 /// The score-function estimate of `grad E_p[f(x)]` with `num_samples` draws per batch element:
 /// a `[batch]` surrogate (see [`score_function_surrogate`]). f maps `[s, batch..]` draws to
 /// values of the same shape; it is evaluated without gradient.
+///
+/// # Errors
+/// [`CoreError::Invalid`] when `num_samples < 1` (or < 2 with [`Baseline::LeaveOneOut`]); the error
+/// of `dist.log_prob` on its own samples; [`CoreError::Shape`] (`f_values`) when `f` changes the
+/// shape of the draws; a libtorch error.
 pub fn score_function_estimate(
     dist: &dyn Distribution,
     f: impl Fn(&Tensor) -> Tensor,
@@ -122,11 +140,15 @@ pub fn score_function_estimate(
     }
     let x = dist.sample(&[num_samples]);
     let fx = tch::no_grad(|| f(&x));
-    score_function_surrogate(&dist.log_prob(&x), &fx, baseline)
+    score_function_surrogate(&dist.log_prob(&x)?, &fx, baseline)
 }
 
 /// The pathwise (reparameterization) estimate of `grad E_p[f(x)]`: `mean_s f(rsample)`, a
 /// `[batch]` tensor through which gradients flow; an error for distributions without `rsample`.
+///
+/// # Errors
+/// [`CoreError::Invalid`] when `num_samples < 1` or `dist` has no reparameterized sampler
+/// (Bernoulli, Categorical); a libtorch error.
 pub fn pathwise_estimate(
     dist: &dyn Distribution,
     f: impl Fn(&Tensor) -> Tensor,
@@ -171,7 +193,7 @@ mod tests {
         let z = q.sample(&[k]); // [k, b]
         let prior = StandardNormal::new(&[x.size()[0]], Kind::Double, Device::Cpu).unwrap();
         let lik = DiagGaussian::new(&z, &z.zeros_like()).unwrap();
-        lik.log_prob(x) + prior.log_prob(&z) - q.log_prob(&z)
+        lik.log_prob(x).unwrap() + prior.log_prob(&z).unwrap() - q.log_prob(&z).unwrap()
     }
 
     #[test]

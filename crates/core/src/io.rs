@@ -22,12 +22,20 @@ pub fn unique_suffix() -> String {
     )
 }
 
+/// Opens the directory `dir` and fsyncs it, so that a rename inside it is durable.
+///
+/// # Errors
+/// [`CoreError::Io`] naming `dir` when it cannot be opened or synced.
 pub fn sync_dir(dir: &Path) -> Result<()> {
     fs::File::open(dir)
         .and_then(|f| f.sync_all())
         .map_err(|e| CoreError::io(dir, e))
 }
 
+/// Creates (or truncates) `path`, writes `bytes` and fsyncs the file.
+///
+/// # Errors
+/// [`CoreError::Io`] naming `path` when it cannot be created, written or synced.
 pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut f = fs::File::create(path).map_err(|e| CoreError::io(path, e))?;
     f.write_all(bytes)
@@ -37,6 +45,11 @@ pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsynced, then
 /// renamed over `path`.
+///
+/// # Errors
+/// [`CoreError::Io`] naming the temporary file when it cannot be created, written or synced, naming
+/// `path` when the rename over it fails (the temporary file is then removed), or naming the
+/// directory when it cannot be synced.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()

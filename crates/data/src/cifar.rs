@@ -42,6 +42,10 @@ pub const CLASSES: [&str; 10] = [
 ];
 
 /// Parses the bytes of one batch file into `(u8 [n, 3, 32, 32], i64 [n])`.
+///
+/// # Errors
+/// [`CoreError::Format`] naming `path` when `bytes` is empty or not a whole number of 3,073-byte
+/// records (a truncated or foreign file), or when a record's label is not in 0..=9.
 pub fn parse_batch(bytes: &[u8], path: &Path) -> Result<(Tensor, Tensor)> {
     if bytes.is_empty() || bytes.len() % RECORD != 0 {
         return Err(CoreError::format(
@@ -67,6 +71,10 @@ pub fn parse_batch(bytes: &[u8], path: &Path) -> Result<(Tensor, Tensor)> {
 }
 
 /// Reads one batch file.
+///
+/// # Errors
+/// [`CoreError::Io`] when `path` cannot be read; [`CoreError::Format`] naming `path` when it is not
+/// a CIFAR-10 batch file (see [`parse_batch`]).
 pub fn read_batch(path: &Path) -> Result<(Tensor, Tensor)> {
     let bytes = std::fs::read(path).map_err(|e| CoreError::io(path, e))?;
     parse_batch(&bytes, path)
@@ -83,6 +91,11 @@ pub fn batch_dir(dir: &Path) -> PathBuf {
 }
 
 /// Loads the 50,000/10,000 split from a folder of batch files.
+///
+/// # Errors
+/// [`CoreError::Io`] naming the batch file (`data_batch_1.bin` .. `data_batch_5.bin`,
+/// `test_batch.bin`) that is missing or unreadable; [`CoreError::Format`] naming the one that is
+/// not a valid batch file.
 pub fn load_dir(dir: &Path) -> Result<Split> {
     let dir = batch_dir(dir);
     let mut xs = Vec::new();
@@ -118,6 +131,12 @@ pub fn load_dir(dir: &Path) -> Result<Split> {
 /// Extracts the members of a `.tar.gz` (or plain `.tar`) archive whose base names are in `wanted`
 /// into `out_dir` (flattened), each written atomically. Returns the paths written. Only regular
 /// files are considered; names are never used as paths, so the archive cannot write elsewhere.
+///
+/// # Errors
+/// [`CoreError::Io`] when `archive` cannot be read; [`CoreError::Format`] naming `archive` when it
+/// is not valid gzip, a tar header has a bad size field, a member runs past the end (a truncated
+/// archive), or a name in `wanted` is not among its regular files; [`CoreError::Io`] when a member
+/// cannot be written into `out_dir`.
 pub fn extract_members(archive: &Path, wanted: &[&str], out_dir: &Path) -> Result<Vec<PathBuf>> {
     let bytes = std::fs::read(archive).map_err(|e| CoreError::io(archive, e))?;
     let tar = if super::idx::is_gzip(&bytes) {

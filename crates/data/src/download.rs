@@ -177,6 +177,9 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// SHA-256 (hex) of a file, streamed.
+///
+/// # Errors
+/// [`CoreError::Io`] naming `path` when it cannot be opened or read.
 pub fn sha256_file(path: &Path) -> Result<String> {
     let mut file = std::fs::File::open(path).map_err(|e| CoreError::io(path, e))?;
     let mut h = Sha256::new();
@@ -194,6 +197,11 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 /// Checks `path` against `spec`: the published SHA-256, or, when known, the SHA-256 of the
 /// decompressed content (for a recompressed or already decompressed copy). The error names the
 /// file and both sums.
+///
+/// # Errors
+/// [`CoreError::Io`] naming `path` when it cannot be read; [`CoreError::Format`] naming `path` on a
+/// checksum mismatch (also of the decompressed content, when `spec.raw_sha256` is set), or when it
+/// mismatches and is not valid gzip.
 pub fn verify_file(path: &Path, spec: &FileSpec) -> Result<()> {
     let sha = sha256_file(path)?;
     if sha == spec.sha256 {
@@ -228,6 +236,12 @@ pub fn verify_file(path: &Path, spec: &FileSpec) -> Result<()> {
 
 /// Makes `data_root/NAME/` hold every file of `spec`, verified (see the module docs for the
 /// order of sources). Returns that folder.
+///
+/// # Errors
+/// [`CoreError::Io`] when `data_root/NAME/` cannot be created, a stale file removed or a file
+/// copied; [`CoreError::Format`] when a `--from` copy, the archive or an extracted member fails
+/// verification; [`CoreError::Download`] naming the dataset when files are missing and the network
+/// is off, or when every mirror fails (with the dataset's hint).
 pub fn ensure(spec: &DatasetSpec, data_root: &Path, opts: &DownloadOptions) -> Result<PathBuf> {
     let dir = data_root.join(&spec.name);
     std::fs::create_dir_all(&dir).map_err(|e| CoreError::io(&dir, e))?;
@@ -310,6 +324,10 @@ pub fn ensure(spec: &DatasetSpec, data_root: &Path, opts: &DownloadOptions) -> R
 
 /// `cargo xtask download NAME [--from DIR]`: makes `data_root/NAME/` complete and verified.
 /// `mnist10k` ships with the repository and needs no download.
+///
+/// # Errors
+/// [`CoreError::Invalid`] for `mnist10k` (it ships with the repository), [`CoreError::Unknown`] for
+/// a name with no download spec; otherwise the errors of [`ensure`].
 pub fn download(name: &str, data_root: &Path, opts: &DownloadOptions) -> Result<PathBuf> {
     if name == crate::registry::MNIST10K {
         return Err(CoreError::Invalid(
@@ -358,6 +376,10 @@ pub fn missing_error(spec: &DatasetSpec, dir: &Path, missing: &[FileSpec], why: 
 
 /// A verified local copy of `file`: in `--from DIR` (also as the decompressed name), then in the
 /// system folders. A `--from` copy that fails verification is an error (the user named it).
+///
+/// # Errors
+/// [`CoreError::Io`] or [`CoreError::Format`] when a candidate under `opts.from` cannot be read or
+/// fails verification (copies in the system folders that fail are skipped).
 pub fn local_copy(
     spec: &DatasetSpec,
     file: &FileSpec,

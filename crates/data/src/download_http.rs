@@ -18,6 +18,10 @@ enum Outcome {
 /// Downloads `file` to `dest` from the first mirror URL that delivers bytes with the right
 /// SHA-256. Resumes an existing `dest.part` with an HTTP Range request; renames the verified
 /// `.part` to `dest`. On failure `dest` does not exist and the error lists every mirror's fate.
+///
+/// # Errors
+/// Every mirror failing (connection, HTTP status, size or SHA-256 mismatch; each listed), or an
+/// I/O error writing `dest`.
 pub fn fetch(urls: &[String], dest: &Path, file: &FileSpec, opts: &DownloadOptions) -> Result<()> {
     let part = part_path(dest);
     let agent = ureq::AgentBuilder::new()

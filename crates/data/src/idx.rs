@@ -77,6 +77,9 @@ pub struct IdxArray {
 
 impl IdxArray {
     /// A `u8` array; fails when `data.len() != prod(dims)`.
+    ///
+    /// # Errors
+    /// [`CoreError::Invalid`] when `data.len()` differs from the product of `dims`.
     pub fn from_u8(dims: Vec<usize>, data: Vec<u8>) -> Result<Self> {
         let n: usize = dims.iter().product();
         if n != data.len() {
@@ -104,6 +107,10 @@ impl IdxArray {
 
     /// The array as a CPU tensor of shape `dims`: u8 -> Uint8, i8 -> Int8, i16/i32 -> Int,
     /// f32 -> Float, f64 -> Double.
+    ///
+    /// # Errors
+    /// A libtorch error when the element count does not match `dims` (an array not built by
+    /// [`parse_idx`] or [`IdxArray::from_u8`]).
     pub fn to_tensor(&self) -> Result<Tensor> {
         let shape: Vec<i64> = self.dims.iter().map(|&d| d as i64).collect();
         let t = match self.dtype {
@@ -144,6 +151,10 @@ impl IdxArray {
     }
 
     /// A `u8` array from a `Uint8` tensor (any device).
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`idx`) when `t` is not a `Uint8` tensor; a libtorch error when it
+    /// cannot be copied to the CPU.
     pub fn from_u8_tensor(t: &Tensor) -> Result<Self> {
         if t.kind() != Kind::Uint8 {
             return Err(CoreError::shape(
@@ -158,6 +169,11 @@ impl IdxArray {
     }
 
     /// The file bytes (header + data), uncompressed.
+    ///
+    /// # Errors
+    /// [`CoreError::Invalid`] when the array has no dimensions or more than the IDX maximum, when
+    /// its data length does not match `dims` and its element type, or when a dimension exceeds
+    /// `u32`.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         if self.dims.is_empty() || self.dims.len() > MAX_DIMS {
             return Err(CoreError::Invalid(format!(
@@ -192,12 +208,22 @@ pub fn is_gzip(bytes: &[u8]) -> bool {
 }
 
 /// Reads and validates an IDX file, raw or gzip (detected from its first bytes, not its name).
+///
+/// # Errors
+/// [`CoreError::Io`] when `path` cannot be read; [`CoreError::Format`] naming `path` when it is not
+/// an IDX file (see [`parse_idx`]).
 pub fn read_idx(path: &Path) -> Result<IdxArray> {
     let bytes = std::fs::read(path).map_err(|e| CoreError::io(path, e))?;
     parse_idx(&bytes, path)
 }
 
 /// Parses IDX bytes (raw or gzip). `path` only names the source in errors.
+///
+/// # Errors
+/// [`CoreError::Format`] naming `path` (and whether it was gzip) when the bytes are not valid gzip,
+/// the header is truncated, the magic number's first two bytes are not zero, the element type code
+/// is unknown, the dimension count is 0 or too large, the declared size exceeds the payload limit,
+/// or the data is truncated or followed by trailing bytes.
 pub fn parse_idx(bytes: &[u8], path: &Path) -> Result<IdxArray> {
     if is_gzip(bytes) {
         let mut dec = flate2::read::GzDecoder::new(bytes);
@@ -310,6 +336,11 @@ fn parse_stream(r: &mut dyn Read, path: &Path, gz: bool) -> Result<IdxArray> {
 /// Writes `arr` to `path`, gzip-compressed (deterministic: mtime 0, no file name) when `gzip`;
 /// atomically (`genzoo_core::io::write_atomic`: a temporary file in the same directory, then a
 /// rename).
+///
+/// # Errors
+/// [`CoreError::Invalid`] when `arr` cannot be encoded (see [`IdxArray::to_bytes`]);
+/// [`CoreError::Io`] naming `path` (or its temporary file) when compression or the atomic write
+/// fails.
 pub fn write_idx(path: &Path, arr: &IdxArray, gzip: bool) -> Result<()> {
     let raw = arr.to_bytes()?;
     let bytes = if gzip {
@@ -321,6 +352,9 @@ pub fn write_idx(path: &Path, arr: &IdxArray, gzip: bool) -> Result<()> {
 }
 
 /// Deterministic gzip of `raw` (mtime 0, no file name, best compression).
+///
+/// # Errors
+/// An I/O error from the gzip encoder (writing to memory; not expected in practice).
 pub fn gzip_bytes(raw: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut enc = flate2::GzBuilder::new()
         .mtime(0)
@@ -331,12 +365,20 @@ pub fn gzip_bytes(raw: &[u8]) -> std::io::Result<Vec<u8>> {
 
 /// Reads an image file: 3-D `[n, h, w]` (one channel) or 4-D `[n, h, w, c]` / `[n, c, h, w]`
 /// with c in {1, 3} (the last dimension is tried first). Returns `u8 [n, c, h, w]`.
+///
+/// # Errors
+/// [`CoreError::Io`] when `path` cannot be read; [`CoreError::Format`] naming `path` when it is not
+/// an IDX file or not an image file (see [`images_from`]).
 pub fn read_images(path: &Path) -> Result<Tensor> {
     let arr = read_idx(path)?;
     images_from(&arr, path)
 }
 
 /// Converts a parsed array to `u8 [n, c, h, w]` (see [`read_images`]).
+///
+/// # Errors
+/// [`CoreError::Format`] naming `path` when the elements are not unsigned bytes or the dims are not
+/// `[n, h, w]`, `[n, h, w, c]` or `[n, c, h, w]` with c = 1 or 3; a libtorch error.
 pub fn images_from(arr: &IdxArray, path: &Path) -> Result<Tensor> {
     if arr.dtype != IdxDtype::U8 {
         return Err(CoreError::format(
@@ -364,6 +406,10 @@ pub fn images_from(arr: &IdxArray, path: &Path) -> Result<Tensor> {
 }
 
 /// Reads a label file: 1-D, unsigned bytes or i32, returned as `i64 [n]`.
+///
+/// # Errors
+/// [`CoreError::Io`] when `path` cannot be read; [`CoreError::Format`] naming `path` when it is not
+/// an IDX file, is not 1-D, holds non-integer elements or a negative label.
 pub fn read_labels(path: &Path) -> Result<Tensor> {
     let arr = read_idx(path)?;
     if arr.dims.len() != 1 {

@@ -4,10 +4,12 @@
 //! * [`registry`]: datasets by name: the shipped `mnist10k`, downloaded `mnist`, `fashion-mnist`
 //!   and `cifar10`, any folder of IDX files, and the 2-D toys.
 //! * [`toy`]: 2-D and 1-D toy densities with their true log-densities.
+//! * [`arrays`]: datasets from `ndarray` arrays, and tensors (samples, scores) back to arrays.
 //! * [`download`]: checksummed files of named datasets; fetching over HTTP needs the `download`
 //!   feature, everything else (verification, local copies) works without it.
 //!
 //! The data types themselves ([`genzoo_core::data::Dataset`] and friends) live in `genzoo-core`.
+pub mod arrays;
 pub mod cifar;
 pub mod download;
 pub mod idx;

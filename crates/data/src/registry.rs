@@ -79,6 +79,12 @@ pub fn default_data_root() -> PathBuf {
 /// Loads a dataset by name (`mnist10k`, `mnist`, `fashion-mnist`, `cifar10`, a toy set) or, when
 /// `name_or_dir` is an existing folder, from the IDX files in it. Downloaded datasets are looked
 /// for under `data_root`; nothing is downloaded here.
+///
+/// # Errors
+/// [`CoreError::Unknown`] for a name that is neither a known dataset nor an existing folder;
+/// [`CoreError::Download`] when a named dataset is not under `data_root` (nothing is downloaded);
+/// [`CoreError::Io`] or [`CoreError::Format`] naming the file that is unreadable, fails its SHA-256
+/// check or is malformed.
 pub fn load(name_or_dir: &str, data_root: &Path) -> Result<Split> {
     match name_or_dir {
         MNIST10K => load_mnist10k(),
@@ -105,6 +111,10 @@ pub fn load(name_or_dir: &str, data_root: &Path) -> Result<Split> {
 }
 
 /// The shipped `mnist10k`: 9,000 train / 1,000 test real MNIST digits, SHA-256 verified.
+///
+/// # Errors
+/// [`CoreError::Download`] when the shipped `datasets/mnist10k` folder cannot be found (set
+/// `GENZOO_DATASETS`); otherwise the errors of [`load_mnist10k_from`].
 pub fn load_mnist10k() -> Result<Split> {
     let root = shipped_root().ok_or_else(|| CoreError::Download {
         name: MNIST10K.into(),
@@ -116,6 +126,10 @@ pub fn load_mnist10k() -> Result<Split> {
 }
 
 /// `mnist10k` from a given folder, SHA-256 verified.
+///
+/// # Errors
+/// [`CoreError::Io`] naming a file of `dir` that is missing or unreadable; [`CoreError::Format`]
+/// naming one that fails its SHA-256 check or is not a valid IDX file.
 pub fn load_mnist10k_from(dir: &Path) -> Result<Split> {
     for (name, sha) in MNIST10K_SHA256 {
         let spec = FileSpec {
@@ -203,6 +217,11 @@ fn load_idx_pair(
 }
 
 /// One dataset from an image file and an optional label file (counts must agree).
+///
+/// # Errors
+/// [`CoreError::Io`] or [`CoreError::Format`] when `images` or `labels` cannot be read or is not a
+/// valid IDX image/label file; [`CoreError::Format`] naming `labels` when its count differs from
+/// the number of images.
 pub fn load_idx_dataset(images: &Path, labels: Option<&Path>, name: &str) -> Result<Dataset> {
     let x = idx::read_images(images)?; // [n, c, h, w]
     let s = x.size();
@@ -269,6 +288,11 @@ fn finish_split(mut train: Dataset, mut test: Dataset, dir: &Path) -> Result<Spl
 }
 
 /// A user's folder of IDX files (`--data DIR`), see the module docs for the file names.
+///
+/// # Errors
+/// [`CoreError::Io`] when `dir` cannot be listed; [`CoreError::Format`] naming `dir` when a split
+/// has no image file or several candidate files, when train and test differ in image shape or only
+/// one has labels; the errors of [`load_idx_dataset`] naming the file at fault.
 pub fn load_idx_dir(dir: &Path) -> Result<Split> {
     let entries = std::fs::read_dir(dir).map_err(|e| CoreError::io(dir, e))?;
     let mut names: Vec<String> = entries
@@ -327,9 +351,10 @@ pub fn load_idx_dir(dir: &Path) -> Result<Split> {
             &format!("{base}/{split}"),
         )?);
     }
-    // Invariant: the loop above pushed one dataset per split (train, test) or returned an error.
-    let test = sets.pop().unwrap();
-    let train = sets.pop().unwrap();
+    // The loop above pushed one dataset per split (train, test) or returned an error.
+    let (Some(test), Some(train)) = (sets.pop(), sets.pop()) else {
+        return Err(CoreError::format(dir, "expected a train and a test split"));
+    };
     finish_split(train, test, dir)
 }
 

@@ -83,6 +83,10 @@ pub trait TrueDensity {
     /// Samples `f32 [n, d]`.
     fn sample(&self, n: i64, seed: u64) -> Tensor;
     /// `log p(x)`, `f64 [m]` (`-inf` where p = 0).
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`x`) when `x` is not `[m, d]` for this density's `d`, or
+    /// [`CoreError::Invalid`] when the density has no closed form.
     fn log_prob(&self, x: &Tensor) -> Result<Tensor>;
     /// A box `[lo, hi]^d` holding all but a negligible part of the mass.
     fn bounds(&self) -> (f64, f64);
@@ -228,6 +232,10 @@ impl Toy {
     }
 
     /// Closed-form `log p(x)` for `x [m, d]` (`f64 [m]`), or an error for sets without one.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`x`) when `x` is not `[m, dim]`; [`CoreError::Invalid`] for a set
+    /// without a closed-form density (neither a Gaussian mixture nor the checkerboard).
     pub fn log_prob(self, x: &Tensor) -> Result<Tensor> {
         if x.dim() != 2 || x.size()[1] != self.dim() as i64 {
             return Err(CoreError::shape(
@@ -421,6 +429,10 @@ fn eval_model(
 
 /// KL(p || q) ≈ mean over n samples x ~ p of log p(x) - log q(x), with its standard error.
 /// `model_log_prob` gets `f32 [m, d]` on the CPU. Infinite when q gives zero density to a sample.
+///
+/// # Errors
+/// The error of `truth.log_prob` or of `model_log_prob`; [`CoreError::Shape`] (`model log_prob`)
+/// when `model_log_prob` does not return `[m]` for `m` points; a libtorch error.
 pub fn kl_monte_carlo(
     truth: &dyn TrueDensity,
     model_log_prob: &mut dyn FnMut(&Tensor) -> Result<Tensor>,
@@ -461,6 +473,11 @@ pub fn grid(lo: f64, hi: f64, res: i64, d: usize) -> (Tensor, f64) {
 
 /// KL(p || q) by quadrature: sum over the cells of a `res^d` grid on the truth's bounds of
 /// p dV (log p - log q), cells with p = 0 contributing nothing. For d = 1 or 2.
+///
+/// # Errors
+/// [`CoreError::Invalid`] when `truth` has more than 2 dimensions; the error of `truth.log_prob` or
+/// of `model_log_prob`; [`CoreError::Shape`] (`model log_prob`) when `model_log_prob` does not
+/// return `[m]` for `m` points.
 pub fn kl_grid(
     truth: &dyn TrueDensity,
     model_log_prob: &mut dyn FnMut(&Tensor) -> Result<Tensor>,

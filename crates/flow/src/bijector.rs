@@ -41,8 +41,16 @@ impl<'a> Ctx<'a> {
 /// An invertible map with tractable Jacobian determinant.
 pub trait Bijector: Send {
     /// `x -> (z, log|det dz/dx|)`, the log-det as `[b]`.
+    ///
+    /// # Errors
+    /// An input whose shape the layer does not take (a [`CoreError::Shape`] naming the layer's
+    /// input), a missing or mis-shaped condition for conditional layers, or a libtorch error.
     fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)>;
     /// `z -> (x, log|det dx/dz|)`, the log-det as `[b]`.
+    ///
+    /// # Errors
+    /// As [`Bijector::forward`], for the latent-side input (also a singular weight for layers
+    /// whose inverse takes a matrix inverse).
     fn inverse(&self, z: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)>;
     /// A short name for errors and summaries.
     fn name(&self) -> &str;
@@ -71,7 +79,6 @@ impl Sequential {
 }
 
 // `ld = ld + d` (not `+=`): layers may return expanded (stride-0) log-dets; no in-place ops.
-#[allow(clippy::assign_op_pattern)]
 impl Bijector for Sequential {
     fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         let mut h = x.shallow_clone();
@@ -81,10 +88,14 @@ impl Bijector for Sequential {
             h = y;
             ld = Some(match ld {
                 None => d,
-                Some(acc) => acc + d,
+                Some(acc) => acc.f_add(&d)?,
             });
         }
-        Ok((h, ld.unwrap_or_else(|| zeros_b(x))))
+        let ld = match ld {
+            Some(ld) => ld,
+            None => zeros_b(x)?,
+        };
+        Ok((h, ld))
     }
     fn inverse(&self, z: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         let mut h = z.shallow_clone();
@@ -94,31 +105,56 @@ impl Bijector for Sequential {
             h = y;
             ld = Some(match ld {
                 None => d,
-                Some(acc) => acc + d,
+                Some(acc) => acc.f_add(&d)?,
             });
         }
-        Ok((h, ld.unwrap_or_else(|| zeros_b(z))))
+        let ld = match ld {
+            Some(ld) => ld,
+            None => zeros_b(z)?,
+        };
+        Ok((h, ld))
     }
     fn name(&self) -> &str {
         "sequential"
     }
 }
 
+/// The batch size `b` of `x [b, ...]`, naming the tensor.
+///
+/// # Errors
+/// `x` is a scalar (0-dim): it has no batch dimension.
+pub fn batch_size(name: &str, x: &Tensor) -> Result<i64> {
+    x.size()
+        .first()
+        .copied()
+        .ok_or_else(|| CoreError::shape(name, "needs a batch dimension, got a scalar"))
+}
+
 /// A zero log-det `[b]` of the input's kind and device.
-pub fn zeros_b(x: &Tensor) -> Tensor {
-    Tensor::zeros([x.size()[0]], (x.kind(), x.device()))
+///
+/// # Errors
+/// `x` is a scalar (no batch dimension), or a libtorch error.
+pub fn zeros_b(x: &Tensor) -> Result<Tensor> {
+    let b = batch_size("log-det input", x)?;
+    Ok(Tensor::f_zeros([b], (x.kind(), x.device()))?)
 }
 
 /// Sum over every dimension but the first: `[b, ...] -> [b]`.
-pub fn sum_per_example(t: &Tensor) -> Tensor {
+///
+/// # Errors
+/// A libtorch error (not expected for a tensor of a real kind).
+pub fn sum_per_example(t: &Tensor) -> Result<Tensor> {
     if t.dim() < 2 {
-        return t.shallow_clone();
+        return Ok(t.shallow_clone());
     }
     let dims: Vec<i64> = (1..t.dim() as i64).collect();
-    t.sum_dim_intlist(dims.as_slice(), false, t.kind())
+    Ok(t.f_sum_dim_intlist(dims.as_slice(), false, t.kind())?)
 }
 
 /// Checks that `x` has `dims` dimensions and, where `shape[i] > 0`, that size; names the tensor.
+///
+/// # Errors
+/// [`CoreError::Shape`] naming `name` when the rank or a fixed size differs.
 pub fn check_shape(name: &str, x: &Tensor, shape: &[i64]) -> Result<()> {
     let s = x.size();
     let ok = s.len() == shape.len() && s.iter().zip(shape).all(|(&a, &e)| e <= 0 || a == e);

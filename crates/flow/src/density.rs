@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use tch::{Device, Kind, Tensor};
 
-use crate::bijector::{Bijector, Ctx};
+use crate::bijector::{batch_size, Bijector, Ctx};
 use crate::dequant::{self, VariationalDequantizer};
 use crate::prior::Prior;
 use genzoo_core::data::{transforms, Batch, DataKind, Dataset};
@@ -62,7 +62,11 @@ impl FlowCore {
         self.data.dims()
     }
 
-    /// The class one-hot `[b, k]` of a conditional model (an error if labels are missing).
+    /// The class one-hot `[b, k]` of a conditional model (`None` for an unconditional one).
+    ///
+    /// # Errors
+    /// A conditional model without labels, labels not of shape `[b]`, labels outside
+    /// `0..num_classes`, or a libtorch error.
     pub fn cond(&self, y: Option<&Tensor>, b: i64) -> Result<Option<Tensor>> {
         let Some(k) = self.num_classes else {
             return Ok(None);
@@ -76,7 +80,7 @@ impl FlowCore {
                 format!("expected [{b}], got {:?}", y.size()),
             ));
         }
-        Ok(Some(transforms::one_hot(y, k)?.to_device(self.device)))
+        Ok(Some(transforms::one_hot(y, k)?.f_to_device(self.device)?))
     }
 
     fn check_data(&self, x: &Tensor) -> Result<()> {
@@ -96,15 +100,19 @@ impl FlowCore {
         Ok(())
     }
 
-    fn body_shape(&self, t: &Tensor) -> Tensor {
-        match self.body_input {
-            BodyInput::Flat => t.reshape([t.size()[0], -1]),
+    fn body_shape(&self, t: &Tensor) -> Result<Tensor> {
+        Ok(match self.body_input {
+            BodyInput::Flat => t.f_reshape([batch_size("flow body input", t)?, -1])?,
             BodyInput::Image => t.shallow_clone(),
-        }
+        })
     }
 
     /// Continuous data (unit-interval images or vectors) to the flat latent `[b, D]` with
     /// `log|det|` of the whole map (pre-processing and body).
+    ///
+    /// # Errors
+    /// `y` not of a shape the model's layers take (`[b, ...]` of the data shape), a missing or
+    /// mis-shaped condition in `ctx`, or a libtorch error.
     pub fn to_latent(&self, y: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         let (h, ld1) = match &self.pre {
             Some(pre) => {
@@ -113,26 +121,34 @@ impl FlowCore {
             }
             None => (y.shallow_clone(), None),
         };
-        let (z, ld2) = self.body.forward(&self.body_shape(&h), ctx)?;
+        let (z, ld2) = self.body.forward(&self.body_shape(&h)?, ctx)?;
         let z = if z.dim() == 2 {
             z
         } else {
-            z.reshape([z.size()[0], -1])
+            z.f_reshape([batch_size("flow latent", &z)?, -1])?
         };
-        Ok((z, ld1.map_or_else(|| ld2.shallow_clone(), |l| l + &ld2)))
+        let ld = match ld1 {
+            Some(l) => l.f_add(&ld2)?,
+            None => ld2,
+        };
+        Ok((z, ld))
     }
 
     /// The flat latent `[b, D]` back to continuous data of the data shape, with `log|det|`.
+    ///
+    /// # Errors
+    /// `z` not of shape `[b, D]`, a missing or mis-shaped condition in `ctx`, or a libtorch
+    /// error (e.g. a singular 1x1-convolution weight).
     pub fn from_latent(&self, z: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
-        let n = z.size()[0];
+        let n = batch_size("flow latent", z)?;
         let mut shape = vec![n];
         shape.extend(self.data.example_shape());
         let (h, ld2) = self.body.inverse(z, ctx)?;
-        let h = h.reshape(shape.as_slice());
+        let h = h.f_reshape(shape.as_slice())?;
         match &self.pre {
             Some(pre) => {
                 let (y, ld1) = pre.inverse(&h, ctx)?;
-                Ok((y, ld1 + ld2))
+                Ok((y, ld1.f_add(&ld2)?))
             }
             None => Ok((h, ld2)),
         }
@@ -140,13 +156,20 @@ impl FlowCore {
 
     /// `log p(y)` `[b]` of continuous `y` (unit-interval images or vectors) with its parts
     /// `(log p, log p_z, log-det)`.
+    ///
+    /// # Errors
+    /// As [`FlowCore::to_latent`], or a latent of the wrong size for the prior.
     pub fn log_prob_continuous(&self, y: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor, Tensor)> {
         let (z, ld) = self.to_latent(y, ctx)?;
         let log_pz = self.prior.log_prob(&z)?;
-        Ok((&log_pz + &ld, log_pz, ld))
+        Ok((log_pz.f_add(&ld)?, log_pz, ld))
     }
 
     /// The NLL parts of data `x` as stored (dequantizing 8-bit images with torch's generator).
+    ///
+    /// # Errors
+    /// `x` not of shape `[b, ...]` of the model's data, missing or bad labels for a conditional
+    /// model, or a libtorch error.
     pub fn nll(&self, x: &Tensor, labels: Option<&Tensor>, train: bool) -> Result<NllParts> {
         self.check_data(x)?;
         let b = x.size()[0];
@@ -161,12 +184,12 @@ impl FlowCore {
                 Some(v) => v.dequantize(x)?,
                 None => (
                     dequant::uniform(x)?,
-                    Tensor::zeros([b], (Kind::Float, x.device())),
+                    Tensor::f_zeros([b], (Kind::Float, x.device()))?,
                 ),
             };
             let (lp, log_pz, logdet) = self.log_prob_continuous(&y, &ctx)?;
             let disc = units::discretization_nats(self.dims() as usize, 256);
-            let nll = -lp + &log_q + disc;
+            let nll = lp.f_neg()?.f_add(&log_q)?.f_add_scalar(disc)?;
             Ok(NllParts {
                 nll,
                 log_pz,
@@ -174,12 +197,13 @@ impl FlowCore {
                 log_q,
             })
         } else {
-            let (lp, log_pz, logdet) = self.log_prob_continuous(&x.to_kind(Kind::Float), &ctx)?;
+            let (lp, log_pz, logdet) =
+                self.log_prob_continuous(&x.f_to_kind(Kind::Float)?, &ctx)?;
             Ok(NllParts {
-                nll: -lp,
+                nll: lp.f_neg()?,
                 log_pz,
                 logdet,
-                log_q: Tensor::zeros([b], (Kind::Float, x.device())),
+                log_q: Tensor::f_zeros([b], (Kind::Float, x.device()))?,
             })
         }
     }
@@ -195,33 +219,39 @@ impl FlowCore {
 
     /// Training losses: `total` = mean NLL (bits/dim for images, nats for vectors), plus
     /// `nll_nats` (images), `logdet` (and `log_q` with variational dequantization).
+    ///
+    /// # Errors
+    /// As [`FlowCore::nll`] on the batch.
     pub fn losses(&self, batch: &Batch) -> Result<Losses> {
         let p = self.nll(&batch.x, batch.y.as_ref(), true)?;
-        let nll = p.nll.mean(Kind::Float);
+        let nll = p.nll.f_mean(Kind::Float)?;
         let total = match self.unit() {
             NllUnit::Nats => nll.shallow_clone(),
-            u => &nll * u.from_nats(1.0, self.dims() as usize),
+            u => nll.f_mul_scalar(u.from_nats(1.0, self.dims() as usize))?,
         };
         // The reported parts carry no graph; `log p_z` follows from them (nll = -log p_z -
         // logdet [+ log q + D log 256]). For vectors `total` is already the NLL in nats.
         let mut l = Losses::new(total);
         if self.data.is_image() {
-            l = l.with("nll_nats", nll.detach());
+            l = l.with("nll_nats", nll.f_detach()?);
         }
-        l = l.with("logdet", p.logdet.detach().mean(Kind::Float));
+        l = l.with("logdet", p.logdet.f_detach()?.f_mean(Kind::Float)?);
         if self.vdq.is_some() {
-            l = l.with("log_q", p.log_q.detach().mean(Kind::Float));
+            l = l.with("log_q", p.log_q.f_detach()?.f_mean(Kind::Float)?);
         }
         Ok(l)
     }
 
     /// Data-dependent initialization (ActNorm) on a batch, without gradients; done once per model
     /// (a no-op for models without data-dependent layers).
+    ///
+    /// # Errors
+    /// As [`FlowCore::nll`] on the batch.
     pub fn init(&self, batch: &Batch) -> Result<()> {
         let Some(flag) = &self.init_flag else {
             return Ok(());
         };
-        if flag.double_value(&[0]) > 0.5 {
+        if flag.f_double_value(&[0])? > 0.5 {
             return Ok(());
         }
         self.check_data(&batch.x)?;
@@ -238,15 +268,19 @@ impl FlowCore {
                 None => dequant::uniform(&batch.x)?,
             }
         } else {
-            batch.x.to_kind(Kind::Float)
+            batch.x.f_to_kind(Kind::Float)?
         };
         let _ = tch::no_grad(|| self.log_prob_continuous(&y, &ctx))?;
-        let _ = tch::no_grad(|| flag.shallow_clone().fill_(1.0));
+        let _ = tch::no_grad(|| flag.shallow_clone().f_fill_(1.0))?;
         Ok(())
     }
 
     /// `n` samples at temperature `t` for class labels `labels` (`[n]`, conditional models; `None`
     /// cycles through the classes), seeded.
+    ///
+    /// # Errors
+    /// `n < 1`, a temperature that is negative or not finite, labels not of shape `[n]` or
+    /// outside the classes, or a libtorch error (e.g. a singular 1x1-convolution weight).
     pub fn sample(&self, n: i64, t: f64, seed: u64, labels: Option<&Tensor>) -> Result<Tensor> {
         if n < 1 {
             return Err(CoreError::Invalid(format!(
@@ -259,7 +293,7 @@ impl FlowCore {
         let labels = match (labels, self.num_classes) {
             (Some(l), _) => Some(l),
             (None, Some(k)) => {
-                cycled = Tensor::arange(n, (Kind::Int64, self.device)).remainder(k);
+                cycled = Tensor::f_arange(n, (Kind::Int64, self.device))?.f_remainder(k)?;
                 Some(&cycled)
             }
             (None, None) => None,
@@ -274,7 +308,7 @@ impl FlowCore {
             let z = self.prior.sample(n, t, self.device)?;
             let h = self.from_latent(&z, &ctx)?.0;
             Ok(if self.data.is_image() {
-                h.clamp(0.0, 1.0)
+                h.f_clamp(0.0, 1.0)?
             } else {
                 h
             })
@@ -283,6 +317,9 @@ impl FlowCore {
 
     /// Round trip `data -> latent -> data` of stored data (pixel centres `(x + 1/2)/256` for
     /// images); returns `(reconstruction, max abs error)`.
+    ///
+    /// # Errors
+    /// As [`FlowCore::nll`] for `x` and `labels`, or a libtorch error on the way back.
     pub fn round_trip(&self, x: &Tensor, labels: Option<&Tensor>) -> Result<(Tensor, f64)> {
         self.check_data(x)?;
         let b = x.size()[0];
@@ -294,13 +331,15 @@ impl FlowCore {
         };
         tch::no_grad(|| {
             let y = if self.data.is_image() {
-                (x.to_kind(Kind::Float) + 0.5) / 256.0
+                x.f_to_kind(Kind::Float)?
+                    .f_add_scalar(0.5)?
+                    .f_div_scalar(256.0)?
             } else {
-                x.to_kind(Kind::Float)
+                x.f_to_kind(Kind::Float)?
             };
             let (z, _) = self.to_latent(&y, &ctx)?;
             let (back, _) = self.from_latent(&z, &ctx)?;
-            let err = (&back - &y).abs().max().double_value(&[]);
+            let err = back.f_sub(&y)?.f_abs()?.f_max()?.f_double_value(&[])?;
             Ok((back, err))
         })
     }
@@ -327,11 +366,12 @@ impl FlowCore {
         let mut start = 0;
         while start < n {
             let len = bs.min(n - start);
-            let x = data.x.narrow(0, start, len).to_device(self.device);
+            let x = data.x.f_narrow(0, start, len)?.f_to_device(self.device)?;
             let y = data
                 .y
                 .as_ref()
-                .map(|y| y.narrow(0, start, len).to_device(self.device));
+                .map(|y| y.f_narrow(0, start, len)?.f_to_device(self.device))
+                .transpose()?;
             let p = tch::no_grad(|| self.nll(&x, y.as_ref(), false))?;
             each(&p)?;
             if start == 0 {
@@ -344,6 +384,10 @@ impl FlowCore {
 
     /// Test NLL over `data` (at most `opts.max_examples`, batches of `opts.batch_size`,
     /// dequantization noise seeded by `opts.seed`) with the round-trip error.
+    ///
+    /// # Errors
+    /// No examples to evaluate, data not of the model's shape (or without labels for a
+    /// conditional model), a non-finite test NLL, or a libtorch error.
     pub fn evaluate(&self, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {
         let (mut sum, mut log_q) = (0.0, 0.0);
         let (n, recon) = self.eval_batches(data, opts, |p| {
@@ -431,6 +475,9 @@ impl genzoo_core::model::PerExampleNll for FlowCore {
 
 impl FlowCore {
     /// `log p(x)` `[m]` of continuous vectors (evaluation mode, no gradient).
+    ///
+    /// # Errors
+    /// A model of images or a conditional model, `x` not of shape `[m, D]`, or a libtorch error.
     pub fn log_prob_vectors(&self, x: &Tensor) -> Result<Tensor> {
         if self.data.is_image() || self.num_classes.is_some() {
             return Err(CoreError::model(
@@ -438,11 +485,14 @@ impl FlowCore {
                 "log_prob_vectors needs an unconditional model of vectors",
             ));
         }
-        let x = x.to_device(self.device).to_kind(Kind::Float);
+        let x = x.f_to_device(self.device)?.f_to_kind(Kind::Float)?;
         tch::no_grad(|| self.log_prob_continuous(&x, &Ctx::eval())).map(|r| r.0)
     }
 
     /// KL(true || model) in nats by quadrature on a 400x400 (1-D: 400) grid over the toy's bounds.
+    ///
+    /// # Errors
+    /// As [`FlowCore::log_prob_vectors`] (a toy of another dimension than the model's included).
     pub fn kl_to_truth(&self, t: Toy) -> Result<toy::KlEstimate> {
         toy::kl_grid(&t, &mut |x: &Tensor| self.log_prob_vectors(x), 400)
     }

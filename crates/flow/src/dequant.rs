@@ -11,6 +11,7 @@
 use tch::{nn, Kind, Tensor};
 
 use crate::bijector::{sum_per_example, Bijector, Ctx, Sequential};
+use crate::layers::nets::ConvLayer;
 use crate::layers::{Coupling, CouplingKind, MaskKind, NetConfig, NetKind};
 use genzoo_core::dist::StandardNormal;
 use genzoo_core::{CoreError, Result};
@@ -27,6 +28,10 @@ impl DequantKind {
     /// The dequantizer a model of data shape `shape` (`[c, h, w]`) needs: none for uniform
     /// dequantization, Flow++'s conditional flow q(u|x) (4 coupling steps, 32 hidden channels)
     /// under `p` for variational.
+    ///
+    /// # Errors
+    /// Variational dequantization of a `shape` that is not `[c, h, w]` (as
+    /// [`VariationalDequantizer::new`]).
     pub fn build(self, p: &nn::Path, shape: &[i64]) -> Result<Option<VariationalDequantizer>> {
         Ok(match self {
             DequantKind::Variational => Some(VariationalDequantizer::new(p, shape, 4, 32)?),
@@ -41,13 +46,16 @@ pub use genzoo_core::data::transforms::dequantize as uniform;
 
 /// Flow++'s variational dequantizer `q(u|x)` for images of shape `[c, h, w]`.
 pub struct VariationalDequantizer {
-    feat: (nn::Conv2D, nn::Conv2D),
+    feat: (ConvLayer, ConvLayer),
     flow: Sequential,
     shape: Vec<i64>,
 }
 
 impl VariationalDequantizer {
     /// `steps` checkerboard couplings with `hidden`-channel ResNet nets under `p`.
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] for a `shape` that is not `[c, h, w]` or `hidden < 1`.
     pub fn new(p: &nn::Path, shape: &[i64], steps: i64, hidden: i64) -> Result<Self> {
         let [c, _, _] = shape else {
             return Err(CoreError::config(
@@ -60,8 +68,8 @@ impl VariationalDequantizer {
             ..Default::default()
         };
         let feat = (
-            nn::conv2d(p / "feat1", *c, hidden, 3, cc),
-            nn::conv2d(p / "feat2", hidden, hidden, 3, cc),
+            ConvLayer::new(p / "feat1", *c, hidden, 3, cc),
+            ConvLayer::new(p / "feat2", hidden, hidden, 3, cc),
         );
         let net = NetConfig {
             kind: NetKind::Resnet,
@@ -95,12 +103,10 @@ impl VariationalDequantizer {
                 format!("expected [b, {:?}], got {s:?}", self.shape),
             ));
         }
-        let xf = x.to_kind(self.kind());
-        let h = (&xf / 255.0 - 0.5)
-            .apply(&self.feat.0)
-            .relu()
-            .apply(&self.feat.1)
-            .relu();
+        let xf = x.f_to_kind(self.kind())?;
+        let h = xf.f_div_scalar(255.0)?.f_sub_scalar(0.5)?;
+        let h = self.feat.0.forward(&h)?.f_relu()?;
+        let h = self.feat.1.forward(&h)?.f_relu()?;
         Ok((xf, h))
     }
 
@@ -110,6 +116,10 @@ impl VariationalDequantizer {
 
     /// `log q(u|x)` `[b]` of given noise `u in (0,1)` (the inverse direction: `v = logit u`,
     /// `eps = g^{-1}(v)`).
+    ///
+    /// # Errors
+    /// `x` not of shape `[b, c, h, w]` for the dequantizer's shape, `u` not of `x`'s shape, or a
+    /// libtorch error.
     pub fn log_q(&self, x: &Tensor, u: &Tensor) -> Result<Tensor> {
         let (xf, h) = self.features(x)?;
         if u.size() != xf.size() {
@@ -118,7 +128,7 @@ impl VariationalDequantizer {
                 format!("expected {:?}, got {:?}", xf.size(), u.size()),
             ));
         }
-        let v = u.logit(None::<f64>);
+        let v = u.f_logit(None::<f64>)?;
         let ctx = Ctx {
             cond: Some(&h),
             ..Ctx::default()
@@ -126,32 +136,43 @@ impl VariationalDequantizer {
         let (eps, ld_inv) = self.flow.inverse(&v, &ctx)?;
         let log_n = sum_per_example(
             &StandardNormal::new(&eps.size(), eps.kind(), eps.device())?.f_log_prob(&eps)?,
-        );
-        let log_sig_grad = sum_per_example(&(v.log_sigmoid() + (-&v).log_sigmoid()));
-        Ok(log_n + ld_inv - log_sig_grad)
+        )?;
+        let log_sig_grad = log_sigmoid_grad(&v)?;
+        Ok(log_n.f_add(&ld_inv)?.f_sub(&log_sig_grad)?)
     }
 
     /// Draws `u ~ q(u|x)` for pixels `x [b, c, h, w]`; returns `(y = (x + u)/256, log q(u|x) [b])`.
+    ///
+    /// # Errors
+    /// `x` not of shape `[b, c, h, w]` for the dequantizer's shape, or a libtorch error.
     pub fn dequantize(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
         let (y, log_q, _) = self.dequantize_with_noise(x)?;
         Ok((y, log_q))
     }
 
     /// As [`Self::dequantize`], also returning the noise `u`.
+    ///
+    /// # Errors
+    /// As [`Self::dequantize`].
     pub fn dequantize_with_noise(&self, x: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
         let (xf, h) = self.features(x)?;
-        let eps = xf.randn_like();
+        let eps = xf.f_randn_like()?;
         let log_n = sum_per_example(
             &StandardNormal::new(&eps.size(), eps.kind(), eps.device())?.f_log_prob(&eps)?,
-        );
+        )?;
         let ctx = Ctx {
             cond: Some(&h),
             ..Ctx::default()
         };
         let (v, ld) = self.flow.forward(&eps, &ctx)?;
-        let u = v.sigmoid();
-        let log_sig_grad = sum_per_example(&(v.log_sigmoid() + (-&v).log_sigmoid()));
-        let log_q = log_n - ld - log_sig_grad;
-        Ok(((xf + &u) / 256.0, log_q, u))
+        let u = v.f_sigmoid()?;
+        let log_sig_grad = log_sigmoid_grad(&v)?;
+        let log_q = log_n.f_sub(&ld)?.f_sub(&log_sig_grad)?;
+        Ok((xf.f_add(&u)?.f_div_scalar(256.0)?, log_q, u))
     }
+}
+
+/// `sum log sigmoid'(v)` per example: `log sigmoid(v) + log sigmoid(-v)` summed, `[b]`.
+fn log_sigmoid_grad(v: &Tensor) -> Result<Tensor> {
+    sum_per_example(&v.f_log_sigmoid()?.f_add(&v.f_neg()?.f_log_sigmoid()?)?)
 }

@@ -11,6 +11,10 @@ use genzoo_train::image;
 
 /// `log p` on the cell centres of a `res x res` grid over `[lo, hi]^2` in row-major order
 /// (row = first coordinate), `f64 [res * res]` on the CPU, and the cell area.
+///
+/// # Errors
+/// `res < 2` or `lo >= hi` ([`CoreError::Invalid`]), an error of `log_prob`, a `log_prob` that
+/// does not return one value per grid point (`[m]` for `m` points), or a libtorch error.
 pub fn log_density_grid(
     log_prob: &mut dyn FnMut(&Tensor) -> Result<Tensor>,
     lo: f64,
@@ -28,18 +32,30 @@ pub fn log_density_grid(
     let mut start = 0;
     while start < m {
         let len = 16384.min(m - start);
-        let lp = log_prob(&x.narrow(0, start, len))?;
-        parts.push(
-            lp.to_device(Device::Cpu)
-                .to_kind(Kind::Double)
-                .reshape([-1]),
-        );
+        let lp = log_prob(&x.f_narrow(0, start, len)?)?;
+        let part = lp
+            .f_to_device(Device::Cpu)?
+            .f_to_kind(Kind::Double)?
+            .f_reshape([-1])?;
+        if part.size() != [len] {
+            return Err(CoreError::shape(
+                "grid log density",
+                format!(
+                    "expected {len} values for {len} grid points, got {:?}",
+                    lp.size()
+                ),
+            ));
+        }
+        parts.push(part);
         start += len;
     }
-    Ok((Tensor::cat(&parts, 0), dv))
+    Ok((Tensor::f_cat(&parts, 0)?, dv))
 }
 
 /// `sum_cells p dV` over the grid: ~1 when the grid covers the support.
+///
+/// # Errors
+/// As [`log_density_grid`].
 pub fn grid_integral(
     log_prob: &mut dyn FnMut(&Tensor) -> Result<Tensor>,
     lo: f64,
@@ -47,7 +63,7 @@ pub fn grid_integral(
     res: i64,
 ) -> Result<f64> {
     let (lp, dv) = log_density_grid(log_prob, lo, hi, res)?;
-    Ok(lp.exp().sum(Kind::Double).double_value(&[]) * dv)
+    Ok(lp.f_exp()?.f_sum(Kind::Double)?.f_double_value(&[])? * dv)
 }
 
 fn colour(v: f64) -> [u8; 3] {
@@ -59,9 +75,19 @@ fn colour(v: f64) -> [u8; 3] {
 }
 
 fn panel(lp: &Tensor, res: i64) -> Result<Vec<[u8; 3]>> {
-    let p = lp.exp().nan_to_num(0.0, None, None);
-    let max = p.max().double_value(&[]);
-    let v: Vec<f64> = Vec::try_from(&(p / if max > 0.0 { max } else { 1.0 }))?;
+    let p = lp.f_exp()?.f_nan_to_num(0.0, None, None)?;
+    let max = p.f_max()?.f_double_value(&[])?;
+    let v: Vec<f64> = Vec::try_from(&p.f_div_scalar(if max > 0.0 { max } else { 1.0 })?)?;
+    if v.len() != (res * res) as usize {
+        return Err(CoreError::shape(
+            "heatmap panel",
+            format!(
+                "expected {} values for a {res}x{res} grid, got {}",
+                res * res,
+                v.len()
+            ),
+        ));
+    }
     // Image row r (top) is the largest second coordinate; column c the first coordinate.
     let mut out = vec![[0u8; 3]; (res * res) as usize];
     for i in 0..res {
@@ -75,6 +101,10 @@ fn panel(lp: &Tensor, res: i64) -> Result<Vec<[u8; 3]>> {
 
 /// Writes the learned density (left) and, if given, the true one (right) over `[lo, hi]^2` at
 /// `res x res` pixels each to `path` (PNG).
+///
+/// # Errors
+/// As [`log_density_grid`] for the model's and the true density, a true density that is not
+/// 2-D, or an I/O error writing `path`.
 pub fn write_heatmap(
     path: &Path,
     model_log_prob: &mut dyn FnMut(&Tensor) -> Result<Tensor>,

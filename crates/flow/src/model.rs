@@ -9,8 +9,8 @@ use tch::{nn, Device, Tensor};
 use crate::density::FlowCore;
 use genzoo_core::data::{Batch, DataKind, Dataset};
 use genzoo_core::model::{
-    config_from, BuildArgs, ConditionalSample, Density, EvalOptions, EvalReport,
-    GenerativeModel, Losses, Network, Optimize, Owned, PerExampleNll, Reconstruct,
+    config_from, BuildArgs, ConditionalSample, Density, EvalOptions, EvalReport, GenerativeModel,
+    Losses, Network, Optimize, Owned, PerExampleNll, Reconstruct,
 };
 use genzoo_core::{CoreError, Result};
 
@@ -36,12 +36,7 @@ impl<C: FlowConfig> Flow<C> {
     ///
     /// # Errors
     /// As [`FlowConfig::core`].
-    pub fn new(
-        p: &nn::Path,
-        cfg: &C,
-        data: DataKind,
-        num_classes: Option<i64>,
-    ) -> Result<Self> {
+    pub fn new(p: &nn::Path, cfg: &C, data: DataKind, num_classes: Option<i64>) -> Result<Self> {
         Ok(Flow {
             core: cfg.core(p, data, num_classes)?,
             cfg: cfg.clone(),
@@ -112,14 +107,19 @@ impl<C: FlowConfig> Network for Flow<C> {
         Some(&self.core)
     }
     fn reconstructor(&self) -> Option<&dyn Reconstruct> {
-        self.core.num_classes.is_none().then_some(self as &dyn Reconstruct)
+        self.core
+            .num_classes
+            .is_none()
+            .then_some(self as &dyn Reconstruct)
     }
     fn density(&self) -> Option<&dyn Density> {
         (self.core.data.is_vector() && self.core.num_classes.is_none())
             .then_some(self as &dyn Density)
     }
     fn class_sampler(&self) -> Option<&dyn ConditionalSample> {
-        self.core.num_classes.map(|_| self as &dyn ConditionalSample)
+        self.core
+            .num_classes
+            .map(|_| self as &dyn ConditionalSample)
     }
 }
 

@@ -8,6 +8,7 @@
 use tch::{nn, Tensor};
 
 use crate::bijector::{check_shape, sum_per_example, Bijector, Ctx, Sequential};
+use crate::layers::nets::ConvLayer;
 use genzoo_core::{CoreError, Result};
 
 /// One level: its steps, the example shape after them, and whether half is factored out.
@@ -22,7 +23,7 @@ pub struct Level {
 pub struct MultiScale {
     levels: Vec<Level>,
     /// Glow's split priors, one per splitting level.
-    priors: Vec<Option<nn::Conv2D>>,
+    priors: Vec<Option<ConvLayer>>,
     in_shape: Vec<i64>,
     /// Numel of each factored-out part, then of the final output.
     piece_sizes: Vec<i64>,
@@ -30,6 +31,10 @@ pub struct MultiScale {
 
 impl MultiScale {
     /// Builds the body for inputs of `in_shape` from `levels` (the last must not split).
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] when the last level splits, a level's shape is not `[c, h, w]`, or
+    /// a splitting level has an odd channel count.
     pub fn new(
         p: &nn::Path,
         in_shape: &[i64],
@@ -66,7 +71,7 @@ impl MultiScale {
                         bs_init: nn::Init::Const(0.0),
                         ..Default::default()
                     };
-                    nn::conv2d(p / format!("split{i}"), c / 2, c, 3, cfg)
+                    ConvLayer::new(p / format!("split{i}"), c / 2, c, 3, cfg)
                 }));
             } else {
                 priors.push(None);
@@ -94,8 +99,18 @@ impl MultiScale {
     }
 }
 
+/// The two channel halves of `t` `[b, c, h, w]` (`c` even).
+fn halves(name: &str, t: &Tensor) -> Result<(Tensor, Tensor)> {
+    match t.f_chunk(2, 1)?.as_slice() {
+        [a, b] => Ok((a.shallow_clone(), b.shallow_clone())),
+        _ => Err(CoreError::shape(
+            name,
+            format!("cannot split {:?} into two channel halves", t.size()),
+        )),
+    }
+}
+
 // `ld = ld + d` (not `+=`): layers may return expanded (stride-0) log-dets; no in-place ops.
-#[allow(clippy::assign_op_pattern)]
 impl Bijector for MultiScale {
     fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         let mut s = vec![0];
@@ -103,55 +118,60 @@ impl Bijector for MultiScale {
         check_shape("multiscale input", x, &s)?;
         let b = x.size()[0];
         let mut h = x.shallow_clone();
-        let mut ld = Tensor::zeros([b], (x.kind(), x.device()));
+        let mut ld = Tensor::f_zeros([b], (x.kind(), x.device()))?;
         let mut zs = Vec::new();
         for (l, prior) in self.levels.iter().zip(&self.priors) {
             let (y, d) = l.steps.forward(&h, ctx)?;
-            ld = ld + d;
+            ld = ld.f_add(&d)?;
             if l.split {
-                let v = y.chunk(2, 1);
-                let mut out = v[1].shallow_clone();
+                let (keep, mut out) = halves("multiscale level output", &y)?;
                 if let Some(conv) = prior {
-                    let ms = v[0].apply(conv).chunk(2, 1);
-                    out = (out - &ms[0]) * (-&ms[1]).exp();
-                    ld = ld - sum_per_example(&ms[1]);
+                    let (mu, log_sigma) = halves("split prior", &conv.forward(&keep)?)?;
+                    out = out.f_sub(&mu)?.f_mul(&log_sigma.f_neg()?.f_exp()?)?;
+                    ld = ld.f_sub(&sum_per_example(&log_sigma)?)?;
                 }
-                zs.push(out.reshape([b, -1]));
-                h = v[0].shallow_clone();
+                zs.push(out.f_reshape([b, -1])?);
+                h = keep;
             } else {
                 h = y;
             }
         }
-        zs.push(h.reshape([b, -1]));
-        Ok((Tensor::cat(&zs, 1), ld))
+        zs.push(h.f_reshape([b, -1])?);
+        Ok((Tensor::f_cat(&zs, 1)?, ld))
     }
 
     fn inverse(&self, z: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         check_shape("multiscale latent", z, &[0, self.dim()])?;
         let b = z.size()[0];
-        let pieces = z.split_with_sizes(&self.piece_sizes, 1);
         let last = self
             .levels
             .last()
             .ok_or_else(|| CoreError::config("multiscale", "no levels"))?;
+        let pieces = z.f_split_with_sizes(&self.piece_sizes, 1)?;
+        let (top, outs) = pieces
+            .split_last()
+            .ok_or_else(|| CoreError::config("multiscale", "no latent pieces"))?;
         let mut sh = vec![b];
         sh.extend(&last.shape);
-        let mut h = pieces[pieces.len() - 1].reshape(sh.as_slice());
-        let mut ld = Tensor::zeros([b], (z.kind(), z.device()));
-        let mut k = pieces.len() - 1;
+        let mut h = top.f_reshape(sh.as_slice())?;
+        let mut ld = Tensor::f_zeros([b], (z.kind(), z.device()))?;
+        // The factored-out pieces, last level first.
+        let mut outs = outs.iter().rev();
         for (l, prior) in self.levels.iter().zip(&self.priors).rev() {
             if l.split {
-                k -= 1;
-                let mut out = pieces[k].reshape(h.size());
+                let piece = outs.next().ok_or_else(|| {
+                    CoreError::config("multiscale", "fewer latent pieces than splits")
+                })?;
+                let mut out = piece.f_reshape(h.size())?;
                 if let Some(conv) = prior {
-                    let ms = h.apply(conv).chunk(2, 1);
-                    out = out * ms[1].exp() + &ms[0];
-                    ld = ld + sum_per_example(&ms[1]);
+                    let (mu, log_sigma) = halves("split prior", &conv.forward(&h)?)?;
+                    out = out.f_mul(&log_sigma.f_exp()?)?.f_add(&mu)?;
+                    ld = ld.f_add(&sum_per_example(&log_sigma)?)?;
                 }
-                h = Tensor::cat(&[&h, &out], 1);
+                h = Tensor::f_cat(&[&h, &out], 1)?;
             }
             let (y, d) = l.steps.inverse(&h, ctx)?;
-            ld = ld + d;
+            ld = ld.f_add(&d)?;
             h = y;
         }
         Ok((h, ld))

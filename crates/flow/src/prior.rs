@@ -28,46 +28,66 @@ pub struct Prior {
 }
 
 impl Prior {
-    pub fn new(p: &nn::Path, kind: PriorKind, dim: i64) -> Self {
-        let params = (kind == PriorKind::LearnedGaussian)
-            .then(|| (p.zeros("loc", &[dim]), p.zeros("log_scale", &[dim])));
-        Prior { kind, dim, params }
+    /// A prior of `kind` over `[b, dim]`; a learned Gaussian's parameters are zero-initialized
+    /// variables `loc` and `log_scale` under `p`.
+    ///
+    /// # Errors
+    /// A negative `dim`, or a libtorch error creating the variables.
+    pub fn new(p: &nn::Path, kind: PriorKind, dim: i64) -> Result<Self> {
+        let params = if kind == PriorKind::LearnedGaussian {
+            Some((p.f_zeros("loc", &[dim])?, p.f_zeros("log_scale", &[dim])?))
+        } else {
+            None
+        };
+        Ok(Prior { kind, dim, params })
     }
 
     /// `log p(z)` per example, `[b]`.
+    ///
+    /// # Errors
+    /// `z` not of shape `[b, dim]`, or a libtorch error.
     pub fn log_prob(&self, z: &Tensor) -> Result<Tensor> {
         check_shape("prior input", z, &[0, self.dim])?;
         let kind = z.kind();
         let lp = match (self.kind, &self.params) {
             (PriorKind::LearnedGaussian, Some((loc, ls))) => {
-                DiagGaussian::new(&loc.to_kind(kind), &ls.to_kind(kind))?.f_log_prob(z)?
+                DiagGaussian::new(&loc.f_to_kind(kind)?, &ls.f_to_kind(kind)?)?.f_log_prob(z)?
             }
             (PriorKind::Logistic, _) => {
-                let zero = Tensor::zeros([self.dim], (kind, z.device()));
+                let zero = Tensor::f_zeros([self.dim], (kind, z.device()))?;
                 Logistic::new(&zero, &zero)?.f_log_prob(z)?
             }
             _ => StandardNormal::new(&[self.dim], kind, z.device())?.f_log_prob(z)?,
         };
-        Ok(sum_per_example(&lp))
+        sum_per_example(&lp)
     }
 
     /// `n` draws at temperature `t` (torch's global generator), `[n, dim]`.
+    ///
+    /// # Errors
+    /// A temperature that is negative or not finite, a negative `n`, or a libtorch error.
     pub fn sample(&self, n: i64, t: f64, device: Device) -> Result<Tensor> {
         if !(t.is_finite() && t >= 0.0) {
             return Err(CoreError::Invalid(format!(
                 "sampling temperature {t} must be finite and >= 0"
             )));
         }
+        if n < 0 {
+            return Err(CoreError::Invalid(format!("cannot draw {n} samples")));
+        }
         Ok(match (self.kind, &self.params) {
             (PriorKind::LearnedGaussian, Some((loc, ls))) => {
                 let eps = StandardNormal::new(&[self.dim], Kind::Float, device)?.sample(&[n]);
-                loc.detach() + eps * (ls.detach().exp() * t)
+                let scale = ls.f_detach()?.f_exp()?.f_mul_scalar(t)?;
+                loc.f_detach()?.f_add(&eps.f_mul(&scale)?)?
             }
             (PriorKind::Logistic, _) => {
-                let zero = Tensor::zeros([self.dim], (Kind::Float, device));
-                Logistic::new(&zero, &zero)?.sample(&[n]) * t
+                let zero = Tensor::f_zeros([self.dim], (Kind::Float, device))?;
+                Logistic::new(&zero, &zero)?.sample(&[n]).f_mul_scalar(t)?
             }
-            _ => StandardNormal::new(&[self.dim], Kind::Float, device)?.sample(&[n]) * t,
+            _ => StandardNormal::new(&[self.dim], Kind::Float, device)?
+                .sample(&[n])
+                .f_mul_scalar(t)?,
         })
     }
 }

@@ -278,7 +278,10 @@ fn nice_at_init_is_a_logistic_density_with_the_discretization_term() {
         "{} vs {bpd}",
         rep.nll.unwrap()
     );
-    assert_eq!(rep.nll.map(|n| (n.unit, n.kind)), Some((units::NllUnit::BitsPerDim, LikelihoodKind::Bound)));
+    assert_eq!(
+        rep.nll.map(|n| (n.unit, n.kind)),
+        Some((units::NllUnit::BitsPerDim, LikelihoodKind::Bound))
+    );
     assert!(rep.data.contains("uniformly dequantized"));
 }
 
@@ -424,7 +427,9 @@ fn conditional_realnvp_depends_on_the_class() {
     assert_eq!(model.sample(5, 0).unwrap().size(), vec![5, 1, 4, 4]);
     // The capability: one sample per label, at the model's temperature, out-of-range labels an
     // error; a conditional flow has no label-free reconstruction or density.
-    let cs = m.class_sampler().expect("a conditional flow samples classes");
+    let cs = m
+        .class_sampler()
+        .expect("a conditional flow samples classes");
     assert_eq!(cs.num_classes(), 3);
     let labels = Tensor::from_slice(&[2i64, 0]);
     let a = cs.sample_classes(&labels, 4).unwrap();
@@ -432,24 +437,43 @@ fn conditional_realnvp_depends_on_the_class() {
     assert!(a.equal(&cs.sample_classes(&labels, 4).unwrap()));
     assert!(cs.sample_classes(&Tensor::from_slice(&[3i64]), 4).is_err());
     assert!(m.reconstructor().is_none() && m.density().is_none());
-    let plain = real_nvp::RealNvp::owned(&real_nvp::Config::preset("tiny").unwrap(), IMG, None, CPU)
-        .unwrap();
+    let plain =
+        real_nvp::RealNvp::owned(&real_nvp::Config::preset("tiny").unwrap(), IMG, None, CPU)
+            .unwrap();
     assert!(plain.class_sampler().is_none() && plain.reconstructor().is_some());
-    assert!(plain.density().is_none(), "images: the density is of dequantized data, not vectors");
-    let toy = maf::Maf::owned(&maf::Config::preset("tiny").unwrap(), DataKind::Vector { dim: 2 }, None, CPU)
-        .unwrap();
-    let d = toy.density().expect("a flow on vectors has an exact density");
+    assert!(
+        plain.density().is_none(),
+        "images: the density is of dequantized data, not vectors"
+    );
+    let toy = maf::Maf::owned(
+        &maf::Config::preset("tiny").unwrap(),
+        DataKind::Vector { dim: 2 },
+        None,
+        CPU,
+    )
+    .unwrap();
+    let d = toy
+        .density()
+        .expect("a flow on vectors has an exact density");
     let x = Tensor::from_slice(&[0.1f32, -0.2, 1.0, 0.5]).reshape([2, 2]);
     let lp = d.log_density(&x).unwrap();
     let per = toy
         .per_example_nll()
         .unwrap()
         .nll_per_example(
-            &Dataset { name: "v".into(), kind: DataKind::Vector { dim: 2 }, x, y: None, num_classes: None },
+            &Dataset {
+                name: "v".into(),
+                kind: DataKind::Vector { dim: 2 },
+                x,
+                y: None,
+                num_classes: None,
+            },
             &EvalOptions::default(),
         )
         .unwrap();
-    assert!(lp.to_kind(Kind::Double).allclose(&-per.nll, 1e-5, 1e-5, false));
+    assert!(lp
+        .to_kind(Kind::Double)
+        .allclose(&-per.nll, 1e-5, 1e-5, false));
 }
 
 #[test]
@@ -541,7 +565,11 @@ fn training_lowers_the_nll() {
             batch_size: 64,
             ..EvalOptions::default()
         };
-        let before = model.evaluate(&split.test, &opts).unwrap().nll_value().unwrap();
+        let before = model
+            .evaluate(&split.test, &opts)
+            .unwrap()
+            .nll_value()
+            .unwrap();
         let mut cfg = TrainConfig::quick(60, 32, 5e-3);
         cfg.progress = false;
         let summary = Trainer::new(cfg, None)
@@ -549,7 +577,11 @@ fn training_lowers_the_nll() {
             .fit(model.as_mut(), &split)
             .unwrap();
         assert_eq!(summary.steps, 60);
-        let after = model.evaluate(&split.test, &opts).unwrap().nll_value().unwrap();
+        let after = model
+            .evaluate(&split.test, &opts)
+            .unwrap()
+            .nll_value()
+            .unwrap();
         assert!(after < before - 0.5, "{name}: {before} -> {after} bits/dim");
     }
 }
@@ -579,7 +611,8 @@ fn glow_data_dependent_init_happens_once() {
     assert!(after.equal(&m_var(&m, "level0.step0.actnorm.bias")));
     // Models without data-dependent layers have nothing to initialize.
     let mut r =
-        real_nvp::RealNvp::owned(&real_nvp::Config::preset("tiny").unwrap(), IMG, None, CPU).unwrap();
+        real_nvp::RealNvp::owned(&real_nvp::Config::preset("tiny").unwrap(), IMG, None, CPU)
+            .unwrap();
     assert!(r.net.core.init_flag.is_none());
     r.init_from_batch(&b1).unwrap();
 }

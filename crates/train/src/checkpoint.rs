@@ -124,6 +124,11 @@ fn kind_of(d: Dtype, name: &str) -> Result<Kind> {
 
 /// Serializes named tensors to safetensors bytes (PyTorch layout: contiguous, little-endian,
 /// metadata `format = pt`).
+///
+/// # Errors
+/// [`CoreError::Shape`] naming a tensor whose dtype safetensors cannot store (e.g. complex) or
+/// whose data does not match its shape; [`CoreError::Invalid`] when serialization fails; a libtorch
+/// error when a tensor cannot be copied to the CPU.
 pub fn safetensors_bytes(tensors: &[(String, Tensor)]) -> Result<Vec<u8>> {
     let mut owned = Vec::with_capacity(tensors.len());
     for (name, t) in tensors {
@@ -149,6 +154,11 @@ pub fn safetensors_bytes(tensors: &[(String, Tensor)]) -> Result<Vec<u8>> {
 }
 
 /// Reads every tensor of a safetensors file (on the CPU).
+///
+/// # Errors
+/// [`CoreError::Io`] when `path` cannot be read; [`CoreError::Format`] naming `path` when it is not
+/// a safetensors file; [`CoreError::Shape`] naming a tensor of an unsupported dtype; a libtorch
+/// error.
 pub fn read_safetensors(path: &Path) -> Result<BTreeMap<String, Tensor>> {
     let bytes = fs::read(path).map_err(|e| CoreError::io(path, e))?;
     let st = SafeTensors::deserialize(&bytes)
@@ -164,6 +174,11 @@ pub fn read_safetensors(path: &Path) -> Result<BTreeMap<String, Tensor>> {
 
 /// Copies `src` into `dst` tensor by tensor after checking that both hold exactly the same names,
 /// dtypes and shapes; errors name the file, the tensor and both shapes.
+///
+/// # Errors
+/// [`CoreError::Checkpoint`] naming `file` and the tensor when a tensor of `dst` is missing from
+/// `src`, differs in shape or dtype, or when `src` holds a tensor that `dst` lacks; a libtorch
+/// error from the copy.
 pub fn load_checked(
     dst: &BTreeMap<String, Tensor>,
     src: &BTreeMap<String, Tensor>,
@@ -231,6 +246,12 @@ pub fn step_dir_name(step: u64) -> String {
 
 /// Writes a checkpoint into `ckpt_dir/step-NNNNNNNN` atomically and returns its directory name.
 /// Pointers are not touched (see [`set_pointer`]).
+///
+/// # Errors
+/// [`CoreError::Io`] naming the directory or file when `ckpt_dir` or the temporary checkpoint
+/// directory cannot be created, a file cannot be written or synced, or a rename fails (the
+/// temporary directory is then removed); the errors of [`safetensors_bytes`]; a JSON error for
+/// `state`.
 pub fn save(ckpt_dir: &Path, state: &TrainState, tensors: &CheckpointTensors) -> Result<String> {
     fs::create_dir_all(ckpt_dir).map_err(|e| CoreError::io(ckpt_dir, e))?;
     let name = step_dir_name(state.step);
@@ -270,12 +291,20 @@ pub fn save(ckpt_dir: &Path, state: &TrainState, tensors: &CheckpointTensors) ->
 }
 
 /// Points `ckpt_dir/which` (`latest` or `best`) at the checkpoint directory `target`, atomically.
+///
+/// # Errors
+/// [`CoreError::Io`] naming the pointer file (or its temporary file) when the atomic write fails,
+/// e.g. when `ckpt_dir` does not exist.
 pub fn set_pointer(ckpt_dir: &Path, which: &str, target: &str) -> Result<()> {
     write_atomic(&ckpt_dir.join(which), format!("{target}\n").as_bytes())
 }
 
 /// Removes leftovers of interrupted writes (`.tmp-*`, `.trash-*`) and all but the newest `keep`
 /// checkpoints, never the ones named in `protect`.
+///
+/// # Errors
+/// [`CoreError::Io`] naming `ckpt_dir` when it cannot be listed (failures to remove a directory are
+/// ignored).
 pub fn prune(ckpt_dir: &Path, keep: usize, protect: &[&str]) -> Result<()> {
     let mut steps = Vec::new();
     for entry in fs::read_dir(ckpt_dir).map_err(|e| CoreError::io(ckpt_dir, e))? {
@@ -306,11 +335,20 @@ fn read_pointer(ckpt_dir: &Path, which: &str) -> Option<PathBuf> {
 /// The checkpoint directory meant by `path`: a checkpoint directory itself, a `checkpoints/`
 /// directory or a run directory (its `latest`, or the newest complete `step-*` if the pointer
 /// is missing or dangling).
+///
+/// # Errors
+/// [`CoreError::Io`] when the checkpoint folder cannot be listed; [`CoreError::Checkpoint`] naming
+/// `path` when it holds no `latest` pointer to a complete checkpoint and no complete `step-*`
+/// directory.
 pub fn resolve(path: &Path) -> Result<PathBuf> {
     resolve_pointer(path, LATEST)
 }
 
 /// Like [`resolve`] but following the `best` pointer.
+///
+/// # Errors
+/// [`CoreError::Checkpoint`] naming `path` when it is not a checkpoint directory and holds no
+/// `best` pointer to a complete checkpoint (there is no fallback).
 pub fn resolve_best(path: &Path) -> Result<PathBuf> {
     resolve_pointer(path, BEST)
 }
@@ -349,6 +387,10 @@ fn resolve_pointer(path: &Path, which: &str) -> Result<PathBuf> {
 }
 
 /// Reads `state.json` of a checkpoint directory.
+///
+/// # Errors
+/// [`CoreError::Io`] when `dir/state.json` cannot be read; [`CoreError::Format`] naming it when it
+/// is not a valid state or has a checkpoint format other than this build's.
 pub fn read_state(dir: &Path) -> Result<TrainState> {
     let p = dir.join("state.json");
     let text = fs::read(&p).map_err(|e| CoreError::io(&p, e))?;
@@ -368,6 +410,10 @@ pub fn read_state(dir: &Path) -> Result<TrainState> {
 
 /// Fails unless `state` was saved from a model of the same name and configuration; the error
 /// names each differing configuration key with both values.
+///
+/// # Errors
+/// [`CoreError::Checkpoint`] naming `dir` when the model names differ, or listing each
+/// configuration key whose value differs.
 pub fn check_model(state: &TrainState, model: &dyn GenerativeModel, dir: &Path) -> Result<()> {
     if state.model != model.name() {
         return Err(CoreError::Checkpoint {
@@ -415,6 +461,12 @@ fn fmt_opt(v: Option<&serde_json::Value>) -> String {
 /// Loads the weights of the checkpoint meant by `path` (see [`resolve`]) into `model`, after
 /// checking the model's name, configuration and every tensor's shape. With `ema`, loads the
 /// averaged weights when the checkpoint has them. Returns the checkpoint's state.
+///
+/// # Errors
+/// The errors of [`resolve`], [`read_state`] and [`check_model`]; [`CoreError::Io`] or
+/// [`CoreError::Format`] when the weights file cannot be read; [`CoreError::Checkpoint`] naming the
+/// weights file and the tensor when names, shapes or dtypes do not match the model; a libtorch
+/// error.
 pub fn load_weights(model: &mut dyn GenerativeModel, path: &Path, ema: bool) -> Result<TrainState> {
     let dir = resolve(path)?;
     let state = read_state(&dir)?;

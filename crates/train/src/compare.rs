@@ -240,7 +240,10 @@ pub fn write_tables(out: &Path, header: serde_json::Value, rows: &[Row]) -> Resu
         obj.insert("rows".into(), serde_json::to_value(rows)?);
     }
     let table = markdown(rows);
-    write_atomic(&out.join("compare.json"), &serde_json::to_vec_pretty(&json)?)?;
+    write_atomic(
+        &out.join("compare.json"),
+        &serde_json::to_vec_pretty(&json)?,
+    )?;
     write_atomic(&out.join("compare.csv"), csv(rows).as_bytes())?;
     write_atomic(&out.join("compare.md"), table.as_bytes())?;
     Ok(table)

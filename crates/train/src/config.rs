@@ -157,6 +157,13 @@ impl TrainConfig {
     }
 
     /// Checks every value, naming the key (`train.batch_size must be > 0`).
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] naming the first bad key under `train.`: `steps`/`epochs` both or
+    /// neither set or zero, `batch_size`, the optimizer (and each group's merged settings), the
+    /// schedule, `clip_grad_norm`, `ema.decay`, `keep_checkpoints`, `best_metric.name`,
+    /// `early_stopping` (patience, min_delta, or without `eval_every`), `eval.batch_size`,
+    /// `eval.importance_samples`, `eval.max_examples`, `log_every` or `sample_count`.
     pub fn validate(&self) -> Result<()> {
         let bad = |k: &str, m: &str| Err(CoreError::config(format!("train.{k}"), m.to_string()));
         match (self.steps, self.epochs) {
@@ -220,6 +227,10 @@ impl TrainConfig {
     }
 
     /// Parses a `[train]`-level TOML document (the keys of `TrainConfig` at top level) and validates it.
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] naming the key when `text` is not valid TOML, holds an unknown key or
+    /// a value of the wrong type, or fails [`TrainConfig::validate`].
     pub fn from_toml_str(text: &str) -> Result<TrainConfig> {
         let cfg: TrainConfig = parse_toml(text, "train.")?;
         cfg.validate()?;
@@ -263,6 +274,12 @@ struct RawModel {
 
 impl RunConfig {
     /// Parses and validates a run configuration.
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] naming the key when `text` is not valid TOML, holds an unknown key or
+    /// a value of the wrong type, sets both `dataset` and `data` (`data`), lacks the `[train]`
+    /// table (`train`), or fails [`TrainConfig::validate`]; a JSON error when the model overrides
+    /// cannot be converted.
     pub fn from_toml_str(text: &str) -> Result<RunConfig> {
         let raw: RawRun = parse_toml(text, "")?;
         if raw.dataset.is_some() && raw.data.is_some() {
@@ -291,6 +308,10 @@ impl RunConfig {
     }
 
     /// Reads, parses and validates a run configuration file; errors name the file and the key.
+    ///
+    /// # Errors
+    /// [`CoreError::Io`] when `path` cannot be read; the errors of [`RunConfig::from_toml_str`],
+    /// with configuration errors naming `path`.
     pub fn load(path: &Path) -> Result<RunConfig> {
         let text = std::fs::read_to_string(path).map_err(|e| CoreError::io(path, e))?;
         RunConfig::from_toml_str(&text).map_err(|e| match e {

@@ -36,6 +36,9 @@ impl Default for EmaConfig {
 
 impl EmaConfig {
     /// Checks the values; keys are named under `prefix`.
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] (`{prefix}.decay`) when `decay` is not in [0, 1).
     pub fn validate(&self, prefix: &str) -> Result<()> {
         if !(0.0..1.0).contains(&self.decay) {
             return Err(CoreError::config(
@@ -99,6 +102,10 @@ impl Ema {
     }
 
     /// Restores shadows from a checkpoint; names and shapes must match.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`ema/NAME`) when a shadow tensor is missing from `tensors` or differs
+    /// in shape; a libtorch error from the copy.
     pub fn load(&mut self, tensors: &BTreeMap<String, Tensor>) -> Result<()> {
         let _guard = tch::no_grad_guard();
         for (name, _, shadow, _) in self.vars.iter_mut() {

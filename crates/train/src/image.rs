@@ -11,6 +11,10 @@ use genzoo_core::{CoreError, Result};
 
 /// Lays `images` (`f32 [n, c, h, w]` in \[0,1\]) out in a grid, `nrow` images per row, and returns
 /// `(width, height, channels, bytes)` of the 8-bit grid.
+///
+/// # Errors
+/// [`CoreError::Shape`] (`images`) when `images` is not `[n, c, h, w]` with n > 0 and c = 1 or 3; a
+/// libtorch error when it cannot be copied to the CPU.
 pub fn grid_bytes(images: &Tensor, nrow: i64) -> Result<(u32, u32, u8, Vec<u8>)> {
     let size = images.size();
     if size.len() != 4 || !(size[1] == 1 || size[1] == 3) || size[0] == 0 {
@@ -50,6 +54,10 @@ pub fn grid_bytes(images: &Tensor, nrow: i64) -> Result<(u32, u32, u8, Vec<u8>)>
 }
 
 /// Writes a PNG grid of `images` (`f32 [n, c, h, w]` in \[0,1\]) to `path`, `nrow` per row.
+///
+/// # Errors
+/// [`CoreError::Shape`] (`images`) when `images` is not `[n, c, h, w]` with n > 0 and c = 1 or 3;
+/// the errors of [`save_png`]; a libtorch error.
 pub fn save_grid(path: impl AsRef<Path>, images: &Tensor, nrow: i64) -> Result<()> {
     let path = path.as_ref();
     let (w, h, c, bytes) = grid_bytes(images, nrow)?;
@@ -62,6 +70,11 @@ pub fn save_grid(path: impl AsRef<Path>, images: &Tensor, nrow: i64) -> Result<(
 }
 
 /// Writes raw 8-bit pixels as a PNG file, atomically.
+///
+/// # Errors
+/// [`CoreError::Format`] naming `path` when the PNG encoder rejects the header or the data (e.g.
+/// `bytes` not `width * height * channels` long, or a zero width or height); [`CoreError::Io`]
+/// naming `path` when the atomic write fails.
 pub fn save_png(
     path: &Path,
     width: u32,

@@ -44,6 +44,11 @@ fn open_append(path: &Path) -> Result<BufWriter<fs::File>> {
 impl MetricsLog {
     /// A log writing into `dir` (created on the first row), keeping the rows already there with
     /// `step <= keep_until` (all of them when `None`, none for a fresh run with `Some(0)`).
+    ///
+    /// # Errors
+    /// With a `dir`: [`CoreError::Io`] naming `metrics.jsonl` or `metrics.csv` when it cannot be
+    /// rewritten or opened for appending (e.g. `dir` does not exist). Unreadable or malformed old
+    /// rows are dropped, not errors.
     pub fn open(dir: Option<&Path>, keep_until: Option<u64>) -> Result<MetricsLog> {
         let mut log = MetricsLog {
             dir: dir.map(Path::to_path_buf),
@@ -112,6 +117,10 @@ impl MetricsLog {
     }
 
     /// Appends one row: `row` must hold `step` and `kind`; `numbers` are its numbers for the CSV.
+    ///
+    /// # Errors
+    /// [`CoreError::Io`] naming `metrics.jsonl` or `metrics.csv` when a write fails; a JSON error
+    /// when `row` cannot be serialized. A log without a directory never fails.
     pub fn append(&mut self, row: serde_json::Value, numbers: &[(String, f64)]) -> Result<()> {
         self.remember(&row);
         let (Some(j), Some(c), Some(dir)) =
@@ -135,6 +144,9 @@ impl MetricsLog {
     }
 
     /// Flushes both files.
+    ///
+    /// # Errors
+    /// [`CoreError::Io`] naming `metrics.jsonl` or `metrics.csv` when it cannot be flushed.
     pub fn flush(&mut self) -> Result<()> {
         if let (Some(j), Some(c), Some(dir)) =
             (self.jsonl.as_mut(), self.csv.as_mut(), self.dir.as_ref())

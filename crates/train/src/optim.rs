@@ -97,6 +97,11 @@ impl OptimConfig {
     }
 
     /// Checks the values; keys are named under `prefix` (e.g. `train.optimizer`).
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] naming the first bad key under `prefix`: `lr` not finite and > 0,
+    /// `betas` outside [0, 1), `eps` negative (or 0 for rmsprop), `weight_decay` negative,
+    /// `momentum` or `alpha` outside [0, 1), `nesterov` without sgd and momentum > 0.
     pub fn validate(&self, prefix: &str) -> Result<()> {
         let bad = |k: &str, m: &str| Err(CoreError::config(format!("{prefix}.{k}"), m.to_string()));
         if !(self.lr.is_finite() && self.lr > 0.0) {
@@ -234,6 +239,10 @@ impl Optimizer {
     /// One update from gradients computed elsewhere: `grads[i]` belongs to `params()[i]`;
     /// undefined ones (parameters the loss does not reach) are skipped. Missing trailing entries
     /// count as undefined.
+    ///
+    /// # Panics
+    /// Never for an optimizer built by [`Optimizer::new`]: Adam and AdamW expect two state slots
+    /// per parameter, which `new` always allocates and no public method changes.
     pub fn step_with(&mut self, grads: Vec<Tensor>) {
         let _guard = tch::no_grad_guard();
         self.t += 1;
@@ -318,6 +327,10 @@ impl Optimizer {
 
     /// Restores the state written by [`Optimizer::state_tensors`] and the step count; every
     /// tensor must be present with the parameter's shape.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`{prefix}NAME/SLOT`) when a state tensor is missing from `tensors` or
+    /// differs in shape from its parameter; a libtorch error from the copy.
     pub fn load_state(
         &mut self,
         prefix: &str,

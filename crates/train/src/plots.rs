@@ -47,6 +47,9 @@ fn tick<DB: DrawingBackend>(
 /// and highest value at their heights left of the frame, the first and last step under it and
 /// the word `step` below those. Text is 8x8 bitmap glyphs ([`crate::text`]); non-finite points
 /// are skipped, and nothing is written when no point is left.
+///
+/// # Errors
+/// An I/O or encoding error writing the PNG at `path` (naming it).
 pub fn plot_curve(path: &Path, title: &str, pts: &[(u64, f64)]) -> Result<()> {
     let (w, h) = (640u32, 400u32);
     let pts: Vec<(u64, f64)> = pts.iter().copied().filter(|p| p.1.is_finite()).collect();
@@ -153,6 +156,9 @@ pub fn plot_curve(path: &Path, title: &str, pts: &[(u64, f64)]) -> Result<()> {
 /// in blue inside a square frame spanning `[-lim, lim]` on both axes (`lim` 5% past the largest
 /// `|coordinate|`), with `-lim` and `lim` written at the ends of both axes and the axis names
 /// `x` and `y` beside them. Non-finite points are skipped.
+///
+/// # Errors
+/// `s` not of shape `[n, 2]`, or an I/O or encoding error writing the PNG at `path`.
 pub fn plot_scatter(path: &Path, s: &tch::Tensor) -> Result<()> {
     let v: Vec<f64> = Vec::try_from(
         s.to_kind(tch::Kind::Double)

@@ -54,6 +54,11 @@ impl Default for ScheduleConfig {
 
 impl ScheduleConfig {
     /// Checks the values; keys are named under `prefix` (e.g. `train.schedule`).
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] naming `{prefix}.min_factor` when it is outside [0, 1], and, for
+    /// `kind = "step"`, `{prefix}.step_every` when it is 0 or `{prefix}.gamma` when it is outside
+    /// (0, 1].
     pub fn validate(&self, prefix: &str) -> Result<()> {
         if !(0.0..=1.0).contains(&self.min_factor) {
             return Err(CoreError::config(

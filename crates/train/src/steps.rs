@@ -163,7 +163,9 @@ impl Session<'_> {
                 let both = Tensor::cat(
                     &[
                         test.take(k).x_unit_f32(),
-                        r.reconstruct(&x)?.to_kind(Kind::Float).to_device(x.device()),
+                        r.reconstruct(&x)?
+                            .to_kind(Kind::Float)
+                            .to_device(x.device()),
                     ],
                     0,
                 );
@@ -428,4 +430,3 @@ fn tracked_value(report: &EvalReport, cfg: &TrainConfig) -> Result<Option<f64>> 
         )),
     }
 }
-

@@ -4,7 +4,7 @@
 //! sample grids and exact resume; models with the `Fit` capability (the classical baselines) are
 //! fitted once instead of stepped. [`Trainer::fit`] runs its jobs in turn: the plan (data,
 //! batches, length), the optimizers, resume, the run directory, the step loop
-//! ([`crate::steps`]), and the end of the run (last checkpoint, then the final evaluation).
+//! (`steps.rs`), and the end of the run (last checkpoint, then the final evaluation).
 //!
 //! Exactness of resume rests on three things: torch is reseeded from `(seed, "step", step)`
 //! before every step (and from `(seed, "eval", step)` before evaluation, so evaluating does not
@@ -90,6 +90,10 @@ fn ema_for(c: crate::EmaConfig, model: &dyn GenerativeModel) -> Result<Ema> {
 impl Trainer {
     /// A trainer for `cfg` writing into `run_dir` (`None`: no files at all). Fails if `run_dir`
     /// already holds a run (use [`Trainer::resume`]).
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] when `cfg` fails [`TrainConfig::validate`]; [`CoreError::Checkpoint`]
+    /// naming `run_dir` when it already holds a run (a `checkpoints/latest` pointer).
     pub fn new(cfg: TrainConfig, run_dir: Option<&Path>) -> Result<Trainer> {
         cfg.validate()?;
         if let Some(d) = run_dir {
@@ -111,6 +115,12 @@ impl Trainer {
 
     /// A trainer that continues the run in `run_dir` from its latest checkpoint with the run's own
     /// training configuration; [`Trainer::fit`] then loads the weights, optimizer and EMA state.
+    ///
+    /// # Errors
+    /// The errors of [`ckpt::resolve`] and [`ckpt::read_state`] when `run_dir` holds no readable
+    /// checkpoint; [`CoreError::Config`] when the saved training configuration fails validation;
+    /// [`CoreError::Io`] or [`CoreError::Format`] naming the run's `config.json` when it exists but
+    /// cannot be read or parsed.
     pub fn resume(run_dir: &Path) -> Result<Trainer> {
         let from = ckpt::resolve(run_dir)?;
         let state = ckpt::read_state(&from)?;
@@ -241,7 +251,10 @@ impl Trainer {
             None => return Err(CoreError::model(model.name(), "has no `Fit` capability")),
         };
         let nums: Vec<(String, f64)> = stats.iter().map(|(k, v)| (k.clone(), *v)).collect();
-        log.append(serde_json::json!({"step": 0, "kind": "fit", "fit": stats}), &nums)?;
+        log.append(
+            serde_json::json!({"step": 0, "kind": "fit", "fit": stats}),
+            &nums,
+        )?;
         let final_eval = if self.cfg.final_eval {
             seed::seed_torch_stream(self.cfg.seed, "eval", 0);
             let report = model.evaluate(&plan.test, &self.cfg.eval)?;
@@ -382,7 +395,11 @@ fn resume_into(
     let st = ckpt::read_state(from)?;
     ckpt::check_model(&st, model, from)?;
     let wfile = from.join("model.safetensors");
-    ckpt::load_checked(&ckpt::model_vars(model), &ckpt::read_safetensors(&wfile)?, &wfile)?;
+    ckpt::load_checked(
+        &ckpt::model_vars(model),
+        &ckpt::read_safetensors(&wfile)?,
+        &wfile,
+    )?;
     let ofile = from.join("optim.safetensors");
     let otensors = ckpt::read_safetensors(&ofile)?;
     let saved: Vec<&str> = st.groups.iter().map(|g| g.name.as_str()).collect();

@@ -14,9 +14,9 @@ use genzoo_core::{CoreError, Result};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Kind, Reduction, Tensor};
 
-use genzoo_core::model::{Network, Reconstruct};
 use crate::nets::{Arch, VectorDecoder, VectorEncoder};
 use crate::vae::MNIST;
+use genzoo_core::model::{Network, Reconstruct};
 
 /// The autoencoder's configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -78,6 +78,13 @@ pub struct Autoencoder {
 }
 
 impl Autoencoder {
+    /// Builds the encoder and decoder under `p / "enc"` and `p / "dec"` (registry name `ae-mlp` or
+    /// `ae-conv`, by architecture).
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] when `latent_dim` is not positive, or when `cfg.arch` does not fit the
+    /// data: non-positive sizes (`arch.hidden`, `arch.channels`), a conv architecture on vectors
+    /// (`arch`), or an image size not divisible by the downsampling (`arch.channels`).
     pub fn new(p: &nn::Path, cfg: &Config) -> Result<Self> {
         let name = match cfg.arch {
             Arch::Mlp { .. } => "ae-mlp",
@@ -117,6 +124,10 @@ impl Autoencoder {
 
     /// Per-example reconstruction errors `(loss, squared error)`, `[b]` each: the loss is the
     /// cross-entropy (images) or the squared error (vectors), summed over dimensions.
+    ///
+    /// # Errors
+    /// A libtorch error from the loss computation (an `x` of another shape than the configured data
+    /// panics in the network layers instead).
     pub fn errors(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
         let t = self.target(x)?;
         let out = self.forward(&t)?;
@@ -233,8 +244,6 @@ impl Network for Autoencoder {
 
 impl Reconstruct for Autoencoder {
     fn reconstruct(&self, x: &Tensor) -> Result<Tensor> {
-        tch::no_grad(|| {
-            self.to_data(&self.forward(&self.target(x)?)?)
-        })
+        tch::no_grad(|| self.to_data(&self.forward(&self.target(x)?)?))
     }
 }

@@ -11,11 +11,11 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
 use crate::latent::GaussianLatent;
-use genzoo_core::model::{ConditionalSample, Network, PerExampleNll};
 use crate::nets::Arch;
 use crate::obs::{Likelihood, Mode};
 use crate::vae::{reconstruct_latent, sample_latent, Objective, MNIST};
 use genzoo_core::data::transforms::one_hot;
+use genzoo_core::model::{ConditionalSample, Network, PerExampleNll};
 
 /// The cVAE's configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -66,6 +66,13 @@ pub struct Cvae {
 }
 
 impl Cvae {
+    /// Builds the conditional Gaussian-latent networks under `p / "enc"` and `p / "dec"`,
+    /// conditioned on one-hot labels of `cfg.num_classes` classes.
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] when `num_classes < 1`, the objective fails validation (`beta`,
+    /// `free_bits`, `baseline_decay`), `latent_dim` is not positive, the likelihood does not fit
+    /// the data, or the architecture does not (`arch.*`).
     pub fn new(p: &nn::Path, cfg: &Config) -> Result<Self> {
         if cfg.num_classes < 1 {
             return Err(CoreError::config(
@@ -98,6 +105,11 @@ impl Cvae {
     }
 
     /// The loss of a stored batch with labels `y [b]`.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] when `x` is data the likelihood cannot model (e.g. not `u8` pixels for
+    /// an 8-bit likelihood), (`batch.y`) when `y` is `None`, or (`labels`) when it is not `[b]`
+    /// with values in `0..num_classes`; a libtorch error.
     pub fn loss(&self, x: &Tensor, y: Option<&Tensor>, step: u64) -> Result<Losses> {
         let prep = self.lat.lik.prepare(x, Mode::Train)?;
         let c = self.labels(y)?;
@@ -107,6 +119,10 @@ impl Cvae {
     }
 
     /// Samples of the given labels `y [n]`.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`labels`) when `y` is not `[n]` with values in `0..num_classes`;
+    /// [`CoreError::Invalid`] when `y` is empty; a libtorch error.
     pub fn sample_labels(&self, y: &Tensor, seed: u64) -> Result<Tensor> {
         let c = one_hot(y, self.cfg.num_classes)?;
         sample_latent(&self.lat, y.size()[0], seed, Some(&c))
@@ -155,6 +171,11 @@ impl ConditionalSample for Cvae {
 
 impl Cvae {
     /// Reconstructions of a stored batch with its labels.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`labels`) when `y` is not `[b]` with values in `0..num_classes`, or
+    /// when `x` is data the likelihood cannot model (e.g. not `u8` pixels for an 8-bit likelihood);
+    /// a libtorch error.
     pub fn reconstruct_labelled(&self, x: &Tensor, y: &Tensor) -> Result<Tensor> {
         let c = one_hot(y, self.cfg.num_classes)?;
         reconstruct_latent(&self.lat, x, Some(&c))

@@ -34,6 +34,10 @@ pub const ACTIVE_UNIT_THRESHOLD: f64 = 1e-2;
 const ROWS_PER_CHUNK: i64 = 8192;
 
 /// One-hot labels `[n, classes]` for a conditional model, or `None` for an unconditional one.
+///
+/// # Errors
+/// For a conditional model (`cond_dim > 0`): [`CoreError::Shape`] (`NAME.y`) when `data` has no
+/// labels, or (`labels`) when they are not `[n]` with values in `0..cond_dim`.
 pub fn one_hot_labels(data: &Dataset, cond_dim: i64) -> Result<Option<Tensor>> {
     if cond_dim == 0 {
         return Ok(None);
@@ -216,6 +220,10 @@ impl genzoo_core::model::PerExampleNll for GaussianLatent {
 /// The mutual-information estimate `I(x;z) ~ mean_i log q(z_i|x_i) - mean_i log q(z_i)`, with
 /// `z_i ~ q(z|x_i)` and `q(z) = (1/N) sum_n q(z|x_n)`, from posterior means and log standard
 /// deviations `[N, d]`; batched over `z` in blocks.
+///
+/// # Errors
+/// [`CoreError::Shape`] when `mu` and `log_scale` are not floating-point or differ in shape; a
+/// libtorch error.
 pub fn mutual_information(mu: &Tensor, log_scale: &Tensor) -> Result<f64> {
     tch::no_grad(|| {
         let n = mu.size()[0];

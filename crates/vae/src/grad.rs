@@ -25,6 +25,11 @@ pub struct GradStats {
 /// Encoder-gradient statistics of `vae` (weights in `vs`) on a prepared batch with `estimator`.
 /// The score-function baseline is fixed at `baseline` (e.g. a prior estimate of the mean
 /// `log p(x|z)`), so that draws are independent. Seeds torch from `seed`.
+///
+/// # Errors
+/// [`CoreError::Invalid`] when `repeats < 2`; [`CoreError::Model`] when `vs` has no trainable
+/// variables under `enc`; the errors of the loss on `prep`; a libtorch error (e.g. a backward pass
+/// that does not reach the encoder).
 pub fn encoder_gradient_stats(
     vae: &Vae,
     vs: &nn::VarStore,

@@ -43,7 +43,9 @@ pub fn complete(
         ));
     }
     if steps == 0 {
-        return Err(CoreError::Invalid("the imputation chain needs at least one step".into()));
+        return Err(CoreError::Invalid(
+            "the imputation chain needs at least one step".into(),
+        ));
     }
     let lik = model.likelihood();
     tch::no_grad(|| {
@@ -58,13 +60,17 @@ pub fn complete(
         };
         // Unknown entries start at a neutral value (0.5 for unit-interval inputs, 0 otherwise).
         let start = if x.kind() == Kind::Uint8 { 0.5 } else { 0.0 };
-        let mut input = prep.input.f_where_self(&known, &prep.input.f_full_like(start)?)?;
+        let mut input = prep
+            .input
+            .f_where_self(&known, &prep.input.f_full_like(start)?)?;
         let mut out = x_data.shallow_clone();
         for _ in 0..steps {
             let z = model.posterior(&input, None)?.rsample(&[])?;
             let draw = lik.sample(&model.decode(&z, None)?)?;
             out = x_data.f_where_self(&known, &draw.f_to_kind(Kind::Float)?)?;
-            input = prep.input.f_where_self(&known, &draw.f_to_kind(prep.input.kind())?)?;
+            input = prep
+                .input
+                .f_where_self(&known, &draw.f_to_kind(prep.input.kind())?)?;
         }
         Ok(out)
     })

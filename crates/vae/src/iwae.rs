@@ -11,10 +11,10 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
 use crate::latent::GaussianLatent;
-use genzoo_core::model::{Network, PartialSample, PerExampleNll, Reconstruct};
 use crate::nets::{Activation, Arch};
 use crate::obs::{Likelihood, Mode};
 use crate::vae::{sample_latent, MNIST};
+use genzoo_core::model::{Network, PartialSample, PerExampleNll, Reconstruct};
 
 /// The IWAE's configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -69,6 +69,12 @@ pub struct Iwae {
 }
 
 impl Iwae {
+    /// Builds the Gaussian-latent networks under `p / "enc"` and `p / "dec"`, trained on the bound
+    /// L_k with `cfg.k` importance samples.
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] when `k < 1`, `latent_dim` is not positive, the likelihood does not
+    /// fit the data, or the architecture does not (`arch.*`).
     pub fn new(p: &nn::Path, cfg: &Config) -> Result<Self> {
         if cfg.k < 1 {
             return Err(CoreError::config(
@@ -85,6 +91,10 @@ impl Iwae {
 
     /// The training loss of a stored batch: `total = -L_k` (mean over the batch, nats), with
     /// `elbo` the average single-sample bound `mean_i log w_i` for comparison.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] when `x` is data the likelihood cannot model (e.g. not `u8` pixels for
+    /// an 8-bit likelihood); a libtorch error.
     pub fn loss(&self, x: &Tensor) -> Result<Losses> {
         let prep = self.lat.lik.prepare(x, Mode::Train)?;
         let log_w = self

@@ -20,8 +20,8 @@ use genzoo_core::divergence;
 use genzoo_core::{CoreError, Result};
 use tch::{nn, Device, Kind, Tensor};
 
-use crate::nets::{Arch, VectorDecoder, VectorEncoder};
 use crate::decoder::DecoderLikelihood;
+use crate::nets::{Arch, VectorDecoder, VectorEncoder};
 use crate::obs::Likelihood;
 
 /// The encoder q(z|x), decoder p(x|z) and their sizes.
@@ -93,6 +93,10 @@ impl GaussianLatent {
     }
 
     /// q(z|x): `input [b, ...shape]` f32 -> a Gaussian of batch shape `[b, d]`.
+    ///
+    /// # Errors
+    /// A libtorch error from splitting the encoder output (an `input` or `cond` that does not fit
+    /// the encoder panics in its layers instead).
     pub fn encode(&self, input: &Tensor, cond: Option<&Tensor>) -> Result<DiagGaussian> {
         let h = self.enc.forward(input, cond);
         let parts = h.f_chunk(2, 1)?;
@@ -106,16 +110,28 @@ impl GaussianLatent {
     }
 
     /// `log p(x|z)` summed over dimensions, `[n]`.
+    ///
+    /// # Errors
+    /// The error of the likelihood's [`DecoderLikelihood::log_prob`]: mismatched shapes (for the
+    /// built-in [`Likelihood`], a `target` outside its support), or a libtorch error.
     pub fn log_px(&self, params: &Tensor, target: &Tensor) -> Result<Tensor> {
         self.lik.log_prob(params, target)
     }
 
     /// KL(q(z|x) || N(0, I)) per example and latent dimension, `[b, d]`, in closed form.
+    ///
+    /// # Errors
+    /// A libtorch error (the parameters of `q` come from [`GaussianLatent::encode`], so their
+    /// shapes agree).
     pub fn kl(&self, q: &DiagGaussian) -> Result<Tensor> {
         divergence::kl::kl_std_normal(&q.loc, &q.log_scale.f_mul_scalar(2.0)?)
     }
 
     /// `log p(z)` under N(0, I), summed over the last dimension: `z [.., d]` -> `[..]`.
+    ///
+    /// # Errors
+    /// [`CoreError::Invalid`] when `z` is not floating-point; [`CoreError::Shape`] (`x`) when its
+    /// last dimension does not broadcast against the latent size; a libtorch error.
     pub fn log_prior(&self, z: &Tensor) -> Result<Tensor> {
         let prior = StandardNormal::new(&[self.latent], z.kind(), z.device())?;
         Ok(prior
@@ -126,6 +142,9 @@ impl GaussianLatent {
     /// Importance log-weights `log p(x|z) + log p(z) - log q(z|x)` for `k` reparameterized draws
     /// `z ~ q(z|x)`: `[k, b]`. Differentiable (the IWAE training objective); call under
     /// `no_grad` for evaluation.
+    ///
+    /// # Errors
+    /// The errors of [`GaussianLatent::encode`] and [`GaussianLatent::log_weights_from`].
     pub fn log_weights(
         &self,
         input: &Tensor,
@@ -138,6 +157,10 @@ impl GaussianLatent {
     }
 
     /// [`GaussianLatent::log_weights`] from a given posterior `q` of batch shape `[b, d]`.
+    ///
+    /// # Errors
+    /// The error of the likelihood's `log_prob` when `target` does not fit it; a libtorch error
+    /// when the batch of `target` differs from that of `q` or `k < 1`.
     pub fn log_weights_from(
         &self,
         q: &DiagGaussian,
@@ -164,8 +187,8 @@ impl GaussianLatent {
 }
 
 /// A latent-variable model as the ELBO and the importance-sampled NLL see it (Burda et al. 2016,
-/// eq. 8): a diagonal-Gaussian proposal q(z|x[,y]), a prior p(z), and a decoder whose outputs
-/// mean p(x|z[,y]) through [`LatentModel::likelihood`].
+/// eq. 8): a diagonal-Gaussian proposal q(z|x\[,y\]), a prior p(z), and a decoder whose outputs
+/// mean p(x|z\[,y\]) through [`LatentModel::likelihood`].
 pub trait LatentModel {
     /// Latent dimensions d.
     fn latent_dim(&self) -> i64;
@@ -228,6 +251,9 @@ impl LatentModel for GaussianLatent {
 
 /// `x [b, ...]` repeated `k` times along the first dimension: `[k * b, ...]` (row `i * b + j` is
 /// example `j`), matching `z [k, b, d].reshape([k * b, d])`.
+///
+/// # Errors
+/// A libtorch error (e.g. a negative `k`).
 pub fn expand_rows(x: &Tensor, k: i64) -> Result<Tensor> {
     if k == 1 {
         return Ok(x.shallow_clone());

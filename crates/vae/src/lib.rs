@@ -93,7 +93,6 @@ pub fn build(
     genzoo_core::model::build_for(&registry(), name, preset, data, device)
 }
 
-
 /// Images or vectors (not sequences or code grids, which these models do not take).
 fn any(d: &DataKind) -> bool {
     d.is_image() || d.is_vector()
@@ -103,12 +102,15 @@ fn images(k: &DataKind) -> bool {
     k.is_image()
 }
 
+/// A model's presets: its preset function and the preset names.
+type Presets<'a, C> = (fn(&str) -> Option<C>, &'a [&'a str]);
+
 /// The catalogue's builder: `name`'s preset and overrides through [`config_from`], the data kind
 /// set from the dataset by `adjust`, then the network built by `new` in its own variable store.
 fn build_net<C, M>(
     name: &str,
     args: &BuildArgs,
-    presets: (fn(&str) -> Option<C>, &[&str]),
+    presets: Presets<'_, C>,
     adjust: impl FnOnce(&mut C),
     new: impl FnOnce(&tch::nn::Path, &C) -> Result<M>,
 ) -> Result<Box<dyn GenerativeModel>>
@@ -130,7 +132,15 @@ pub fn registry() -> Vec<ModelSpec> {
             about: "deterministic MLP autoencoder (reconstruction error, no likelihood)",
             presets: ae::MLP_PRESETS,
             accepts: any,
-            build: |a| build_net("ae-mlp", a, (ae::Config::mlp_preset, ae::MLP_PRESETS), |c| c.data = a.data, ae::Autoencoder::new),
+            build: |a| {
+                build_net(
+                    "ae-mlp",
+                    a,
+                    (ae::Config::mlp_preset, ae::MLP_PRESETS),
+                    |c| c.data = a.data,
+                    ae::Autoencoder::new,
+                )
+            },
         },
         ModelSpec {
             name: "ae-conv",
@@ -138,7 +148,15 @@ pub fn registry() -> Vec<ModelSpec> {
             about: "deterministic convolutional autoencoder",
             presets: ae::CONV_PRESETS,
             accepts: images,
-            build: |a| build_net("ae-conv", a, (ae::Config::conv_preset, ae::CONV_PRESETS), |c| c.data = a.data, ae::Autoencoder::new),
+            build: |a| {
+                build_net(
+                    "ae-conv",
+                    a,
+                    (ae::Config::conv_preset, ae::CONV_PRESETS),
+                    |c| c.data = a.data,
+                    ae::Autoencoder::new,
+                )
+            },
         },
         ModelSpec {
             name: "vae-mlp",
@@ -146,7 +164,15 @@ pub fn registry() -> Vec<ModelSpec> {
             about: "VAE, MLP 784-400-20 (Kingma & Welling 2014; pytorch/examples)",
             presets: vae::MLP_PRESETS,
             accepts: any,
-            build: |a| build_net("vae-mlp", a, (vae::Config::mlp_preset, vae::MLP_PRESETS), |c| c.data = a.data, |p, c| vae::Vae::named(p, c, "vae-mlp")),
+            build: |a| {
+                build_net(
+                    "vae-mlp",
+                    a,
+                    (vae::Config::mlp_preset, vae::MLP_PRESETS),
+                    |c| c.data = a.data,
+                    |p, c| vae::Vae::named(p, c, "vae-mlp"),
+                )
+            },
         },
         ModelSpec {
             name: "vae-conv",
@@ -154,7 +180,15 @@ pub fn registry() -> Vec<ModelSpec> {
             about: "VAE with a convolutional encoder/decoder",
             presets: vae::CONV_PRESETS,
             accepts: images,
-            build: |a| build_net("vae-conv", a, (vae::Config::conv_preset, vae::CONV_PRESETS), |c| c.data = a.data, |p, c| vae::Vae::named(p, c, "vae-conv")),
+            build: |a| {
+                build_net(
+                    "vae-conv",
+                    a,
+                    (vae::Config::conv_preset, vae::CONV_PRESETS),
+                    |c| c.data = a.data,
+                    |p, c| vae::Vae::named(p, c, "vae-conv"),
+                )
+            },
         },
         ModelSpec {
             name: "beta-vae",
@@ -162,7 +196,15 @@ pub fn registry() -> Vec<ModelSpec> {
             about: "beta-VAE, KL warm-up and free bits (Higgins et al. 2017)",
             presets: vae::BETA_PRESETS,
             accepts: images,
-            build: |a| build_net("beta-vae", a, (vae::Config::beta_preset, vae::BETA_PRESETS), |c| c.data = a.data, |p, c| vae::Vae::named(p, c, "beta-vae")),
+            build: |a| {
+                build_net(
+                    "beta-vae",
+                    a,
+                    (vae::Config::beta_preset, vae::BETA_PRESETS),
+                    |c| c.data = a.data,
+                    |p, c| vae::Vae::named(p, c, "beta-vae"),
+                )
+            },
         },
         ModelSpec {
             name: "iwae",
@@ -170,7 +212,15 @@ pub fn registry() -> Vec<ModelSpec> {
             about: "importance-weighted autoencoder trained on L_k (Burda et al. 2016)",
             presets: iwae::PRESETS,
             accepts: any,
-            build: |a| build_net("iwae", a, (iwae::Config::preset, iwae::PRESETS), |c| c.data = a.data, iwae::Iwae::new),
+            build: |a| {
+                build_net(
+                    "iwae",
+                    a,
+                    (iwae::Config::preset, iwae::PRESETS),
+                    |c| c.data = a.data,
+                    iwae::Iwae::new,
+                )
+            },
         },
         ModelSpec {
             name: "cvae",
@@ -179,12 +229,18 @@ pub fn registry() -> Vec<ModelSpec> {
             presets: cvae::PRESETS,
             accepts: any,
             build: |a| {
-                build_net("cvae", a, (cvae::Config::preset, cvae::PRESETS), |c| {
-                    c.data = a.data;
-                    if let Some(k) = a.num_classes {
-                        c.num_classes = k;
-                    }
-                }, cvae::Cvae::new)
+                build_net(
+                    "cvae",
+                    a,
+                    (cvae::Config::preset, cvae::PRESETS),
+                    |c| {
+                        c.data = a.data;
+                        if let Some(k) = a.num_classes {
+                            c.num_classes = k;
+                        }
+                    },
+                    cvae::Cvae::new,
+                )
             },
         },
         ModelSpec {
@@ -193,7 +249,15 @@ pub fn registry() -> Vec<ModelSpec> {
             about: "VQ-VAE with EMA codebook (van den Oord et al. 2017)",
             presets: vq_vae::PRESETS,
             accepts: images,
-            build: |a| build_net("vq-vae", a, (vq_vae::Config::preset, vq_vae::PRESETS), |c| c.data = a.data, vq_vae::VqVae::new),
+            build: |a| {
+                build_net(
+                    "vq-vae",
+                    a,
+                    (vq_vae::Config::preset, vq_vae::PRESETS),
+                    |c| c.data = a.data,
+                    vq_vae::VqVae::new,
+                )
+            },
         },
         ModelSpec {
             name: "vq-vae2",
@@ -201,7 +265,15 @@ pub fn registry() -> Vec<ModelSpec> {
             about: "two-level VQ-VAE-2 adapted to 28x28 (Razavi et al. 2019)",
             presets: vq_vae2::PRESETS,
             accepts: images,
-            build: |a| build_net("vq-vae2", a, (vq_vae2::preset, vq_vae2::PRESETS), |c| c.data = a.data, vq_vae2::VqVae2::new),
+            build: |a| {
+                build_net(
+                    "vq-vae2",
+                    a,
+                    (vq_vae2::preset, vq_vae2::PRESETS),
+                    |c| c.data = a.data,
+                    vq_vae2::VqVae2::new,
+                )
+            },
         },
     ]
 }

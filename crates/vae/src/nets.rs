@@ -96,6 +96,9 @@ pub struct Mlp {
 
 impl Mlp {
     /// Layers `in -> widths[0] -> ... -> widths[last]`, named `fc0`, `fc1`, ...
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] (`arch.hidden`) when a width is not positive.
     pub fn new(p: &nn::Path, input: i64, widths: &[i64], act: Activation) -> Result<Self> {
         check_positive("arch.hidden", widths)?;
         let mut layers = Vec::new();
@@ -181,6 +184,12 @@ pub struct VectorEncoder {
 
 impl VectorEncoder {
     /// An encoder for examples of `shape` (`[d]` or `[c, h, w]`).
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] when `out_dim` is not positive (`encoder output`), a hidden width or
+    /// channel count is not positive (`arch.hidden`, `arch.channels`), a conv `arch` gets a `shape`
+    /// that is not `[c, h, w]` (`arch`), or `h` and `w` are not divisible by `2^levels`
+    /// (`arch.channels`).
     pub fn new(
         p: &nn::Path,
         arch: &Arch,
@@ -284,6 +293,12 @@ pub struct VectorDecoder {
 
 impl VectorDecoder {
     /// A decoder to examples of `shape` with `params` outputs per dimension.
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] when `in_dim` or `params` is not positive (`decoder input/params`), a
+    /// hidden width or channel count is not positive (`arch.hidden`, `arch.channels`), a conv
+    /// `arch` gets a `shape` that is not `[c, h, w]` (`arch`), or `h` and `w` are not divisible by
+    /// `2^levels` (`arch.channels`).
     pub fn new(
         p: &nn::Path,
         arch: &Arch,
@@ -415,6 +430,10 @@ pub struct SpatialEncoder {
 }
 
 impl SpatialEncoder {
+    /// Builds the layers under `p` (`down{i}`, `conv`, `res{i}`).
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] (`channels`) when `cin`, `channels` or `res_channels` is not positive.
     pub fn new(
         p: &nn::Path,
         cin: i64,
@@ -467,6 +486,11 @@ pub struct SpatialDecoder {
 }
 
 impl SpatialDecoder {
+    /// Builds the layers under `p` (`conv`, `res{i}`, `up{i}`, and `out` when `up == 0`).
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] (`channels`) when `cin`, `channels`, `cout` or `res_channels` is not
+    /// positive.
     pub fn new(
         p: &nn::Path,
         cin: i64,

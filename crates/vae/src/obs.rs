@@ -56,6 +56,10 @@ pub struct Prepared {
 
 impl Likelihood {
     /// Resolves `Auto` and checks that the likelihood fits the data.
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] (`likelihood`) for an 8-bit likelihood (Bernoulli, categorical,
+    /// logistic) on continuous vectors.
     pub fn resolve(self, kind: &DataKind) -> Result<Likelihood> {
         let image = kind.is_image();
         match (self, image) {
@@ -105,6 +109,10 @@ impl Likelihood {
 
     /// Prepares a batch as stored (`u8 [b, c, h, w]` or `f32 [b, d]`). The static binarization
     /// treats `x` as examples `0..b` of its dataset: pass whole datasets in evaluation.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] when `x` is not `u8` for the Bernoulli (`binarize input`) or the 8-bit
+    /// likelihoods (`x`); a libtorch error (a Gaussian `x` that cannot be converted to `f32`).
     pub fn prepare(self, x: &Tensor, mode: Mode) -> Result<Prepared> {
         match self {
             Likelihood::Auto | Likelihood::Bernoulli => {
@@ -145,6 +153,11 @@ impl Likelihood {
 
     /// `log p(target | params)` summed over each example's dimensions: params `[n, P, ...shape]`,
     /// target `[n, ...shape]` -> `[n]` in nats.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] when `target` does not broadcast against the decoded distribution or
+    /// holds values outside its support (levels outside 0..256); a libtorch error when `params` is
+    /// not `[n, P, ...]` with enough parameters per dimension.
     pub fn log_prob(self, params: &Tensor, target: &Tensor) -> Result<Tensor> {
         let n = params.size()[0];
         let lp = match self {
@@ -185,6 +198,9 @@ impl Likelihood {
     /// `log sigmoid(y)`, `y = (2x - 1) l`, as `min(y, 0) - log(1 + exp(-|y|))` with vectorized
     /// `exp` and `log` (libtorch's `softplus`/`log1p` are several times slower on CPU; the
     /// rounding of `1 + u` costs at most 1e-7 nats per pixel): the importance-sampling hot path.
+    ///
+    /// # Errors
+    /// As [`Likelihood::log_prob`]; a libtorch error when `params` does not hold `k * b` rows.
     pub fn log_prob_repeated(self, params: &Tensor, target: &Tensor, k: i64) -> Result<Tensor> {
         let b = target.size()[0];
         if matches!(self, Likelihood::Bernoulli | Likelihood::Auto) && !params.requires_grad() {
@@ -205,6 +221,10 @@ impl Likelihood {
     }
 
     /// The mean of p(x|z) in data space: images `f32 [n, c, h, w]` in \[0,1\], vectors `[n, d]`.
+    ///
+    /// # Errors
+    /// A libtorch error when `params` is not `[n, P, ...]` with the likelihood's P (256 for the
+    /// categorical).
     pub fn mean(self, params: &Tensor) -> Result<Tensor> {
         Ok(match self {
             Likelihood::Auto | Likelihood::Bernoulli => params.f_select(1, 0)?.f_sigmoid()?,
@@ -229,6 +249,10 @@ impl Likelihood {
     }
 
     /// A draw from p(x|z) in data space (same layout as [`Likelihood::mean`]).
+    ///
+    /// # Errors
+    /// A libtorch error when `params` is not `[n, P, ...]` with the likelihood's P (a shape error
+    /// for a categorical without a class dimension).
     pub fn sample(self, params: &Tensor) -> Result<Tensor> {
         Ok(match self {
             Likelihood::Auto | Likelihood::Bernoulli => {

@@ -55,6 +55,10 @@ pub struct Quantizer {
 impl Quantizer {
     /// `ema`: update the codebook by moving averages with `decay` instead of by gradient.
     /// `dead_threshold`: usage (assignments per step) below which a code is restarted (0 = never).
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] when `k` or `d` is < 1 (`codebook_size/code_dim`) or `decay` is
+    /// outside [0, 1) (`decay`); a libtorch error creating the variables.
     pub fn new(
         p: &nn::Path,
         k: i64,
@@ -110,6 +114,10 @@ impl Quantizer {
     }
 
     /// Nearest codes of `z_e [b, D, h, w]`: `[b, h, w]`.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`z_e`) when `z_e` is not `[b, D, h, w]` with this codebook's `D`; a
+    /// libtorch error.
     pub fn codes(&self, z_e: &Tensor) -> Result<Tensor> {
         let (flat, shape) = self.flatten(z_e)?;
         let idx = self.nearest(&flat)?;
@@ -117,6 +125,9 @@ impl Quantizer {
     }
 
     /// The code vectors of `codes [b, h, w]`: `[b, D, h, w]`.
+    ///
+    /// # Errors
+    /// A libtorch error when `codes` holds an index outside `0..K`.
     pub fn lookup(&self, codes: &Tensor) -> Result<Tensor> {
         let e = self.embed.f_index_select(0, &codes.f_flatten(0, -1)?)?; // [n, D]
         let s = codes.size();
@@ -151,6 +162,10 @@ impl Quantizer {
 
     /// Quantizes `z_e [b, D, h, w]`. With `train`, updates the EMA codebook, the usage and
     /// restarts dead codes (no gradient flows through these updates).
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`z_e`) when `z_e` is not `[b, D, h, w]` with this codebook's `D`; a
+    /// libtorch error.
     pub fn forward(&self, z_e: &Tensor, train: bool) -> Result<Quantized> {
         let (flat, s) = self.flatten(z_e)?;
         let idx = self.nearest(&flat)?; // [n]
@@ -329,7 +344,10 @@ impl PositionPrior {
             ));
         }
         if values && codes.numel() > 0 {
-            let (lo, hi) = (codes.f_min()?.int64_value(&[]), codes.f_max()?.int64_value(&[]));
+            let (lo, hi) = (
+                codes.f_min()?.int64_value(&[]),
+                codes.f_max()?.int64_value(&[]),
+            );
             if lo < 0 || hi >= self.k {
                 return Err(CoreError::shape(
                     "codes",

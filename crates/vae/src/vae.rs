@@ -19,9 +19,9 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
 use crate::latent::GaussianLatent;
-use genzoo_core::model::{Network, PartialSample, PerExampleNll, Reconstruct};
 use crate::nets::{Activation, Arch};
 use crate::obs::{Likelihood, Mode, Prepared};
+use genzoo_core::model::{Network, PartialSample, PerExampleNll, Reconstruct};
 
 /// 28x28 grey-level images (MNIST, Fashion-MNIST): the default data of the presets.
 pub const MNIST: DataKind = DataKind::Image {
@@ -69,6 +69,10 @@ impl Default for Objective {
 
 impl Objective {
     /// Checks the values.
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] naming `beta` or `free_bits` when negative or not finite, or
+    /// `baseline_decay` when outside [0, 1).
     pub fn validate(&self) -> Result<()> {
         if !(self.beta >= 0.0 && self.beta.is_finite()) {
             return Err(CoreError::config(
@@ -103,6 +107,10 @@ impl Objective {
     /// The loss of one prepared batch: parts `total`, `recon` (-log p(x|z), nats per example),
     /// `kl` (nats per example), `elbo` (`-(recon + kl)`), `kl_weight`. `baseline` is the
     /// score-function baseline (a scalar buffer updated in place).
+    ///
+    /// # Errors
+    /// The error of the likelihood's `log_prob` when `prep.target` does not fit it; a libtorch
+    /// error (e.g. a `baseline` of more than one element under the score-function estimator).
     pub fn loss(
         &self,
         lat: &GaussianLatent,
@@ -314,11 +322,21 @@ pub struct Vae {
 
 impl Vae {
     /// Builds the networks under `p / "enc"`, `p / "dec"` (registry name `vae-mlp`).
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] when the objective fails validation (`beta`, `free_bits`,
+    /// `baseline_decay`), `latent_dim` is not positive, the likelihood does not fit the data, or
+    /// the architecture does not (`arch.*`).
     pub fn new(p: &nn::Path, cfg: &Config) -> Result<Self> {
         Self::named(p, cfg, "vae")
     }
 
     /// As [`Vae::new`] with the registry name used in reports.
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] when the objective fails validation (`beta`, `free_bits`,
+    /// `baseline_decay`), `latent_dim` is not positive, the likelihood does not fit the data, or
+    /// the architecture does not (`arch.*`).
     pub fn named(p: &nn::Path, cfg: &Config, name: &str) -> Result<Self> {
         cfg.objective.validate()?;
         let lat = GaussianLatent::new(p, &cfg.arch, cfg.latent_dim, cfg.likelihood, cfg.data, 0)?;
@@ -337,6 +355,10 @@ impl Vae {
     }
 
     /// The loss of a stored batch (dynamic binarization etc. as in training).
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] when `x` is not stored as the likelihood needs (e.g. `u8` pixels); a
+    /// libtorch error (e.g. `x` of another shape than the configured data).
     pub fn loss(&self, x: &Tensor, step: u64) -> Result<Losses> {
         let prep = self.lat.lik.prepare(x, Mode::Train)?;
         self.cfg
@@ -347,6 +369,10 @@ impl Vae {
 
 /// Samples of a Gaussian-latent model: `z ~ N(0, I)` decoded to the mean of p(x|z) for images
 /// (the usual sample grid) and to a draw from p(x|z) for continuous vectors. Seeded.
+///
+/// # Errors
+/// [`CoreError::Invalid`] when `n < 1`; the error of the likelihood's `mean` or `sample`; a
+/// libtorch error.
 pub fn sample_latent(
     lat: &GaussianLatent,
     n: i64,
@@ -372,6 +398,10 @@ pub fn sample_latent(
 }
 
 /// Reconstructions: the decoder mean at the posterior mean, for a stored batch.
+///
+/// # Errors
+/// [`CoreError::Shape`] when `x` is data the likelihood cannot model (e.g. not `u8` pixels for an
+/// 8-bit likelihood); a libtorch error.
 pub fn reconstruct_latent(
     lat: &GaussianLatent,
     x: &Tensor,

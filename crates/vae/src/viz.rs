@@ -24,6 +24,11 @@ fn check_images(lat: &GaussianLatent) -> Result<()> {
 }
 
 /// `n` samples of any model as a grid of `nrow` per row.
+///
+/// # Errors
+/// The error of `model.sample`; [`CoreError::Shape`] (`images`) when the samples are not
+/// `[n, 1|3, h, w]` images; [`CoreError::Io`] or [`CoreError::Format`] naming `path` when the
+/// PNG cannot be written.
 pub fn save_samples(
     path: impl AsRef<Path>,
     model: &dyn GenerativeModel,
@@ -36,6 +41,11 @@ pub fn save_samples(
 
 /// The first `n` images of `x` (stored `u8 [b, c, h, w]`) in the first row(s) and their
 /// reconstructions below, `nrow` per row (`n` a multiple of `nrow` keeps pairs aligned).
+///
+/// # Errors
+/// [`CoreError::Model`] when `model` has no reconstructions; the error of its `reconstruct`;
+/// [`CoreError::Shape`] (`images`) when they are not images (or `n` is 0); [`CoreError::Io`] or
+/// [`CoreError::Format`] naming `path` when the PNG cannot be written; a libtorch error.
 pub fn save_reconstructions(
     path: impl AsRef<Path>,
     model: &dyn GenerativeModel,
@@ -56,6 +66,9 @@ pub fn save_reconstructions(
 }
 
 /// Decoded latent codes `z [n, d]` as images `[n, c, h, w]` in \[0,1\].
+///
+/// # Errors
+/// [`CoreError::Invalid`] when `lat` is not an image model; a libtorch error.
 pub fn decode_images(lat: &GaussianLatent, z: &Tensor) -> Result<Tensor> {
     check_images(lat)?;
     tch::no_grad(|| lat.lik.mean(&lat.decode(z, None)))
@@ -63,6 +76,11 @@ pub fn decode_images(lat: &GaussianLatent, z: &Tensor) -> Result<Tensor> {
 
 /// Linear interpolations in latent space between the posterior means of `a[i]` and `b[i]`
 /// (stored batches of equal size): `[pairs * steps, c, h, w]`, one pair per `steps` images.
+///
+/// # Errors
+/// [`CoreError::Invalid`] when `lat` is not an image model, `steps < 2` or `a` and `b` differ in
+/// shape; [`CoreError::Shape`] when they are data the likelihood cannot model (e.g. not `u8`
+/// pixels); a libtorch error.
 pub fn interpolations(lat: &GaussianLatent, a: &Tensor, b: &Tensor, steps: i64) -> Result<Tensor> {
     check_images(lat)?;
     if steps < 2 || a.size() != b.size() {
@@ -88,6 +106,10 @@ pub fn interpolations(lat: &GaussianLatent, a: &Tensor, b: &Tensor, steps: i64) 
 
 /// Traversals of every latent dimension from `-range` to `range` in `steps` values around the
 /// posterior mean of `x` (one stored image `[1, c, h, w]`): `[d * steps, c, h, w]`.
+///
+/// # Errors
+/// [`CoreError::Invalid`] when `lat` is not an image model or `steps < 2`; [`CoreError::Shape`]
+/// when `x` is data the likelihood cannot model (e.g. not `u8` pixels); a libtorch error.
 pub fn traversals(lat: &GaussianLatent, x: &Tensor, range: f64, steps: i64) -> Result<Tensor> {
     check_images(lat)?;
     if steps < 2 {
@@ -112,6 +134,10 @@ pub fn traversals(lat: &GaussianLatent, x: &Tensor, range: f64, steps: i64) -> R
 }
 
 /// Saves [`interpolations`] with one pair per row.
+///
+/// # Errors
+/// The errors of [`interpolations`]; [`CoreError::Io`] or [`CoreError::Format`] naming `path` when
+/// the PNG cannot be written.
 pub fn save_interpolations(
     path: impl AsRef<Path>,
     lat: &GaussianLatent,
@@ -123,6 +149,10 @@ pub fn save_interpolations(
 }
 
 /// Saves [`traversals`] with one latent dimension per row.
+///
+/// # Errors
+/// The errors of [`traversals`]; [`CoreError::Io`] or [`CoreError::Format`] naming `path` when the
+/// PNG cannot be written.
 pub fn save_traversals(
     path: impl AsRef<Path>,
     lat: &GaussianLatent,

@@ -19,11 +19,11 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 
-use genzoo_core::model::{CodePrior, Network, Reconstruct};
 use crate::nets::{SpatialDecoder, SpatialEncoder};
 use crate::obs::{Likelihood, Mode, Prepared};
 use crate::quantizer::{PositionPrior, Quantizer};
 use crate::vae::MNIST;
+use genzoo_core::model::{CodePrior, Network, Reconstruct};
 
 /// VQ-VAE's configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -98,6 +98,10 @@ impl Config {
 
 /// The image geometry of a VQ model: `(channels, height, width)` with height and width
 /// divisible by `factor`.
+///
+/// # Errors
+/// [`CoreError::Config`] (`data`) when `data` is not an image kind or its height or width is not
+/// divisible by `factor`.
 pub fn image_geometry(data: &DataKind, factor: i64) -> Result<(i64, i64, i64)> {
     match *data {
         DataKind::Image { channels, height, width } if height % factor == 0 && width % factor == 0 => Ok((channels, height, width)),
@@ -110,6 +114,9 @@ pub fn image_geometry(data: &DataKind, factor: i64) -> Result<(i64, i64, i64)> {
 }
 
 /// Decoder output `[b, P * c, h, w]` to the `[b, P, c, h, w]` layout of [`Likelihood`].
+///
+/// # Errors
+/// A libtorch error when the channels of `out` are not a multiple of `params`.
 pub fn to_params(out: &Tensor, params: i64) -> Result<Tensor> {
     let s = out.size();
     Ok(out.f_reshape([s[0], params, s[1] / params, s[2], s[3]])?)
@@ -131,6 +138,14 @@ pub struct VqVae {
 }
 
 impl VqVae {
+    /// Builds encoder, quantizer, decoder and code prior under `p` (`enc`, `pre_vq`, `vq`, `dec`,
+    /// `prior`).
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] when the data are not images with height and width divisible by 4
+    /// (`data`), the likelihood does not fit them (`likelihood`), a channel count is not positive
+    /// (`channels`), `codebook_size`/`code_dim` is < 1, `decay` is outside [0, 1), or the prior
+    /// grid is empty (`prior`); a libtorch error.
     pub fn new(p: &nn::Path, cfg: &Config) -> Result<Self> {
         let (c, h, w) = image_geometry(&cfg.data, 4)?;
         let lik = cfg.likelihood.resolve(&cfg.data)?;
@@ -167,12 +182,7 @@ impl VqVae {
             cfg.res_channels,
         )?;
         let grid = (h / 4, w / 4);
-        let prior = PositionPrior::new(
-            &(p / "prior"),
-            grid,
-            cfg.codebook_size,
-            cfg.prior_decay,
-        )?;
+        let prior = PositionPrior::new(&(p / "prior"), grid, cfg.codebook_size, cfg.prior_decay)?;
         Ok(VqVae {
             cfg: cfg.clone(),
             lik,
@@ -192,11 +202,20 @@ impl VqVae {
     }
 
     /// Decoder parameters `[b, P, c, h, w]` of a quantized map.
+    ///
+    /// # Errors
+    /// A libtorch error from reshaping the decoder output (a `z_q` that does not fit the decoder
+    /// panics in its layers instead).
     pub fn decode(&self, z_q: &Tensor) -> Result<Tensor> {
         to_params(&self.dec.forward(z_q), self.lik.params())
     }
 
     /// Losses of a prepared batch; with `train`, updates codebook, usage and prior.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] when `prep.target` does not fit the likelihood; with `train`, the error
+    /// of the prior's update (`codes` of another grid, for an input of another image size); a
+    /// libtorch error.
     pub fn loss(&self, prep: &Prepared, train: bool) -> Result<(Losses, Tensor)> {
         let z_e = self.encode(&prep.input);
         let q = self.quant.forward(&z_e, train)?;
@@ -220,6 +239,10 @@ impl VqVae {
     }
 
     /// Code maps `[n, h/4, w/4]` of a stored dataset (batched), for fitting priors.
+    ///
+    /// # Errors
+    /// [`CoreError::Invalid`] when `data` is empty; [`CoreError::Shape`] when its examples are data
+    /// the likelihood cannot model (e.g. not `u8` pixels); a libtorch error.
     pub fn dataset_codes(&self, data: &Dataset, batch_size: i64, seed: u64) -> Result<Tensor> {
         let prep = self
             .lik
@@ -265,6 +288,10 @@ pub fn check_prior(prior: &dyn CodePrior, k: i64, grid: (i64, i64)) -> Result<()
 }
 
 /// Runs `f(start, len)` over `0..n` in batches and concatenates the results along dimension 0.
+///
+/// # Errors
+/// [`CoreError::Invalid`] when `n` is 0; the first error of `f`; a libtorch error from the
+/// concatenation.
 pub fn batched(
     n: i64,
     batch_size: i64,
@@ -284,6 +311,9 @@ pub fn batched(
 }
 
 /// Code statistics of `codes` (any shape) over a codebook of `k`: `(perplexity, fraction used)`.
+///
+/// # Errors
+/// A libtorch error when `codes` holds negative values or is not an integer tensor.
 pub fn code_stats(codes: &Tensor, k: i64) -> Result<(f64, f64)> {
     let counts = codes
         .f_flatten(0, -1)?
@@ -300,6 +330,9 @@ pub fn code_stats(codes: &Tensor, k: i64) -> Result<(f64, f64)> {
 
 /// The report of a VQ model: `-log p(x) <= -log p(x|z_q) - log pi(z_q)` per example (nats),
 /// given per-example `log_px` and `log_prior` (`[n]` each).
+///
+/// # Errors
+/// A libtorch error when `log_px` or `log_prior` is empty or not numeric.
 pub fn vq_report(
     name: &str,
     lik: Likelihood,

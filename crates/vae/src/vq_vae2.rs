@@ -19,11 +19,11 @@ use genzoo_core::{CoreError, Result};
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 
-use genzoo_core::model::{CodePrior, Network, Reconstruct};
 use crate::nets::{SpatialDecoder, SpatialEncoder};
 use crate::obs::{Likelihood, Mode, Prepared};
 use crate::quantizer::{PositionPrior, Quantizer};
 use crate::vq_vae::{batched, code_stats, image_geometry, to_params, vq_report};
+use genzoo_core::model::{CodePrior, Network, Reconstruct};
 
 /// VQ-VAE-2's configuration: VQ-VAE's (one codebook size and dimension for both levels).
 pub use crate::vq_vae::Config;
@@ -72,6 +72,14 @@ pub struct Codes2 {
 }
 
 impl VqVae2 {
+    /// Builds the two-level encoders, quantizers, decoders and code priors under `p` (`enc_b`,
+    /// `enc_t`, `vq_t`, `vq_b`, `dec_t`, `dec`, `prior_t`, `prior_b`, ...).
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] when the data are not images with height and width divisible by 4
+    /// (`data`), the likelihood does not fit them (`likelihood`), a channel count is not positive
+    /// (`channels`), `codebook_size`/`code_dim` is < 1, `decay` is outside [0, 1), or a prior grid
+    /// is empty (`prior`); a libtorch error.
     pub fn new(p: &nn::Path, cfg: &Config) -> Result<Self> {
         let (c, h, w) = image_geometry(&cfg.data, 4)?;
         let lik = cfg.likelihood.resolve(&cfg.data)?;
@@ -109,18 +117,8 @@ impl VqVae2 {
         let quant_t = Quantizer::new(&(p / "vq_t"), k, d, cfg.ema, cfg.decay, cfg.dead_threshold)?;
         let quant_b = Quantizer::new(&(p / "vq_b"), k, d, cfg.ema, cfg.decay, cfg.dead_threshold)?;
         let grids = ((h / 4, w / 4), (h / 2, w / 2));
-        let prior_t = PositionPrior::new(
-            &(p / "prior_t"),
-            grids.0,
-            k,
-            cfg.prior_decay,
-        )?;
-        let prior_b = PositionPrior::new(
-            &(p / "prior_b"),
-            grids.1,
-            k,
-            cfg.prior_decay,
-        )?;
+        let prior_t = PositionPrior::new(&(p / "prior_t"), grids.0, k, cfg.prior_decay)?;
+        let prior_b = PositionPrior::new(&(p / "prior_b"), grids.1, k, cfg.prior_decay)?;
         Ok(VqVae2 {
             cfg: cfg.clone(),
             lik,
@@ -142,6 +140,9 @@ impl VqVae2 {
 
     /// Decoder parameters `[b, P, c, h, w]` from quantized top `[b, D, 7, 7]` and bottom
     /// `[b, D, 14, 14]` maps.
+    ///
+    /// # Errors
+    /// A libtorch error when `q_b` and the upsampled `q_t` differ in batch or grid size.
     pub fn decode(&self, q_t: &Tensor, q_b: &Tensor) -> Result<Tensor> {
         let h = Tensor::f_cat(&[q_b.shallow_clone(), self.up_t.forward(q_t)], 1)?;
         to_params(&self.dec.forward(&h), self.lik.params())
@@ -189,6 +190,11 @@ impl VqVae2 {
     }
 
     /// Losses of a prepared batch; with `train`, updates codebooks and priors.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] when `prep.target` does not fit the likelihood; with `train`, the error
+    /// of a prior's update (codes of another grid); a libtorch error, e.g. when the input's height
+    /// or width is not divisible by 4, so that the top and bottom maps do not line up.
     pub fn loss(&self, prep: &Prepared, train: bool) -> Result<Losses> {
         let (q_t, q_b, codes, commit, codebook, perplexity) = self.quantize(&prep.input, train)?;
         let log_px = self.lik.log_prob(&self.decode(&q_t, &q_b)?, &prep.target)?;
@@ -208,11 +214,19 @@ impl VqVae2 {
     }
 
     /// Codes of a prepared input (no gradient, no update).
+    ///
+    /// # Errors
+    /// A libtorch error, e.g. when the height or width of `input` is not divisible by 4, so that
+    /// the top and bottom maps do not line up.
     pub fn codes(&self, input: &Tensor) -> Result<Codes2> {
         tch::no_grad(|| Ok(self.quantize(input, false)?.2))
     }
 
     /// Decoder parameters of given codes.
+    ///
+    /// # Errors
+    /// A libtorch error when the codes hold indices outside `0..K` or the top and bottom grids do
+    /// not line up.
     pub fn decode_codes(&self, codes: &Codes2) -> Result<Tensor> {
         self.decode(
             &self.quant_t.lookup(&codes.top)?,
@@ -224,7 +238,11 @@ impl VqVae2 {
     ///
     /// # Errors
     /// A prior of another codebook size or grid than its level's.
-    pub fn set_priors(&mut self, top: Box<dyn CodePrior>, bottom: Box<dyn CodePrior>) -> Result<()> {
+    pub fn set_priors(
+        &mut self,
+        top: Box<dyn CodePrior>,
+        bottom: Box<dyn CodePrior>,
+    ) -> Result<()> {
         let k = self.cfg.codebook_size;
         crate::vq_vae::check_prior(top.as_ref(), k, self.grids.0)?;
         crate::vq_vae::check_prior(bottom.as_ref(), k, self.grids.1)?;
@@ -300,8 +318,12 @@ impl Network for VqVae2 {
         }
         tch::no_grad(|| {
             let codes = Codes2 {
-                top: self.prior_t.sample(n, genzoo_core::seed::derive(seed, "vq2-top", 0))?,
-                bottom: self.prior_b.sample(n, genzoo_core::seed::derive(seed, "vq2-bottom", 0))?,
+                top: self
+                    .prior_t
+                    .sample(n, genzoo_core::seed::derive(seed, "vq2-top", 0))?,
+                bottom: self
+                    .prior_b
+                    .sample(n, genzoo_core::seed::derive(seed, "vq2-bottom", 0))?,
             };
             self.lik.mean(&self.decode_codes(&codes)?)
         })

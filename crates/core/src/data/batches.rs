@@ -32,6 +32,10 @@ pub struct BatchIter {
 impl BatchIter {
     /// Batches of `batch_size` from `ds`, moved to `device` once. Shuffled, incomplete last batch
     /// dropped (unless the dataset is smaller than one batch: then one batch of all of it).
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] (key `batch_size`) when `batch_size` is not positive, and
+    /// [`CoreError::Shape`] naming the dataset when `ds` is empty.
     pub fn new(ds: &Dataset, batch_size: i64, seed: u64, device: Device) -> Result<Self> {
         if batch_size <= 0 {
             return Err(CoreError::config(
@@ -102,6 +106,9 @@ impl BatchIter {
     }
 
     /// Continues at batch `batch` of epoch `epoch` (exact resume).
+    ///
+    /// # Errors
+    /// [`CoreError::Invalid`] when `batch` lies outside `0..batches_per_epoch()`.
     pub fn seek(&mut self, epoch: u64, batch: i64) -> Result<()> {
         if batch < 0 || batch >= self.batches_per_epoch() {
             return Err(CoreError::Invalid(format!(
@@ -118,6 +125,10 @@ impl BatchIter {
     }
 
     /// Continues at the batch of global step `step` (epoch = step / batches_per_epoch).
+    ///
+    /// # Errors
+    /// None in practice: the batch index `step % batches_per_epoch` is always in range; the
+    /// `Result` is that of [`BatchIter::seek`].
     pub fn seek_step(&mut self, step: u64) -> Result<()> {
         let bpe = self.batches_per_epoch() as u64;
         self.seek(step / bpe, (step % bpe) as i64)

@@ -48,6 +48,9 @@ pub fn symmetric_to_unit(x: &Tensor) -> Tensor {
 
 /// Uniform dequantization of `u8` pixels: `(x + u) / 256` with u ~ U[0,1), `f32` in [0,1).
 /// Uses torch's global generator.
+///
+/// # Errors
+/// [`CoreError::Shape`] (`dequantize input`) when `x` is not a `Uint8` tensor.
 pub fn dequantize(x: &Tensor) -> Result<Tensor> {
     check_u8(x, "dequantize input")?;
     let xf = x.to_kind(Kind::Float);
@@ -56,12 +59,18 @@ pub fn dequantize(x: &Tensor) -> Result<Tensor> {
 
 /// Dynamic binarization: `f32` in {0,1} with P(1) = x / 255. Uses torch's global generator, so
 /// each call (each epoch) draws a new binarization.
+///
+/// # Errors
+/// [`CoreError::Shape`] (`binarize input`) when `x` is not a `Uint8` tensor.
 pub fn binarize_dynamic(x: &Tensor) -> Result<Tensor> {
     check_u8(x, "binarize input")?;
     Ok(scale_unit(x).bernoulli())
 }
 
 /// Deterministic threshold binarization (x > threshold), `f32` in {0,1}.
+///
+/// # Errors
+/// [`CoreError::Shape`] (`binarize input`) when `x` is not a `Uint8` tensor.
 pub fn binarize_threshold(x: &Tensor, threshold: u8) -> Result<Tensor> {
     check_u8(x, "binarize input")?;
     Ok(x.gt(i64::from(threshold)).to_kind(Kind::Float))
@@ -71,6 +80,9 @@ pub fn binarize_threshold(x: &Tensor, threshold: u8) -> Result<Tensor> {
 /// `first_index..first_index + n`: example i gets uniforms from the stream `seed::rng(seed,
 /// "static-binarization", i)`, so its binarization depends on (seed, i) only: the same whether it
 /// is binarized alone, in a batch or with the whole test set, on any device. `f32` in {0,1}.
+///
+/// # Errors
+/// [`CoreError::Shape`] (`binarize input`) when `x` is not a `Uint8` tensor.
 pub fn binarize_static(x: &Tensor, seed: u64, first_index: u64) -> Result<Tensor> {
     check_u8(x, "binarize input")?;
     let n = x.size().first().copied().unwrap_or(0);
@@ -89,6 +101,10 @@ pub fn binarize_static(x: &Tensor, seed: u64, first_index: u64) -> Result<Tensor
 
 /// A statically binarized copy of an image dataset (stored as `f32` {0,1} vectors of the same
 /// shape, `DataKind` unchanged): the evaluation set of binarized models.
+///
+/// # Errors
+/// [`CoreError::Shape`] naming the dataset when `ds.kind` is not an image kind, or
+/// (`binarize input`) when its pixels `ds.x` are not `Uint8`.
 pub fn binarize_dataset_static(ds: &Dataset, seed: u64) -> Result<Tensor> {
     if !ds.kind.is_image() {
         return Err(CoreError::shape(
@@ -100,6 +116,10 @@ pub fn binarize_dataset_static(ds: &Dataset, seed: u64) -> Result<Tensor> {
 }
 
 /// One-hot encoding of `i64 [b]` labels in 0..k: `f32 [b, k]`. Labels outside 0..k are an error.
+///
+/// # Errors
+/// [`CoreError::Shape`] (`labels`) when `y` is not one-dimensional or holds a value outside `0..k`;
+/// a libtorch error from the one-hot encoding (e.g. `k` not positive).
 pub fn one_hot(y: &Tensor, k: i64) -> Result<Tensor> {
     if y.dim() != 1 {
         return Err(CoreError::shape(
@@ -137,6 +157,9 @@ pub enum Preprocess {
 
 impl Preprocess {
     /// Applies the transform to a stored batch (`u8` images; vectors pass through as `f32`).
+    ///
+    /// # Errors
+    /// For an image `kind`, [`CoreError::Shape`] (`batch`) when `x` is not a `Uint8` tensor.
     pub fn apply(self, x: &Tensor, kind: DataKind) -> Result<Tensor> {
         if !kind.is_image() {
             return Ok(x.to_kind(Kind::Float));

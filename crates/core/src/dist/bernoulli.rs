@@ -8,7 +8,7 @@
 use tch::Tensor;
 
 use super::Distribution;
-use super::{check_broadcast, check_float, expect_log_prob, extended_shape, float_kind_of};
+use super::{check_broadcast, check_float, extended_shape, float_kind_of};
 use crate::{CoreError, Result};
 
 /// Independent Bernoulli variables with logits of the batch shape.
@@ -20,6 +20,9 @@ pub struct Bernoulli {
 
 impl Bernoulli {
     /// From logits (floating kind, any shape).
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`logits`) when `logits` is not a floating-point tensor.
     pub fn new(logits: &Tensor) -> Result<Self> {
         check_float("logits", logits)?;
         Ok(Self {
@@ -38,6 +41,10 @@ impl Bernoulli {
     }
 
     /// The fallible form of [`Distribution::log_prob`].
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`x`) when `x` does not broadcast against the batch shape; a libtorch
+    /// error.
     pub fn f_log_prob(&self, x: &Tensor) -> Result<Tensor> {
         check_broadcast("x", x, &self.batch_shape())?;
         let x = x.f_to_kind(float_kind_of(x, self.logits.kind()))?;
@@ -65,8 +72,8 @@ impl Distribution for Bernoulli {
         ))
     }
 
-    fn log_prob(&self, x: &Tensor) -> Tensor {
-        expect_log_prob(self.f_log_prob(x), "Bernoulli")
+    fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
+        self.f_log_prob(x)
     }
 
     fn entropy(&self) -> Result<Tensor> {
@@ -90,8 +97,8 @@ mod tests {
     fn known_values() {
         let d = Bernoulli::new(&Tensor::from_slice(&[0.0f64, 2.0f64.ln()])).unwrap();
         // p = 1/2 and p = 2/3
-        let lp1 = d.log_prob(&Tensor::from_slice(&[1.0f64, 1.0]));
-        let lp0 = d.log_prob(&Tensor::from_slice(&[0.0f64, 0.0]));
+        let lp1 = d.log_prob(&Tensor::from_slice(&[1.0f64, 1.0])).unwrap();
+        let lp0 = d.log_prob(&Tensor::from_slice(&[0.0f64, 0.0])).unwrap();
         assert!((lp1.double_value(&[0]) - 0.5f64.ln()).abs() < 1e-12);
         assert!((lp1.double_value(&[1]) - (2.0f64 / 3.0).ln()).abs() < 1e-12);
         assert!((lp0.double_value(&[1]) - (1.0f64 / 3.0).ln()).abs() < 1e-12);
@@ -108,7 +115,7 @@ mod tests {
             let l = Tensor::from_slice(&[1e4f64, -1e4, 1e4, -1e4]).to_kind(kind);
             let d = Bernoulli::new(&l).unwrap();
             let x = Tensor::from_slice(&[1.0f64, 0.0, 0.0, 1.0]).to_kind(kind);
-            let lp = d.log_prob(&x);
+            let lp = d.log_prob(&x).unwrap();
             assert!(bool::try_from(lp.isfinite().all()).unwrap(), "{lp:?}");
             // certain outcomes have log-probability 0, impossible ones -1e4
             assert!(lp.double_value(&[0]).abs() < 1e-6 && lp.double_value(&[1]).abs() < 1e-6);
@@ -138,10 +145,10 @@ mod tests {
         fn normalizes_and_samples_are_finite(l in -1e4f64..1e4, seed in 0i64..1000) {
             tch::manual_seed(seed);
             let d = Bernoulli::new(&Tensor::full([3], l, (Kind::Double, Device::Cpu))).unwrap();
-            let z = (d.log_prob(&Tensor::from_slice(&[0.0f64])).exp()
-                + d.log_prob(&Tensor::from_slice(&[1.0f64])).exp()) - 1.0;
+            let z = (d.log_prob(&Tensor::from_slice(&[0.0f64])).unwrap().exp()
+                + d.log_prob(&Tensor::from_slice(&[1.0f64])).unwrap().exp()) - 1.0;
             prop_assert!(z.abs().max().double_value(&[]) < 1e-12);
-            let lp = d.log_prob(&d.sample(&[8]));
+            let lp = d.log_prob(&d.sample(&[8])).unwrap();
             prop_assert!(bool::try_from(lp.isfinite().all()).unwrap());
         }
     }

@@ -6,7 +6,7 @@
 //! [`Categorical::with_class_dim`] for layouts such as PixelCNN's `[b, 256, c, h, w]`.
 use tch::{Kind, Tensor};
 
-use super::{check_broadcast, check_float, expect_log_prob, extended_shape, Distribution};
+use super::{check_broadcast, check_float, extended_shape, Distribution};
 use crate::{CoreError, Result};
 
 /// Independent categorical variables; `log_probs` is `batch_shape ++ [K]`.
@@ -18,6 +18,10 @@ pub struct Categorical {
 
 impl Categorical {
     /// From logits whose last dimension indexes the K >= 1 classes.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`logits`) when `logits` is not floating-point, is a scalar or has an
+    /// empty last dimension; a libtorch error from the log-softmax.
     pub fn new(logits: &Tensor) -> Result<Self> {
         check_float("logits", logits)?;
         if logits.dim() == 0 || logits.size()[logits.dim() - 1] < 1 {
@@ -36,6 +40,10 @@ impl Categorical {
 
     /// From logits whose classes lie along `dim` (e.g. `dim = 1` for `[b, 256, c, h, w]`); the
     /// batch shape is the remaining dimensions in order (`[b, c, h, w]`).
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`logits`) when `dim` is out of range for the shape of `logits`, or for
+    /// the reasons of [`Categorical::new`]; a libtorch error.
     pub fn with_class_dim(logits: &Tensor, dim: i64) -> Result<Self> {
         let n = logits.dim() as i64;
         if dim < -n || dim >= n {
@@ -65,6 +73,10 @@ impl Categorical {
 
     /// The fallible form of [`Distribution::log_prob`]: `x` holds class indices (an integer
     /// tensor, or a floating one holding whole numbers) broadcast against the batch shape.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`x`) when `x` does not broadcast against the batch shape, holds
+    /// non-whole floating values, or holds indices outside `0..K`; a libtorch error.
     pub fn f_log_prob(&self, x: &Tensor) -> Result<Tensor> {
         let shape = check_broadcast("x", x, &self.batch_shape())?;
         let k = self.num_classes();
@@ -126,8 +138,8 @@ impl Distribution for Categorical {
         ))
     }
 
-    fn log_prob(&self, x: &Tensor) -> Tensor {
-        expect_log_prob(self.f_log_prob(x), "Categorical")
+    fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
+        self.f_log_prob(x)
     }
 
     /// `-sum_k p_k log p_k`, with 0 log 0 = 0.
@@ -151,7 +163,7 @@ mod tests {
     fn known_values_and_entropy() {
         let d = Categorical::new(&Tensor::from_slice(&[0.0f64, 1.0f64.ln(), 2.0f64.ln()])).unwrap();
         // probabilities 1/4, 1/4, 1/2
-        let lp = d.log_prob(&Tensor::from_slice(&[2i64]));
+        let lp = d.log_prob(&Tensor::from_slice(&[2i64])).unwrap();
         assert!((lp.double_value(&[0]) - 0.5f64.ln()).abs() < 1e-12);
         let h = d.entropy().unwrap().double_value(&[]);
         assert!((h - 1.5 * 2.0f64.ln()).abs() < 1e-12, "{h}");
@@ -163,7 +175,9 @@ mod tests {
     fn extreme_logits_are_finite() {
         let l = Tensor::from_slice(&[1e4f32, -1e4, 0.0]);
         let d = Categorical::new(&l).unwrap();
-        let lp = d.log_prob(&Tensor::from_slice(&[0i64, 1, 2]).view([3, 1]));
+        let lp = d
+            .log_prob(&Tensor::from_slice(&[0i64, 1, 2]).view([3, 1]))
+            .unwrap();
         assert!(bool::try_from(lp.isfinite().all()).unwrap(), "{lp:?}");
         assert!(lp.double_value(&[0, 0]).abs() < 1e-6);
         assert!((lp.double_value(&[1, 0]) + 2e4).abs() < 1.0);
@@ -182,7 +196,9 @@ mod tests {
         assert_eq!(s.size(), vec![3, 2, 1, 2, 1]);
         assert_eq!(s.narrow(1, 0, 1).min().int64_value(&[]), 7);
         assert_eq!(s.narrow(1, 0, 1).max().int64_value(&[]), 7);
-        let lp = d.log_prob(&Tensor::full([2, 1, 2, 1], 7, (Kind::Uint8, Device::Cpu)));
+        let lp = d
+            .log_prob(&Tensor::full([2, 1, 2, 1], 7, (Kind::Uint8, Device::Cpu)))
+            .unwrap();
         assert!((lp.double_value(&[1, 0, 0, 0]) + 256f64.ln()).abs() < 1e-12);
         // empirical frequencies of a 3-way categorical
         let d = Categorical::new(&Tensor::from_slice(&[0.2f64, 0.3, 0.5]).log()).unwrap();
@@ -219,9 +235,9 @@ mod tests {
             let logits = Tensor::randn([3, 256], F64) * scale;
             let d = Categorical::new(&logits).unwrap();
             let values = Tensor::arange(256, (Kind::Int64, Device::Cpu)).view([256, 1]);
-            let total = d.log_prob(&values).exp().sum_dim_intlist(0, false, Kind::Double);
+            let total = d.log_prob(&values).unwrap().exp().sum_dim_intlist(0, false, Kind::Double);
             prop_assert!((total - 1.0).abs().max().double_value(&[]) < 1e-9);
-            let lp = d.log_prob(&d.sample(&[5]));
+            let lp = d.log_prob(&d.sample(&[5])).unwrap();
             prop_assert!(bool::try_from(lp.isfinite().all()).unwrap());
         }
     }

@@ -20,7 +20,7 @@
 //! through tanh coefficients (sec. 2.2).
 use tch::{Kind, Tensor};
 
-use super::{check_broadcast, check_float, check_same_shape, expect_log_prob, extended_shape};
+use super::{check_broadcast, check_float, check_same_shape, extended_shape};
 use super::{Categorical, Distribution};
 use crate::{CoreError, Result};
 
@@ -31,6 +31,10 @@ const MIN_DELTA: f64 = 1e-5;
 
 /// Elementwise log-mass of the discretized logistic with location `loc` and log-scale
 /// `log_scale` at x in [-1,1] (on the grid of `bins` levels), with the edge cases above.
+///
+/// # Errors
+/// [`CoreError::Invalid`] when `bins < 2`; a libtorch error (e.g. `x`, `loc` and `log_scale` that
+/// do not broadcast together).
 pub fn discretized_logistic_log_prob(
     x: &Tensor,
     loc: &Tensor,
@@ -65,6 +69,9 @@ pub fn discretized_logistic_log_prob(
 }
 
 /// Levels {0..B-1} (any kind) -> x = 2v/(B-1) - 1 in `kind`.
+///
+/// # Errors
+/// A libtorch error (e.g. a `kind` that `v` cannot be converted to).
 pub fn levels_to_unit(v: &Tensor, bins: i64, kind: Kind) -> Result<Tensor> {
     Ok(v.f_to_kind(kind)?
         .f_mul_scalar(2.0 / (bins - 1) as f64)?
@@ -72,6 +79,9 @@ pub fn levels_to_unit(v: &Tensor, bins: i64, kind: Kind) -> Result<Tensor> {
 }
 
 /// x in [-1,1] -> the nearest level in {0..B-1} (`Int64`).
+///
+/// # Errors
+/// A libtorch error (e.g. a non-numeric `x`).
 pub fn unit_to_levels(x: &Tensor, bins: i64) -> Result<Tensor> {
     let v = x
         .f_add_scalar(1.0)?
@@ -95,6 +105,11 @@ pub struct DiscretizedLogisticMixture {
 
 impl DiscretizedLogisticMixture {
     /// From mixture logits, locations and log-scales, all `batch_shape ++ [K]`.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] when `logit_weights`, `loc` or `log_scale` is not floating-point, when
+    /// `loc` or `log_scale` differs in shape from `logit_weights`, or when they are scalars (no
+    /// component dimension); [`CoreError::Invalid`] when `bins < 2`; a libtorch error.
     pub fn new(
         logit_weights: &Tensor,
         loc: &Tensor,
@@ -136,6 +151,10 @@ impl DiscretizedLogisticMixture {
     /// units (as PixelCNN++ feeds its data); an integer `x` (e.g. `u8` pixels) as levels
     /// {0..B-1}. Floating values are snapped to the level grid only through the edge tests, so
     /// pass values on the grid.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`x`) when `x` does not broadcast against the batch shape or, for an
+    /// integer `x`, holds levels outside `0..bins`; a libtorch error.
     pub fn f_log_prob(&self, x: &Tensor) -> Result<Tensor> {
         check_broadcast("x", x, &self.batch_shape())?;
         let x = if super::is_float_kind(x.kind()) {
@@ -200,8 +219,8 @@ impl Distribution for DiscretizedLogisticMixture {
         ))
     }
 
-    fn log_prob(&self, x: &Tensor) -> Tensor {
-        expect_log_prob(self.f_log_prob(x), "DiscretizedLogisticMixture")
+    fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
+        self.f_log_prob(x)
     }
 
     /// Exact entropy by enumerating the B levels: `-sum_v p(v) log p(v)`.
@@ -271,6 +290,11 @@ fn split_pixelcnnpp(l: &Tensor, c: i64) -> Result<(Tensor, Tensor, Tensor, Optio
 /// the 256-level grid (c = 1 or 3), `l [b, P, h, w]` the network output (see the module doc).
 /// `log p(pixel) = logsumexp_k (log pi_k + sum_c log p_k(x_c | x_<c))` with the means of G and B
 /// shifted by `coeff * R` (and `coeff * G`), Salimans et al. 2017, sec. 2.2.
+///
+/// # Errors
+/// [`CoreError::Shape`] when `x` or `l` is not floating-point, `x` is not 4-D or has a channel
+/// count other than 1 or 3, `l` is not 4-D, its channel count is not a positive multiple of 3 (c =
+/// 1) or 10 (c = 3), or its batch/height/width differ from those of `x`; a libtorch error.
 pub fn pixelcnnpp_log_prob(x: &Tensor, l: &Tensor) -> Result<Tensor> {
     check_float("x", x)?;
     check_float("l", l)?;
@@ -316,6 +340,10 @@ pub fn pixelcnnpp_log_prob(x: &Tensor, l: &Tensor) -> Result<Tensor> {
 /// Draws images `[b, c, h, w]` in [-1,1] on the 256-level grid from PixelCNN++ parameters
 /// `l [b, P, h, w]` (c = 1 or 3): one component per pixel, then R, G, B in turn, each clamped
 /// and rounded to the grid before it shifts the next channel's mean.
+///
+/// # Errors
+/// [`CoreError::Shape`] when `l` is not a floating-point `[b, P, h, w]` tensor, `channels` is not 1
+/// or 3, or P is not a positive multiple of 3 (c = 1) or 10 (c = 3); a libtorch error.
 pub fn pixelcnnpp_sample(l: &Tensor, channels: i64) -> Result<Tensor> {
     check_float("l", l)?;
     tch::no_grad(|| {

@@ -26,6 +26,7 @@ fn edge_and_interior_masses_match_the_logistic_cdf() {
     .unwrap();
     let lp = d
         .log_prob(&Tensor::from_slice(&[0i64, 255, 100]).view([3, 1]))
+        .unwrap()
         .view([3]);
     let h = 1.0 / 255.0;
     let p0 = sigmoid((-1.0 + h - mu) / s);
@@ -43,11 +44,12 @@ fn edge_and_interior_masses_match_the_logistic_cdf() {
     );
     // the same values in [-1,1] units
     let x = levels_to_unit(&Tensor::from_slice(&[0i64, 255, 100]), 256, Kind::Double).unwrap();
-    let lpx = d.log_prob(&x.view([3, 1])).view([3]);
+    let lpx = d.log_prob(&x.view([3, 1])).unwrap().view([3]);
     assert!((lpx - lp).abs().max().double_value(&[]) < 1e-12);
     // no bin needs the fallback here, so the 256 masses telescope to exactly one
     let total = d
         .log_prob(&levels().view([256, 1]))
+        .unwrap()
         .exp()
         .sum(Kind::Double)
         .double_value(&[]);
@@ -98,7 +100,7 @@ fn extreme_weight_logits_are_finite_and_entropy_is_exact() {
         256,
     )
     .unwrap();
-    let lp = d.log_prob(&levels().view([256, 1]));
+    let lp = d.log_prob(&levels().view([256, 1])).unwrap();
     assert!(bool::try_from(lp.isfinite().all()).unwrap());
     // the weight logits make component 0 certain: same as the single component
     let d0 = DiscretizedLogisticMixture::new(
@@ -108,7 +110,7 @@ fn extreme_weight_logits_are_finite_and_entropy_is_exact() {
         256,
     )
     .unwrap();
-    let lp0 = d0.log_prob(&levels().view([256, 1]));
+    let lp0 = d0.log_prob(&levels().view([256, 1])).unwrap();
     assert!((&lp - &lp0).abs().max().double_value(&[]) < 1e-4);
     let h = d0.entropy().unwrap().double_value(&[]);
     let p = lp0.exp().to_kind(Kind::Double);
@@ -143,7 +145,7 @@ fn samples_follow_the_mixture() {
         .mean(Kind::Double)
         .double_value(&[]);
     assert!((frac_hi - 0.75).abs() < 0.01, "{frac_hi}");
-    assert!(bool::try_from(d.log_prob(&s).isfinite().all()).unwrap());
+    assert!(bool::try_from(d.log_prob(&s).unwrap().isfinite().all()).unwrap());
 }
 
 #[test]
@@ -166,7 +168,7 @@ fn pixelcnnpp_grey_equals_the_per_dimension_mixture() {
         256,
     )
     .unwrap();
-    let want = d.log_prob(&x.squeeze_dim(1));
+    let want = d.log_prob(&x.squeeze_dim(1)).unwrap();
     assert!((got - want).abs().max().double_value(&[]) < 1e-10);
 }
 
@@ -199,7 +201,10 @@ fn pixelcnnpp_rgb_marginalizes_to_the_red_mixture() {
         256,
     )
     .unwrap();
-    let want = red.log_prob(&Tensor::from_slice(&[r])).double_value(&[0]);
+    let want = red
+        .log_prob(&Tensor::from_slice(&[r]))
+        .unwrap()
+        .double_value(&[0]);
     assert!((total - want).abs() < 1e-6, "{total} vs {want}");
     // samples are on the grid, in [-1,1], with finite log-likelihood
     let s = pixelcnnpp_sample(&l.expand([8, 10 * k, 3, 2], false), 3).unwrap();
@@ -245,11 +250,11 @@ proptest! {
         let loc = Tensor::rand([2, k], F64) * 2.4 - 1.2;
         let log_scale = Tensor::rand([2, k], F64) * 9.0 - 7.0; // [-7, 2]
         let d = DiscretizedLogisticMixture::new(&logits, &loc, &log_scale, 256).unwrap();
-        let lp = d.log_prob(&levels().view([256, 1]));
+        let lp = d.log_prob(&levels().view([256, 1])).unwrap();
         let total = lp.exp().sum_dim_intlist(0, false, Kind::Double);
         // exact up to the fallback bins, whose true masses are below 1e-5 each
         prop_assert!((total - 1.0).abs().max().double_value(&[]) < 5e-4);
-        let lps = d.log_prob(&d.sample(&[16]));
+        let lps = d.log_prob(&d.sample(&[16])).unwrap();
         prop_assert!(bool::try_from(lps.isfinite().all()).unwrap());
     }
 }

@@ -7,7 +7,7 @@
 //! entropy `1/2 + log(2 pi)/2 + log sigma`.
 use tch::{Device, Kind, Tensor};
 
-use super::{check_broadcast, check_float, check_same_shape, expect_log_prob, extended_shape};
+use super::{check_broadcast, check_float, check_same_shape, extended_shape};
 use super::{float_kind_of, Distribution};
 use crate::{CoreError, Result};
 
@@ -25,6 +25,10 @@ pub struct DiagGaussian {
 
 impl DiagGaussian {
     /// From the mean and the log standard deviation (same shape, floating kind).
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] when `loc` or `log_scale` is not floating-point, or when their shapes
+    /// differ.
     pub fn new(loc: &Tensor, log_scale: &Tensor) -> Result<Self> {
         check_float("loc", loc)?;
         check_float("log_scale", log_scale)?;
@@ -36,6 +40,10 @@ impl DiagGaussian {
     }
 
     /// From the mean and the standard deviation, which must be positive.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`scale`) when `scale` is not floating-point or holds a value <= 0, or
+    /// for the reasons of [`DiagGaussian::new`]; a libtorch error.
     pub fn from_scale(loc: &Tensor, scale: &Tensor) -> Result<Self> {
         check_float("scale", scale)?;
         if scale.numel() > 0 && scale.f_le(0.0)?.f_any()?.f_int64_value(&[])? != 0 {
@@ -48,6 +56,10 @@ impl DiagGaussian {
     }
 
     /// From the mean and the log-variance (`log_scale = log_var / 2`).
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`log_var`) when `log_var` is not floating-point, or for the reasons of
+    /// [`DiagGaussian::new`].
     pub fn from_log_var(loc: &Tensor, log_var: &Tensor) -> Result<Self> {
         check_float("log_var", log_var)?;
         Self::new(loc, &(log_var * 0.5))
@@ -64,6 +76,10 @@ impl DiagGaussian {
     }
 
     /// The fallible form of [`Distribution::log_prob`].
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`x`) when `x` does not broadcast against the batch shape; a libtorch
+    /// error.
     pub fn f_log_prob(&self, x: &Tensor) -> Result<Tensor> {
         check_broadcast("x", x, &self.batch_shape())?;
         let x = x.f_to_kind(float_kind_of(x, self.loc.kind()))?;
@@ -91,8 +107,8 @@ impl Distribution for DiagGaussian {
         Ok(eps.f_mul(&self.log_scale.f_exp()?)?.f_add(&self.loc)?)
     }
 
-    fn log_prob(&self, x: &Tensor) -> Tensor {
-        expect_log_prob(self.f_log_prob(x), "DiagGaussian")
+    fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
+        self.f_log_prob(x)
     }
 
     fn entropy(&self) -> Result<Tensor> {
@@ -110,6 +126,10 @@ pub struct StandardNormal {
 
 impl StandardNormal {
     /// A standard normal of batch shape `shape`, drawing values of `kind` on `device`.
+    ///
+    /// # Errors
+    /// [`CoreError::Invalid`] when `kind` is not a floating kind or `shape` has a negative
+    /// dimension.
     pub fn new(shape: &[i64], kind: Kind, device: Device) -> Result<Self> {
         if !super::is_float_kind(kind) {
             return Err(CoreError::Invalid(format!(
@@ -134,6 +154,10 @@ impl StandardNormal {
     }
 
     /// The fallible form of [`Distribution::log_prob`].
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`x`) when `x` does not broadcast against the batch shape; a libtorch
+    /// error.
     pub fn f_log_prob(&self, x: &Tensor) -> Result<Tensor> {
         let shape = check_broadcast("x", x, &self.shape)?;
         let x = x.f_to_kind(float_kind_of(x, self.kind))?;
@@ -160,8 +184,8 @@ impl Distribution for StandardNormal {
         )?)
     }
 
-    fn log_prob(&self, x: &Tensor) -> Tensor {
-        expect_log_prob(self.f_log_prob(x), "StandardNormal")
+    fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
+        self.f_log_prob(x)
     }
 
     fn entropy(&self) -> Result<Tensor> {
@@ -189,6 +213,7 @@ mod tests {
         .unwrap();
         let lp = d
             .log_prob(&Tensor::from_slice(&[3.0f64]))
+            .unwrap()
             .double_value(&[0]);
         // N(3; 1, 2^2) = exp(-1/2) / (2 sqrt(2 pi))
         let want = (-0.5f64).exp() / (2.0 * (2.0 * std::f64::consts::PI).sqrt());
@@ -197,7 +222,7 @@ mod tests {
         let want_h = 0.5 * (2.0 * std::f64::consts::PI * std::f64::consts::E * 4.0).ln();
         assert!((h - want_h).abs() < 1e-12);
         let sn = StandardNormal::new(&[2], Kind::Double, Device::Cpu).unwrap();
-        let lp0 = sn.log_prob(&Tensor::zeros([2], F64));
+        let lp0 = sn.log_prob(&Tensor::zeros([2], F64)).unwrap();
         assert!((lp0.double_value(&[1]) + HALF_LN_2PI).abs() < 1e-12);
         assert!((HALF_LN_2PI - 0.5 * (2.0 * std::f64::consts::PI).ln()).abs() < 1e-15);
     }
@@ -209,7 +234,7 @@ mod tests {
         let a = DiagGaussian::from_log_var(&loc, &lv).unwrap();
         let b = DiagGaussian::from_scale(&loc, &(&lv * 0.5).exp()).unwrap();
         let x = Tensor::from_slice(&[0.1f64, 0.2]);
-        let diff = (a.log_prob(&x) - b.log_prob(&x))
+        let diff = (a.log_prob(&x).unwrap() - b.log_prob(&x).unwrap())
             .abs()
             .max()
             .double_value(&[]);
@@ -262,10 +287,10 @@ mod tests {
             tch::manual_seed(seed);
             let d = DiagGaussian::new(&Tensor::full([4], mu, F64), &Tensor::full([4], ls, F64)).unwrap();
             let x = d.sample(&[16]);
-            let lp = d.log_prob(&x);
+            let lp = d.log_prob(&x).unwrap();
             prop_assert!(bool::try_from(lp.isfinite().all()).unwrap());
             let sn = StandardNormal::new(&[3], Kind::Float, Device::Cpu).unwrap();
-            let lp = sn.log_prob(&sn.sample(&[5]));
+            let lp = sn.log_prob(&sn.sample(&[5])).unwrap();
             prop_assert!(bool::try_from(lp.isfinite().all()).unwrap());
         }
     }

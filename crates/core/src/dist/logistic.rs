@@ -7,7 +7,7 @@
 //! `log s + 2`, reparameterized draws `mu + s (log u - log(1 - u))`, `u ~ U(0,1)`.
 use tch::Tensor;
 
-use super::{check_broadcast, check_float, check_same_shape, expect_log_prob, extended_shape};
+use super::{check_broadcast, check_float, check_same_shape, extended_shape};
 use super::{float_kind_of, Distribution};
 use crate::Result;
 
@@ -29,6 +29,10 @@ fn standardize(d: &Logistic, x: &Tensor) -> Result<Tensor> {
 
 impl Logistic {
     /// From the location and the log-scale (same shape, floating kind).
+    ///
+    /// # Errors
+    /// [`crate::CoreError::Shape`] when `loc` or `log_scale` is not floating-point, or when their
+    /// shapes differ.
     pub fn new(loc: &Tensor, log_scale: &Tensor) -> Result<Self> {
         check_float("loc", loc)?;
         check_float("log_scale", log_scale)?;
@@ -45,6 +49,10 @@ impl Logistic {
     }
 
     /// The fallible form of [`Distribution::log_prob`].
+    ///
+    /// # Errors
+    /// [`crate::CoreError::Shape`] (`x`) when `x` does not broadcast against the batch shape; a
+    /// libtorch error.
     pub fn f_log_prob(&self, x: &Tensor) -> Result<Tensor> {
         let z = standardize(self, x)?;
         Ok(z.f_neg()?
@@ -53,11 +61,19 @@ impl Logistic {
     }
 
     /// `log F(x) = log sigmoid(z)`.
+    ///
+    /// # Errors
+    /// [`crate::CoreError::Shape`] (`x`) when `x` does not broadcast against the batch shape; a
+    /// libtorch error.
     pub fn log_cdf(&self, x: &Tensor) -> Result<Tensor> {
         Ok(standardize(self, x)?.f_neg()?.f_softplus()?.f_neg()?)
     }
 
     /// `log(1 - F(x)) = log sigmoid(-z)`.
+    ///
+    /// # Errors
+    /// [`crate::CoreError::Shape`] (`x`) when `x` does not broadcast against the batch shape; a
+    /// libtorch error.
     pub fn log_survival(&self, x: &Tensor) -> Result<Tensor> {
         Ok(standardize(self, x)?.f_softplus()?.f_neg()?)
     }
@@ -85,8 +101,8 @@ impl Distribution for Logistic {
         Ok(z.f_mul(&self.log_scale.f_exp()?)?.f_add(&self.loc)?)
     }
 
-    fn log_prob(&self, x: &Tensor) -> Tensor {
-        expect_log_prob(self.f_log_prob(x), "Logistic")
+    fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
+        self.f_log_prob(x)
     }
 
     fn entropy(&self) -> Result<Tensor> {
@@ -113,13 +129,15 @@ mod tests {
         let z = (x - 1.0) / 0.5;
         let pdf = (-z).exp() / (0.5 * (1.0 + (-z).exp()).powi(2));
         let xt = Tensor::from_slice(&[x]);
-        assert!((d.log_prob(&xt).double_value(&[0]) - pdf.ln()).abs() < 1e-12);
+        assert!((d.log_prob(&xt).unwrap().double_value(&[0]) - pdf.ln()).abs() < 1e-12);
         let cdf = 1.0 / (1.0 + (-z).exp());
         assert!((d.log_cdf(&xt).unwrap().double_value(&[0]) - cdf.ln()).abs() < 1e-12);
         assert!((d.log_survival(&xt).unwrap().double_value(&[0]) - (1.0 - cdf).ln()).abs() < 1e-12);
         assert!((d.entropy().unwrap().double_value(&[0]) - (0.5f64.ln() + 2.0)).abs() < 1e-12);
         // far tails stay finite: log p(mu +- 1e4 s) ~ -1e4 - log s
-        let far = d.log_prob(&Tensor::from_slice(&[1.0 + 5e3, 1.0 - 5e3]));
+        let far = d
+            .log_prob(&Tensor::from_slice(&[1.0 + 5e3, 1.0 - 5e3]))
+            .unwrap();
         assert!((far.double_value(&[0]) + 1e4 - 2.0f64.ln()).abs() < 1e-6);
         assert!((far.double_value(&[1]) + 1e4 - 2.0f64.ln()).abs() < 1e-6);
     }
@@ -132,7 +150,14 @@ mod tests {
         )
         .unwrap();
         let grid = Tensor::linspace(-40.0, 40.0, 80_001, F64);
-        let mass = d.log_prob(&grid).exp().sum(Kind::Double).double_value(&[]) * 80.0 / 80_000.0;
+        let mass = d
+            .log_prob(&grid)
+            .unwrap()
+            .exp()
+            .sum(Kind::Double)
+            .double_value(&[])
+            * 80.0
+            / 80_000.0;
         assert!((mass - 1.0).abs() < 1e-8, "{mass}");
         tch::manual_seed(5);
         let s = d.sample(&[200_000]);
@@ -151,7 +176,7 @@ mod tests {
             for kind in [Kind::Float, Kind::Double] {
                 let o = (kind, Device::Cpu);
                 let d = Logistic::new(&Tensor::full([4], mu, o), &Tensor::full([4], ls, o)).unwrap();
-                let lp = d.log_prob(&d.sample(&[32]));
+                let lp = d.log_prob(&d.sample(&[32])).unwrap();
                 prop_assert!(bool::try_from(lp.isfinite().all()).unwrap());
             }
         }

@@ -11,9 +11,9 @@
 //!   ([`dmol::pixelcnnpp_log_prob`]).
 //!
 //! Every distribution validates its parameters at construction (`new` returns
-//! [`crate::Result`]) and offers `f_log_prob`, the fallible form of [`Distribution::log_prob`]
-//! that reports an `x` whose shape does not broadcast against the batch shape as
-//! [`crate::CoreError::Shape`]. All log-densities are computed in log space (softplus,
+//! [`crate::Result`]) and [`Distribution::log_prob`] is fallible: an `x` whose shape does not
+//! broadcast against the batch shape is a [`crate::CoreError::Shape`] (each type's inherent
+//! `f_log_prob` is the same function). All log-densities are computed in log space (softplus,
 //! log-softmax, log-sum-exp) so that logits of +-1e4 give finite values.
 use tch::{Kind, Tensor};
 
@@ -37,11 +37,23 @@ pub trait Distribution {
     fn sample(&self, sample_shape: &[i64]) -> Tensor;
     /// Reparameterized draws through which gradients flow to the parameters; an error for
     /// distributions that have none (Bernoulli, Categorical).
+    ///
+    /// # Errors
+    /// [`crate::CoreError::Invalid`] for distributions without a reparameterized sampler
+    /// (Bernoulli, Categorical, the discretized logistic mixture); a libtorch error.
     fn rsample(&self, sample_shape: &[i64]) -> Result<Tensor>;
     /// Elementwise log-density (log-mass for discrete ones) of `x`, broadcast against the
     /// parameters.
-    fn log_prob(&self, x: &Tensor) -> Tensor;
+    ///
+    /// # Errors
+    /// [`crate::CoreError::Shape`] when `x` does not broadcast against the batch shape (or holds
+    /// values outside the support's index range, for discrete ones); a libtorch error.
+    fn log_prob(&self, x: &Tensor) -> Result<Tensor>;
     /// Elementwise entropy, where it has a closed form.
+    ///
+    /// # Errors
+    /// An error where an implementation has no closed-form entropy; a libtorch error (the genzoo
+    /// distributions fail only there).
     fn entropy(&self) -> Result<Tensor>;
 }
 
@@ -71,6 +83,9 @@ pub fn broadcast_shapes(a: &[i64], b: &[i64]) -> Option<Vec<i64>> {
 }
 
 /// Checks that the tensor `name` broadcasts against `shape` (an error naming it otherwise).
+///
+/// # Errors
+/// [`CoreError::Shape`] naming `name` when the shape of `x` does not broadcast against `shape`.
 pub fn check_broadcast(name: &str, x: &Tensor, shape: &[i64]) -> Result<Vec<i64>> {
     broadcast_shapes(&x.size(), shape).ok_or_else(|| {
         CoreError::shape(
@@ -85,6 +100,9 @@ pub fn check_broadcast(name: &str, x: &Tensor, shape: &[i64]) -> Result<Vec<i64>
 }
 
 /// Checks that two parameter tensors have the same shape.
+///
+/// # Errors
+/// [`CoreError::Shape`] naming `name_b` when `b` and `a` differ in shape.
 pub fn check_same_shape(name_a: &str, a: &Tensor, name_b: &str, b: &Tensor) -> Result<()> {
     if a.size() != b.size() {
         return Err(CoreError::shape(
@@ -108,6 +126,9 @@ pub fn is_float_kind(kind: Kind) -> bool {
 }
 
 /// Checks that the tensor `name` has a floating-point kind.
+///
+/// # Errors
+/// [`CoreError::Shape`] naming `name` when `t` is not of a floating-point kind.
 pub fn check_float(name: &str, t: &Tensor) -> Result<()> {
     if is_float_kind(t.kind()) {
         Ok(())
@@ -135,14 +156,6 @@ pub(crate) fn float_kind_of(x: &Tensor, param_kind: Kind) -> Kind {
         x.kind()
     } else {
         param_kind
-    }
-}
-
-/// Unwraps the fallible form of `log_prob` for the trait method, whose signature has no error.
-pub(crate) fn expect_log_prob(r: Result<Tensor>, dist: &str) -> Tensor {
-    match r {
-        Ok(t) => t,
-        Err(e) => panic!("{dist}::log_prob: {e} (use `f_log_prob` to get this as an error)"),
     }
 }
 

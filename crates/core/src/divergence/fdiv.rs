@@ -51,6 +51,9 @@ impl FDivergence {
     ];
 
     /// The generator f(u), u > 0 (Table 1).
+    ///
+    /// # Errors
+    /// A libtorch error (e.g. a non-floating `u`).
     pub fn f(self, u: &Tensor) -> Result<Tensor> {
         Ok(match self {
             Self::TotalVariation => u.f_sub_scalar(1.0)?.f_abs()?.f_mul_scalar(0.5)?,
@@ -67,6 +70,9 @@ impl FDivergence {
     }
 
     /// The derivative f'(u): the optimal critic `T*(x) = f'(p(x)/q(x))` (eq. 4).
+    ///
+    /// # Errors
+    /// A libtorch error (e.g. a non-floating `u`).
     pub fn f_prime(self, u: &Tensor) -> Result<Tensor> {
         Ok(match self {
             Self::TotalVariation => u.f_sub_scalar(1.0)?.f_sign()?.f_mul_scalar(0.5)?,
@@ -79,6 +85,9 @@ impl FDivergence {
     }
 
     /// The convex conjugate f*(t) on its domain (Table 2); NaN or +inf outside it.
+    ///
+    /// # Errors
+    /// A libtorch error (e.g. a non-floating `t`).
     pub fn conjugate(self, t: &Tensor) -> Result<Tensor> {
         Ok(match self {
             Self::TotalVariation => t.shallow_clone(),
@@ -91,6 +100,9 @@ impl FDivergence {
     }
 
     /// The output activation g_f(v), mapping R into dom f* (Table 2).
+    ///
+    /// # Errors
+    /// A libtorch error (e.g. a non-floating `v`).
     pub fn activation(self, v: &Tensor) -> Result<Tensor> {
         Ok(match self {
             Self::TotalVariation => v.f_tanh()?.f_mul_scalar(0.5)?,
@@ -102,6 +114,9 @@ impl FDivergence {
     }
 
     /// `f*(g_f(v))` in closed form, stable for any v.
+    ///
+    /// # Errors
+    /// A libtorch error (e.g. a non-floating `v`).
     pub fn conjugate_of_activation(self, v: &Tensor) -> Result<Tensor> {
         Ok(match self {
             Self::TotalVariation => v.f_tanh()?.f_mul_scalar(0.5)?,
@@ -125,6 +140,10 @@ impl FDivergence {
     }
 
     /// `D_f(P || Q) = sum_k q_k f(p_k / q_k)` over dimension `dim` of mass vectors (q_k > 0).
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`q`) when `q` differs in shape from `p`; a libtorch error (e.g. `dim`
+    /// out of range).
     pub fn divergence_discrete(self, p: &Tensor, q: &Tensor, dim: i64) -> Result<Tensor> {
         if p.size() != q.size() {
             return Err(CoreError::shape(
@@ -139,6 +158,9 @@ impl FDivergence {
     /// The f-GAN objective (eq. 6) from critic outputs on data `v_real [n]` and on generated
     /// samples `v_fake [m]`: `mean g_f(v_real) - mean f*(g_f(v_fake))`, a lower bound on
     /// `D_f(P || Q)` that the critic maximizes and the generator minimizes.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`v_real/v_fake`) when either tensor is empty; a libtorch error.
     pub fn fgan_objective(self, v_real: &Tensor, v_fake: &Tensor) -> Result<Tensor> {
         if v_real.numel() == 0 || v_fake.numel() == 0 {
             return Err(CoreError::shape(

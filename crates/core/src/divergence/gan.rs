@@ -24,18 +24,29 @@ fn same_shape(a_name: &str, a: &Tensor, b_name: &str, b: &Tensor) -> Result<()> 
 }
 
 /// The logit of the optimal discriminator, `log p_data(x) - log p_g(x)` (eq. 2).
+///
+/// # Errors
+/// [`CoreError::Shape`] (`log_p_g`) when `log_p_g` differs in shape from `log_p_data`; a libtorch
+/// error.
 pub fn optimal_discriminator_logit(log_p_data: &Tensor, log_p_g: &Tensor) -> Result<Tensor> {
     same_shape("log_p_data", log_p_data, "log_p_g", log_p_g)?;
     Ok(log_p_data.f_sub(log_p_g)?)
 }
 
 /// The optimal discriminator `D*(x) = p_data / (p_data + p_g)` from log-densities (eq. 2).
+///
+/// # Errors
+/// [`CoreError::Shape`] (`log_p_g`) when `log_p_g` differs in shape from `log_p_data`; a libtorch
+/// error.
 pub fn optimal_discriminator(log_p_data: &Tensor, log_p_g: &Tensor) -> Result<Tensor> {
     Ok(optimal_discriminator_logit(log_p_data, log_p_g)?.f_sigmoid()?)
 }
 
 /// Monte-Carlo `V(D, G)` from discriminator logits on data `[n]` and on generated samples
 /// `[m]`: `mean log_sigmoid(l_real) + mean log_sigmoid(-l_fake)` (eq. 1).
+///
+/// # Errors
+/// [`CoreError::Shape`] (`logits_real/logits_fake`) when either tensor is empty; a libtorch error.
 pub fn gan_value_from_logits(logits_real: &Tensor, logits_fake: &Tensor) -> Result<Tensor> {
     if logits_real.numel() == 0 || logits_fake.numel() == 0 {
         return Err(CoreError::shape(
@@ -50,6 +61,10 @@ pub fn gan_value_from_logits(logits_real: &Tensor, logits_fake: &Tensor) -> Resu
 
 /// `V(D, G)` as a Riemann sum on a grid with spacing `dx`: `sum dx [p_data log D + p_g log(1 - D)]`
 /// from log-densities and discriminator logits at the grid points (all the same shape).
+///
+/// # Errors
+/// [`CoreError::Shape`] (`log_p_g` or `d_logits`) when it differs in shape from `log_p_data`;
+/// [`CoreError::Invalid`] when `dx` is NaN or not positive; a libtorch error.
 pub fn gan_value_on_grid(
     log_p_data: &Tensor,
     log_p_g: &Tensor,
@@ -90,7 +105,7 @@ mod tests {
         let dx = (hi - lo) / (n - 1) as f64;
         let grid = Tensor::linspace(lo, hi, n, F64);
         let (pd, pg) = (normal(0.0, 1.0), normal(1.5, 0.7));
-        let (lpd, lpg) = (pd.log_prob(&grid), pg.log_prob(&grid));
+        let (lpd, lpg) = (pd.log_prob(&grid).unwrap(), pg.log_prob(&grid).unwrap());
         let d_star = optimal_discriminator_logit(&lpd, &lpg).unwrap();
         let v_star = gan_value_on_grid(&lpd, &lpg, &d_star, dx)
             .unwrap()
@@ -125,11 +140,15 @@ mod tests {
         tch::manual_seed(4);
         let (pd, pg) = (normal(0.0, 1.0), normal(1.5, 0.7));
         let (xr, xf) = (pd.sample(&[400_000]), pg.sample(&[400_000]));
-        let lr = optimal_discriminator_logit(&pd.log_prob(&xr), &pg.log_prob(&xr)).unwrap();
-        let lf = optimal_discriminator_logit(&pd.log_prob(&xf), &pg.log_prob(&xf)).unwrap();
+        let lr =
+            optimal_discriminator_logit(&pd.log_prob(&xr).unwrap(), &pg.log_prob(&xr).unwrap())
+                .unwrap();
+        let lf =
+            optimal_discriminator_logit(&pd.log_prob(&xf).unwrap(), &pg.log_prob(&xf).unwrap())
+                .unwrap();
         let mc = gan_value_from_logits(&lr, &lf).unwrap().double_value(&[]);
         let grid = Tensor::linspace(-12.0, 12.0, 24_001, F64);
-        let (lpd, lpg) = (pd.log_prob(&grid), pg.log_prob(&grid));
+        let (lpd, lpg) = (pd.log_prob(&grid).unwrap(), pg.log_prob(&grid).unwrap());
         let exact = gan_value_on_grid(&lpd, &lpg, &(&lpd - &lpg), 1e-3)
             .unwrap()
             .double_value(&[]);

@@ -11,6 +11,10 @@ use crate::dist::Distribution;
 use crate::{CoreError, Result};
 
 /// `JS(p, q)` over dimension `dim` from normalized log-masses `log_p`, `log_q` (same shape).
+///
+/// # Errors
+/// [`CoreError::Shape`] (`log_q`) when `log_q` differs in shape from `log_p`; a libtorch error
+/// (e.g. `dim` out of range).
 pub fn js_discrete(log_p: &Tensor, log_q: &Tensor, dim: i64) -> Result<Tensor> {
     if log_p.size() != log_q.size() {
         return Err(CoreError::shape(
@@ -36,6 +40,10 @@ pub fn js_discrete(log_p: &Tensor, log_q: &Tensor, dim: i64) -> Result<Tensor> {
 
 /// Monte-Carlo `JS(p, q) = E_p[log p - log m]/2 + E_q[log q - log m]/2` with `n` draws from each,
 /// elementwise over the batch shape; the standard error combines both halves.
+///
+/// # Errors
+/// [`CoreError::Invalid`] when `n < 2`; the error of `p.log_prob` or `q.log_prob` on the other's
+/// samples (e.g. [`CoreError::Shape`] when the batch shapes do not broadcast); a libtorch error.
 pub fn js_monte_carlo(p: &dyn Distribution, q: &dyn Distribution, n: i64) -> Result<McEstimate> {
     if n < 2 {
         return Err(CoreError::Invalid(format!(
@@ -44,7 +52,7 @@ pub fn js_monte_carlo(p: &dyn Distribution, q: &dyn Distribution, n: i64) -> Res
     }
     let half = |a: &dyn Distribution, b: &dyn Distribution| -> Result<McEstimate> {
         let x = a.sample(&[n]);
-        let (la, lb) = tch::no_grad(|| (a.log_prob(&x), b.log_prob(&x)));
+        let (la, lb) = tch::no_grad(|| -> Result<_> { Ok((a.log_prob(&x)?, b.log_prob(&x)?)) })?;
         let log_m = la.f_logaddexp(&lb)?.f_sub_scalar(std::f64::consts::LN_2)?;
         mc_mean(&la.f_sub(&log_m)?)
     };

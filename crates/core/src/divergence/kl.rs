@@ -10,6 +10,10 @@ use crate::dist::{broadcast_shapes, DiagGaussian, Distribution};
 use crate::{CoreError, Result};
 
 /// Elementwise `KL(p || q)` between diagonal Gaussians (sum over event dimensions yourself).
+///
+/// # Errors
+/// [`CoreError::Shape`] (`q.loc`) when the shape of `q` does not broadcast against that of `p`; a
+/// libtorch error.
 pub fn kl_diag_gaussians(p: &DiagGaussian, q: &DiagGaussian) -> Result<Tensor> {
     if broadcast_shapes(&p.loc.size(), &q.loc.size()).is_none() {
         return Err(CoreError::shape(
@@ -38,6 +42,9 @@ pub fn kl_diag_gaussians(p: &DiagGaussian, q: &DiagGaussian) -> Result<Tensor> {
 
 /// Elementwise `KL(N(mean, exp(log_var)) || N(0, 1)) = -(1 + log_var - mean^2 - exp(log_var)) / 2`,
 /// the KL term of the VAE objective (Kingma & Welling 2014, appendix B).
+///
+/// # Errors
+/// [`CoreError::Shape`] (`log_var`) when `log_var` differs in shape from `mean`; a libtorch error.
 pub fn kl_std_normal(mean: &Tensor, log_var: &Tensor) -> Result<Tensor> {
     if mean.size() != log_var.size() {
         return Err(CoreError::shape(
@@ -58,6 +65,10 @@ pub fn kl_std_normal(mean: &Tensor, log_var: &Tensor) -> Result<Tensor> {
 
 /// `KL(p || q) = sum_k p_k (log p_k - log q_k)` over dimension `dim` from normalized
 /// log-masses (0 log 0 = 0; `+inf` where q_k = 0 < p_k).
+///
+/// # Errors
+/// [`CoreError::Shape`] (`log_q`) when `log_q` differs in shape from `log_p`; a libtorch error
+/// (e.g. `dim` out of range).
 pub fn kl_discrete(log_p: &Tensor, log_q: &Tensor, dim: i64) -> Result<Tensor> {
     if log_p.size() != log_q.size() {
         return Err(CoreError::shape(
@@ -103,6 +114,10 @@ pub(crate) fn mc_mean(values: &Tensor) -> Result<McEstimate> {
 
 /// Monte-Carlo `KL(p || q) ~ (1/n) sum_i [log p(x_i) - log q(x_i)]`, `x_i ~ p`, elementwise
 /// over the batch shape (unbiased; it can be negative for small `n`). Uses torch's generator.
+///
+/// # Errors
+/// [`CoreError::Invalid`] when `n < 1`; the error of `p.log_prob` or `q.log_prob` on the samples of
+/// `p` (e.g. [`CoreError::Shape`] when the batch shapes do not broadcast); a libtorch error.
 pub fn kl_monte_carlo(p: &dyn Distribution, q: &dyn Distribution, n: i64) -> Result<McEstimate> {
     if n < 1 {
         return Err(CoreError::Invalid(format!(
@@ -110,7 +125,7 @@ pub fn kl_monte_carlo(p: &dyn Distribution, q: &dyn Distribution, n: i64) -> Res
         )));
     }
     let x = p.sample(&[n]);
-    let d = tch::no_grad(|| p.log_prob(&x) - q.log_prob(&x));
+    let d = tch::no_grad(|| -> Result<Tensor> { Ok(p.log_prob(&x)? - q.log_prob(&x)?) })?;
     let d = if d.kind() == Kind::Half || d.kind() == Kind::BFloat16 {
         d.f_to_kind(Kind::Float)?
     } else {

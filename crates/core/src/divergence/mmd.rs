@@ -28,6 +28,10 @@ fn check_samples(name: &str, x: &Tensor) -> Result<()> {
 }
 
 /// Pairwise squared Euclidean distances `[n, m]` between rows of `x [n, d]` and `y [m, d]`.
+///
+/// # Errors
+/// [`CoreError::Shape`] (`y`) when `x` or `y` is not 2-D or their second dimensions differ; a
+/// libtorch error.
 pub fn pairwise_sq_dists(x: &Tensor, y: &Tensor) -> Result<Tensor> {
     if x.dim() != 2 || y.dim() != 2 || x.size()[1] != y.size()[1] {
         return Err(CoreError::shape(
@@ -52,6 +56,10 @@ pub fn pairwise_sq_dists(x: &Tensor, y: &Tensor) -> Result<Tensor> {
 }
 
 /// The multi-bandwidth RBF kernel matrix `[n, m]`: `sum_s exp(-|x_i - y_j|^2 / (2 s^2))`.
+///
+/// # Errors
+/// [`CoreError::Invalid`] when `bandwidths` is empty or holds a value that is not positive and
+/// finite; [`CoreError::Shape`] when `x` and `y` are not `[n, d]` and `[m, d]`; a libtorch error.
 pub fn rbf_kernel(x: &Tensor, y: &Tensor, bandwidths: &[f64]) -> Result<Tensor> {
     if bandwidths.is_empty() || bandwidths.iter().any(|&s| !(s > 0.0 && s.is_finite())) {
         return Err(CoreError::Invalid(format!(
@@ -67,6 +75,11 @@ pub fn rbf_kernel(x: &Tensor, y: &Tensor, bandwidths: &[f64]) -> Result<Tensor> 
 }
 
 /// The unbiased MMD^2 between samples `x [n, d]` and `y [m, d]` (n, m >= 2): a scalar tensor.
+///
+/// # Errors
+/// [`CoreError::Shape`] (`x` or `y`) when it is not a floating-point `[n, d]` tensor with n >= 2,
+/// or when the two differ in `d`; [`CoreError::Invalid`] for bad `bandwidths` (see [`rbf_kernel`]);
+/// a libtorch error.
 pub fn mmd2_unbiased(x: &Tensor, y: &Tensor, bandwidths: &[f64]) -> Result<Tensor> {
     check_samples("x", x)?;
     check_samples("y", y)?;
@@ -85,6 +98,10 @@ pub fn mmd2_unbiased(x: &Tensor, y: &Tensor, bandwidths: &[f64]) -> Result<Tenso
 }
 
 /// The median heuristic bandwidth: the median pairwise distance in the pooled sample.
+///
+/// # Errors
+/// [`CoreError::Shape`] (`x` or `y`) when it is not a floating-point `[n, d]` tensor with n >= 2,
+/// or when the two differ in `d`; a libtorch error.
 pub fn median_bandwidth(x: &Tensor, y: &Tensor) -> Result<f64> {
     check_samples("x", x)?;
     check_samples("y", y)?;

@@ -61,6 +61,10 @@ fn check_p(p: f64) -> Result<()> {
 }
 
 /// Exact `W_p` between the empirical distributions of `x [n]` and `y [m]` (a scalar tensor).
+///
+/// # Errors
+/// [`CoreError::Invalid`] when `p` is not a finite number >= 1; [`CoreError::Shape`] (`x` or `y`)
+/// when it is not a non-empty 1-D sample; a libtorch error.
 pub fn wasserstein_1d(x: &Tensor, y: &Tensor, p: f64) -> Result<Tensor> {
     check_p(p)?;
     for (name, t) in [("x", x), ("y", y)] {
@@ -78,12 +82,20 @@ pub fn wasserstein_1d(x: &Tensor, y: &Tensor, p: f64) -> Result<Tensor> {
 }
 
 /// Exact `W_1` between the empirical distributions of `x [n]` and `y [m]`.
+///
+/// # Errors
+/// [`CoreError::Shape`] (`x` or `y`) when it is not a non-empty 1-D sample; a libtorch error.
 pub fn wasserstein1_1d(x: &Tensor, y: &Tensor) -> Result<Tensor> {
     wasserstein_1d(x, y, 1.0)
 }
 
 /// The sliced `SW_p` between `x [n, d]` and `y [m, d]` with `n_projections` directions drawn
 /// uniformly on the sphere from torch's generator: `(mean_l W_p^p(x theta_l, y theta_l))^(1/p)`.
+///
+/// # Errors
+/// [`CoreError::Invalid`] when `p` is not a finite number >= 1 or `n_projections < 1`;
+/// [`CoreError::Shape`] (`x` or `y`) when it is not a non-empty 2-D sample, or (`y`) when its
+/// dimension differs from that of `x`; a libtorch error.
 pub fn sliced_wasserstein(x: &Tensor, y: &Tensor, n_projections: i64, p: f64) -> Result<Tensor> {
     check_p(p)?;
     for (name, t) in [("x", x), ("y", y)] {

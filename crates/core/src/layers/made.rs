@@ -36,6 +36,10 @@ pub enum Ordering {
 
 impl Ordering {
     /// Position (0-based) of every input in the ordering.
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] (`made.ordering`) when a [`Ordering::Given`] order is not a
+    /// permutation of `0..d`.
     pub fn positions(&self, d: usize) -> Result<Vec<usize>> {
         let pos: Vec<usize> = match self {
             Ordering::Natural => (0..d).collect(),
@@ -81,6 +85,10 @@ pub struct MadeConfig {
 
 /// Degrees and masks: `masks[l]` is `[out_l, in_l]` (0/1) for layer l, the last one the output
 /// layer (`[out_per_dim * D, last hidden]`). `input_degrees[i]` is 1-based.
+///
+/// # Errors
+/// [`CoreError::Config`] (`made.input_dim`) when there are fewer than 2 inputs, or (`made.hidden`)
+/// when a hidden width is < 1.
 pub fn made_masks(
     input_degrees: &[usize],
     hidden: &[i64],
@@ -177,6 +185,9 @@ impl MaskedLinear {
         MaskedLinear { weight, bias, mask }
     }
     /// Replaces the mask (shape `[out, in]`, 0/1).
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`made mask`) when `m` differs in shape from the current mask.
     pub fn set_mask(&self, m: &Tensor) -> Result<()> {
         if m.size() != self.mask.size() {
             return Err(CoreError::shape(
@@ -207,6 +218,11 @@ pub struct Made {
 
 impl Made {
     /// Builds MADE under `p` (`p / "l0"`, `p / "l1"`, ..., `p / "ctx"`).
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] (`made.hidden`) when `cfg.hidden` is empty or holds a width < 1,
+    /// (`made.input_dim`) when `cfg.input_dim < 2`, or (`made.ordering`) when a given ordering is
+    /// not a permutation of the inputs.
     pub fn new(p: &nn::Path, cfg: &MadeConfig) -> Result<Self> {
         if cfg.hidden.is_empty() {
             return Err(CoreError::config(
@@ -252,6 +268,10 @@ impl Made {
 
     /// Sets the masks for draw `draw` of the hidden degrees (connectivity-agnostic training redraws
     /// them; with `random_degrees = None` every draw gives the same masks).
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] when the configuration has fewer than 2 inputs or a hidden width < 1
+    /// (see [`made_masks`]).
     pub fn resample(&self, draw: u64) -> Result<()> {
         let masks = made_masks(
             &self.input_degrees(),
@@ -268,6 +288,10 @@ impl Made {
     }
 
     /// `x [b, D]` (and `context [b, context_dim]`) -> `[b, out_per_dim * D]`.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`made input`) when `x` is not `[b, input_dim]`, or (`made context`)
+    /// when a context is missing for a MADE built with `context_dim > 0` or given to one without.
     pub fn forward(&self, x: &Tensor, context: Option<&Tensor>) -> Result<Tensor> {
         let d = self.cfg.input_dim;
         if x.dim() != 2 || x.size()[1] != d {

@@ -83,7 +83,8 @@ pub struct ParamGroup {
     pub vars: Vec<(String, Tensor)>,
 }
 
-/// The trainer's optimization handle passed to [`GenerativeModel::train_step`].
+/// The trainer's optimization handle passed to
+/// [`GenerativeModel::train_step`](super::GenerativeModel::train_step).
 pub trait Optimize {
     /// Back-propagates `loss` into the parameters of `group` only (no other group's gradient is
     /// computed or touched), clips those gradients and steps `group`'s optimizer once.
@@ -101,4 +102,3 @@ pub trait Optimize {
     /// [`crate::CoreError::Unknown`] for a group the model does not declare.
     fn group_steps(&self, group: &str) -> Result<u64>;
 }
-

@@ -48,7 +48,12 @@ impl Nll {
     }
     /// An NLL given in nats per example of `dims` dimensions, converted into `unit` (the one
     /// conversion, [`NllUnit::from_nats`]).
-    pub fn from_nats(nats_per_example: f64, dims: usize, unit: NllUnit, kind: LikelihoodKind) -> Self {
+    pub fn from_nats(
+        nats_per_example: f64,
+        dims: usize,
+        unit: NllUnit,
+        kind: LikelihoodKind,
+    ) -> Self {
         Nll::new(unit.from_nats(nats_per_example, dims), unit, kind)
     }
 }
@@ -56,7 +61,13 @@ impl Nll {
 impl std::fmt::Display for Nll {
     /// `1.234 bits/dim (exact)`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:.4} {} ({})", self.value, self.unit.label(), self.kind.label())
+        write!(
+            f,
+            "{:.4} {} ({})",
+            self.value,
+            self.unit.label(),
+            self.kind.label()
+        )
     }
 }
 
@@ -120,4 +131,3 @@ pub struct ExampleNll {
     /// Which data and preprocessing the numbers are on (as [`EvalReport::data`]).
     pub data: String,
 }
-

@@ -12,7 +12,7 @@ use tch::{nn, Tensor};
 
 use crate::bijector::{check_shape, sum_per_example, Bijector, Ctx};
 use genzoo_core::layers::{Made, MadeConfig};
-use genzoo_core::Result;
+use genzoo_core::{CoreError, Result};
 
 /// Bound on the log-scale `|alpha|`.
 pub const ALPHA_BOUND: f64 = 5.0;
@@ -27,6 +27,11 @@ pub struct AutoregressiveAffine {
 }
 
 impl AutoregressiveAffine {
+    /// A MAF (`inverse_autoregressive = false`) or IAF layer on MADE of `cfg` (its
+    /// `out_per_dim` set to 2) under `p`.
+    ///
+    /// # Errors
+    /// An invalid MADE configuration (as `genzoo_core::layers::Made::new`).
     pub fn new(p: &nn::Path, cfg: &MadeConfig, inverse_autoregressive: bool) -> Result<Self> {
         let made = Made::new(
             p,
@@ -42,12 +47,27 @@ impl AutoregressiveAffine {
         })
     }
 
+    /// MADE's output on `v`, split into `(mu, a)` (`a` before the bound).
+    fn made_halves(&self, v: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
+        let h = self.made.forward(v, ctx.cond)?;
+        let c = h.f_chunk(2, 1)?;
+        match c.as_slice() {
+            [mu, a] => Ok((mu.shallow_clone(), a.shallow_clone())),
+            _ => Err(CoreError::shape(
+                "MADE output",
+                format!("expected [b, 2 x {}], got {:?}", self.dim, h.size()),
+            )),
+        }
+    }
+
     /// `(mu, alpha)` from MADE on `v`.
     fn params(&self, v: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
-        let h = self.made.forward(v, ctx.cond)?;
-        let c = h.chunk(2, 1);
-        let alpha = (&c[1] / ALPHA_BOUND).tanh() * ALPHA_BOUND;
-        Ok((c[0].shallow_clone(), alpha))
+        let (mu, a) = self.made_halves(v, ctx)?;
+        let alpha = a
+            .f_div_scalar(ALPHA_BOUND)?
+            .f_tanh()?
+            .f_mul_scalar(ALPHA_BOUND)?;
+        Ok((mu, alpha))
     }
 
     /// The one-pass direction: from `v` (what MADE reads) compute the other side.
@@ -56,32 +76,47 @@ impl AutoregressiveAffine {
     fn one_pass(&self, v: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         if self.inverse_autoregressive {
             let (mu, alpha) = self.params(v, ctx)?;
-            Ok((v * alpha.exp() + mu, sum_per_example(&alpha)))
+            Ok((
+                v.f_mul(&alpha.f_exp()?)?.f_add(&mu)?,
+                sum_per_example(&alpha)?,
+            ))
         } else {
             // -alpha = -B tanh(a / B) = B tanh(a / -B): the negated log-scale in as many ops.
-            let h = self.made.forward(v, ctx.cond)?;
-            let c = h.chunk(2, 1);
-            let neg_alpha = (&c[1] / -ALPHA_BOUND).tanh() * ALPHA_BOUND;
-            Ok(((v - &c[0]) * neg_alpha.exp(), sum_per_example(&neg_alpha)))
+            let (mu, a) = self.made_halves(v, ctx)?;
+            let neg_alpha = a
+                .f_div_scalar(-ALPHA_BOUND)?
+                .f_tanh()?
+                .f_mul_scalar(ALPHA_BOUND)?;
+            Ok((
+                v.f_sub(&mu)?.f_mul(&neg_alpha.f_exp()?)?,
+                sum_per_example(&neg_alpha)?,
+            ))
         }
     }
 
     /// The sequential direction: find `v` whose one-pass image is `w` (D passes: after pass k the
     /// first k dimensions in the ordering are exact).
     fn sequential(&self, w: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
-        let mut v = w.zeros_like();
+        let mut v = w.f_zeros_like()?;
         for _ in 0..self.dim {
             let (mu, a) = self.params(&v, ctx)?;
             v = if self.inverse_autoregressive {
-                (w - mu) * (-&a).exp()
+                w.f_sub(&mu)?.f_mul(&a.f_neg()?.f_exp()?)?
             } else {
-                w * a.exp() + mu
+                w.f_mul(&a.f_exp()?)?.f_add(&mu)?
             };
         }
         // The parameters at the fixed point give the log-det of v exactly.
         let (_, a) = self.params(&v, ctx)?;
-        let ld = sum_per_example(&a);
-        Ok((v, if self.inverse_autoregressive { -ld } else { ld }))
+        let ld = sum_per_example(&a)?;
+        Ok((
+            v,
+            if self.inverse_autoregressive {
+                ld.f_neg()?
+            } else {
+                ld
+            },
+        ))
     }
 }
 

@@ -86,20 +86,20 @@ impl Conv1x1 {
         }
     }
 
-    fn apply_w(x: &Tensor, w: &Tensor) -> Tensor {
-        if x.dim() == 4 {
+    fn apply_w(x: &Tensor, w: &Tensor) -> Result<Tensor> {
+        Ok(if x.dim() == 4 {
             let c = w.size()[0];
-            x.conv2d(
-                &w.view([c, c, 1, 1]),
+            x.f_conv2d(
+                &w.f_view([c, c, 1, 1])?,
                 None::<Tensor>,
                 [1, 1],
                 [0, 0],
                 [1, 1],
                 1,
-            )
+            )?
         } else {
-            x.matmul(&w.transpose(0, 1))
-        }
+            x.f_matmul(&w.f_transpose(0, 1)?)?
+        })
     }
 
     fn check(&self, x: &Tensor) -> Result<()> {
@@ -122,21 +122,27 @@ impl Bijector for Conv1x1 {
     fn forward(&self, x: &Tensor, _ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         self.check(x)?;
         let (w, logabs) = self.weight();
-        let y = Self::apply_w(x, &w.to_kind(x.kind()));
-        Ok((
-            y,
-            (logabs.to_kind(x.kind()) * hw(x)).expand([x.size()[0]], false),
-        ))
+        let y = Self::apply_w(x, &w.f_to_kind(x.kind())?)?;
+        let ld = logabs
+            .f_to_kind(x.kind())?
+            .f_mul_scalar(hw(x))?
+            .f_expand([x.size()[0]], false)?;
+        Ok((y, ld))
     }
     fn inverse(&self, z: &Tensor, _ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         self.check(z)?;
         let (w, logabs) = self.weight();
-        let w_inv = w.to_kind(Kind::Double).inverse().to_kind(z.kind());
-        let x = Self::apply_w(z, &w_inv);
-        Ok((
-            x,
-            (logabs.to_kind(z.kind()) * -hw(z)).expand([z.size()[0]], false),
-        ))
+        let w_inv = w
+            .f_to_kind(Kind::Double)?
+            .f_inverse()
+            .map_err(|e| CoreError::model("conv1x1", format!("cannot invert the weight: {e}")))?
+            .f_to_kind(z.kind())?;
+        let x = Self::apply_w(z, &w_inv)?;
+        let ld = logabs
+            .f_to_kind(z.kind())?
+            .f_mul_scalar(-hw(z))?
+            .f_expand([z.size()[0]], false)?;
+        Ok((x, ld))
     }
     fn name(&self) -> &str {
         "conv1x1"

@@ -9,7 +9,7 @@
 //! (RealNVP) or `s = log sigmoid(h + 2)` (Glow). Additive coupling has `s = 0`.
 use tch::{nn, Kind, Tensor};
 
-use crate::bijector::{check_shape, sum_per_example, Bijector, Ctx};
+use crate::bijector::{batch_size, check_shape, sum_per_example, Bijector, Ctx};
 use crate::layers::nets::{CouplingNet, NetConfig};
 use genzoo_core::{CoreError, Result};
 
@@ -57,6 +57,11 @@ pub struct Coupling {
 impl Coupling {
     /// A coupling on examples of `shape` (`[c, h, w]` or `[d]`), with a condition of `cond_dim`
     /// channels/features (0 for none).
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] for a mask that does not fit `shape` (checkerboard and channel masks
+    /// need `[c, h, w]`, the alternate mask `[d]` with `d >= 2`; a channel mask needs an even `c`)
+    /// or a net config with `hidden < 1`; a libtorch error for negative sizes.
     pub fn new(
         p: &nn::Path,
         shape: &[i64],
@@ -69,13 +74,18 @@ impl Coupling {
         let dev = p.device();
         let (m, cin, cout) = match (mask, shape) {
             (MaskKind::Checkerboard, [c, h, w]) => {
-                let i = Tensor::arange(*h, (Kind::Int64, dev)).view([*h, 1]);
-                let j = Tensor::arange(*w, (Kind::Int64, dev)).view([1, *w]);
-                let m = (i + j + parity).remainder(2).eq(0).to_kind(Kind::Float);
+                let i = Tensor::f_arange(*h, (Kind::Int64, dev))?.f_view([*h, 1])?;
+                let j = Tensor::f_arange(*w, (Kind::Int64, dev))?.f_view([1, *w])?;
+                let m = i
+                    .f_add(&j)?
+                    .f_add_scalar(parity)?
+                    .f_remainder(2)?
+                    .f_eq(0)?
+                    .f_to_kind(Kind::Float)?;
                 (
-                    m.view([1, 1, *h, *w])
-                        .expand([1, *c, *h, *w], false)
-                        .contiguous(),
+                    m.f_view([1, 1, *h, *w])?
+                        .f_expand([1, *c, *h, *w], false)?
+                        .f_contiguous()?,
                     *c,
                     *c,
                 )
@@ -87,7 +97,7 @@ impl Coupling {
                         format!("channel mask needs an even channel count, got {c}"),
                     ));
                 }
-                (Tensor::ones([1], (Kind::Float, dev)), c / 2, c / 2)
+                (Tensor::f_ones([1], (Kind::Float, dev))?, c / 2, c / 2)
             }
             (MaskKind::Alternate, [d]) => {
                 if *d < 2 {
@@ -96,11 +106,12 @@ impl Coupling {
                         format!("alternate mask needs dim >= 2, got {d}"),
                     ));
                 }
-                let m = (Tensor::arange(*d, (Kind::Int64, dev)) + parity)
-                    .remainder(2)
-                    .eq(0)
-                    .to_kind(Kind::Float);
-                (m.view([1, *d]), *d, *d)
+                let m = Tensor::f_arange(*d, (Kind::Int64, dev))?
+                    .f_add_scalar(parity)?
+                    .f_remainder(2)?
+                    .f_eq(0)?
+                    .f_to_kind(Kind::Float)?;
+                (m.f_view([1, *d])?, *d, *d)
             }
             _ => {
                 return Err(CoreError::config(
@@ -115,15 +126,18 @@ impl Coupling {
             2 * cout
         };
         let net = CouplingNet::new(&(p / "net"), net, cin, cond_dim, n_out)?;
-        let log_scale = (kind == CouplingKind::AffineTanh).then(|| {
+        let log_scale = if kind == CouplingKind::AffineTanh {
             let s = if shape.len() == 3 {
                 vec![1, cout, 1, 1]
             } else {
                 vec![1, cout]
             };
-            p.zeros("log_scale", &s)
-        });
-        let inv_m = 1.0 - &m;
+            Some(p.f_zeros("log_scale", &s)?)
+        } else {
+            None
+        };
+        // `1 - m` as tch's `f64 - &Tensor` computes it: `-(m - 1)`.
+        let inv_m = m.f_sub_scalar(1.0)?.f_neg()?;
         Ok(Coupling {
             mask,
             kind,
@@ -139,22 +153,25 @@ impl Coupling {
     /// `(s, t)` from the conditioning part; `s` is the log-scale (None for additive).
     fn st(&self, xa: &Tensor, cond: Option<&Tensor>) -> Result<(Option<Tensor>, Tensor)> {
         let h = self.net.forward(xa, cond)?;
-        Ok(match self.kind {
-            CouplingKind::Additive => (None, h),
-            CouplingKind::AffineTanh => {
-                let v = h.chunk(2, 1);
-                let g = self.log_scale.as_ref().map(|g| g.exp());
-                let s = match g {
-                    Some(g) => v[0].tanh() * g,
-                    None => v[0].tanh(),
-                };
-                (Some(s), v[1].shallow_clone())
+        if self.kind == CouplingKind::Additive {
+            return Ok((None, h));
+        }
+        let v = h.f_chunk(2, 1)?;
+        let [a, t] = v.as_slice() else {
+            return Err(CoreError::shape(
+                "coupling net output",
+                format!("expected an even channel count, got {:?}", h.size()),
+            ));
+        };
+        let s = match (self.kind, &self.log_scale) {
+            (CouplingKind::AffineSigmoid, _) => a.f_add_scalar(2.0)?.f_log_sigmoid()?,
+            (_, Some(g)) => {
+                let g = g.f_exp()?;
+                a.f_tanh()?.f_mul(&g)?
             }
-            CouplingKind::AffineSigmoid => {
-                let v = h.chunk(2, 1);
-                ((Some((&v[0] + 2.0).log_sigmoid())), v[1].shallow_clone())
-            }
-        })
+            (_, None) => a.f_tanh()?,
+        };
+        Ok((Some(s), t.shallow_clone()))
     }
 
     fn check(&self, x: &Tensor) -> Result<()> {
@@ -166,54 +183,64 @@ impl Coupling {
     fn apply(&self, x: &Tensor, ctx: &Ctx, inverse: bool) -> Result<(Tensor, Tensor)> {
         self.check(x)?;
         let sign = if inverse { -1.0 } else { 1.0 };
+        let b = batch_size("coupling input", x)?;
         if self.mask == MaskKind::Channel {
-            let v = x.chunk(2, 1);
-            let (xa, xb) = if self.parity == 0 {
-                (&v[0], &v[1])
-            } else {
-                (&v[1], &v[0])
+            let v = x.f_chunk(2, 1)?;
+            let [v0, v1] = v.as_slice() else {
+                return Err(CoreError::shape(
+                    "coupling input",
+                    format!("cannot split {:?} into two channel halves", x.size()),
+                ));
             };
+            let (xa, xb) = if self.parity == 0 { (v0, v1) } else { (v1, v0) };
             let (s, t) = self.st(xa, ctx.cond)?;
-            let yb = match (&s, inverse, self.kind) {
-                (None, false, _) => xb + &t,
-                (None, true, _) => xb - &t,
-                (Some(s), false, CouplingKind::AffineSigmoid) => (xb + &t) * s.exp(),
-                (Some(s), true, CouplingKind::AffineSigmoid) => xb * (-s).exp() - &t,
-                (Some(s), false, _) => xb * s.exp() + &t,
-                (Some(s), true, _) => (xb - &t) * (-s).exp(),
-            };
+            let yb = self.transform(xb, s.as_ref(), &t, inverse)?;
             let y = if self.parity == 0 {
-                Tensor::cat(&[xa, &yb], 1)
+                Tensor::f_cat(&[xa, &yb], 1)?
             } else {
-                Tensor::cat(&[&yb, xa], 1)
+                Tensor::f_cat(&[&yb, xa], 1)?
             };
             let ld = match s {
-                Some(s) => sum_per_example(&s) * sign,
-                None => Tensor::zeros([x.size()[0]], (x.kind(), x.device())),
+                Some(s) => sum_per_example(&s)?.f_mul_scalar(sign)?,
+                None => Tensor::f_zeros([b], (x.kind(), x.device()))?,
             };
             return Ok((y, ld));
         }
         let (m, inv_m) = if self.m.kind() == x.kind() {
             (self.m.shallow_clone(), self.inv_m.shallow_clone())
         } else {
-            (self.m.to_kind(x.kind()), self.inv_m.to_kind(x.kind()))
+            (self.m.f_to_kind(x.kind())?, self.inv_m.f_to_kind(x.kind())?)
         };
-        let xa = x * &m;
+        let xa = x.f_mul(&m)?;
         let (s, t) = self.st(&xa, ctx.cond)?;
-        let yb = match (&s, inverse, self.kind) {
-            (None, false, _) => x + &t,
-            (None, true, _) => x - &t,
-            (Some(s), false, CouplingKind::AffineSigmoid) => (x + &t) * s.exp(),
-            (Some(s), true, CouplingKind::AffineSigmoid) => x * (-s).exp() - &t,
-            (Some(s), false, _) => x * s.exp() + &t,
-            (Some(s), true, _) => (x - &t) * (-s).exp(),
-        };
-        let y = xa + &inv_m * yb;
+        let yb = self.transform(x, s.as_ref(), &t, inverse)?;
+        let y = xa.f_add(&inv_m.f_mul(&yb)?)?;
         let ld = match s {
-            Some(s) => sum_per_example(&(s * &inv_m)) * sign,
-            None => Tensor::zeros([x.size()[0]], (x.kind(), x.device())),
+            Some(s) => sum_per_example(&s.f_mul(&inv_m)?)?.f_mul_scalar(sign)?,
+            None => Tensor::f_zeros([b], (x.kind(), x.device()))?,
         };
         Ok((y, ld))
+    }
+
+    /// The transformed part: `x + t` / `x exp(s) + t` / `(x + t) exp(s)` forward, their inverses
+    /// backward.
+    fn transform(
+        &self,
+        x: &Tensor,
+        s: Option<&Tensor>,
+        t: &Tensor,
+        inverse: bool,
+    ) -> Result<Tensor> {
+        Ok(match (s, inverse, self.kind) {
+            (None, false, _) => x.f_add(t)?,
+            (None, true, _) => x.f_sub(t)?,
+            (Some(s), false, CouplingKind::AffineSigmoid) => x.f_add(t)?.f_mul(&s.f_exp()?)?,
+            (Some(s), true, CouplingKind::AffineSigmoid) => {
+                x.f_mul(&s.f_neg()?.f_exp()?)?.f_sub(t)?
+            }
+            (Some(s), false, _) => x.f_mul(&s.f_exp()?)?.f_add(t)?,
+            (Some(s), true, _) => x.f_sub(t)?.f_mul(&s.f_neg()?.f_exp()?)?,
+        })
     }
 }
 
@@ -244,25 +271,24 @@ impl DiagScale {
             log_s: p.zeros("log_s", &s),
         }
     }
-    fn ld(&self, x: &Tensor) -> Tensor {
-        self.log_s
-            .sum(self.log_s.kind())
-            .expand([x.size()[0]], false)
+    fn ld(&self, x: &Tensor) -> Result<Tensor> {
+        let b = batch_size("diag-scale input", x)?;
+        Ok(self.log_s.f_sum(self.log_s.kind())?.f_expand([b], false)?)
     }
 }
 
 impl Bijector for DiagScale {
     fn forward(&self, x: &Tensor, _ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         let z = x
-            .f_mul(&self.log_s.exp())
+            .f_mul(&self.log_s.f_exp()?)
             .map_err(|e| CoreError::shape("diag-scale input", e.to_string()))?;
-        Ok((z, self.ld(x)))
+        Ok((z, self.ld(x)?))
     }
     fn inverse(&self, z: &Tensor, _ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         let x = z
-            .f_mul(&(-&self.log_s).exp())
+            .f_mul(&self.log_s.f_neg()?.f_exp()?)
             .map_err(|e| CoreError::shape("diag-scale input", e.to_string()))?;
-        Ok((x, -self.ld(z)))
+        Ok((x, self.ld(z)?.f_neg()?))
     }
     fn name(&self) -> &str {
         "diag-scale"

@@ -32,25 +32,83 @@ pub struct NetConfig {
     pub depth: i64,
 }
 
-fn zero_conv(p: nn::Path, cin: i64, cout: i64, k: i64) -> nn::Conv2D {
+/// A 2-D convolution made by `nn::conv2d` (same variables, same initialization) that keeps its
+/// configuration, so that it can be applied with the fallible `Tensor::f_conv2d` (tch's
+/// `nn::Conv2D` keeps its configuration private and its `forward` panics on an input it does not
+/// take). Same kernel, same result as `nn::Conv2D::forward`.
+#[derive(Debug)]
+pub struct ConvLayer {
+    /// Weight `[cout, cin / groups, k, k]`.
+    pub ws: Tensor,
+    /// Bias `[cout]`.
+    pub bs: Option<Tensor>,
+    stride: i64,
+    padding: i64,
+    dilation: i64,
+    groups: i64,
+    padding_mode: nn::PaddingMode,
+}
+
+impl ConvLayer {
+    /// A `k x k` convolution of `cin` to `cout` channels under `p` (`nn::conv2d`).
+    pub fn new(p: nn::Path, cin: i64, cout: i64, k: i64, cfg: nn::ConvConfig) -> Self {
+        let conv = nn::conv2d(p, cin, cout, k, cfg);
+        ConvLayer {
+            ws: conv.ws,
+            bs: conv.bs,
+            stride: cfg.stride,
+            padding: cfg.padding,
+            dilation: cfg.dilation,
+            groups: cfg.groups,
+            padding_mode: cfg.padding_mode,
+        }
+    }
+
+    /// The convolution of `x` `[b, cin, h, w]`.
+    ///
+    /// # Errors
+    /// `x` not of shape `[b, cin, h, w]` (or too small for the kernel), or a libtorch error.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let (x, padding) = match self.padding_mode {
+            nn::PaddingMode::Zeros => (x.shallow_clone(), self.padding),
+            mode => (mode.f_pad(x, &[self.padding; 4])?, 0),
+        };
+        Ok(x.f_conv2d(
+            &self.ws,
+            self.bs.as_ref(),
+            [self.stride; 2],
+            [padding; 2],
+            [self.dilation; 2],
+            self.groups,
+        )?)
+    }
+}
+
+/// `x` through a linear layer with the fallible `Tensor::f_linear` (the kernel of
+/// `nn::Linear::forward`).
+fn linear(x: &Tensor, l: &nn::Linear) -> Result<Tensor> {
+    Ok(x.f_linear(&l.ws, l.bs.as_ref())?)
+}
+
+fn zero_conv(p: nn::Path, cin: i64, cout: i64, k: i64) -> ConvLayer {
     let cfg = nn::ConvConfig {
         padding: k / 2,
         ws_init: nn::Init::Const(0.0),
         bs_init: nn::Init::Const(0.0),
         ..Default::default()
     };
-    nn::conv2d(p, cin, cout, k, cfg)
+    ConvLayer::new(p, cin, cout, k, cfg)
 }
 
 /// A `k x k` conv with PyTorch's default initialization (`nn.Conv2d`: weight and bias uniform in
 /// `+-1/sqrt(fan_in)`), so the nets start where their PyTorch twins do.
-fn conv(p: nn::Path, cin: i64, cout: i64, k: i64) -> nn::Conv2D {
+fn conv(p: nn::Path, cin: i64, cout: i64, k: i64) -> ConvLayer {
     let bound = 1.0 / ((cin * k * k) as f64).sqrt();
     let uniform = nn::Init::Uniform {
         lo: -bound,
         up: bound,
     };
-    nn::conv2d(
+    ConvLayer::new(
         p,
         cin,
         cout,
@@ -72,19 +130,22 @@ pub enum CouplingNet {
         out: nn::Linear,
     },
     Resnet {
-        inp: nn::Conv2D,
-        blocks: Vec<(nn::Conv2D, nn::Conv2D)>,
-        out: nn::Conv2D,
+        inp: ConvLayer,
+        blocks: Vec<(ConvLayer, ConvLayer)>,
+        out: ConvLayer,
     },
     Glow {
-        c1: nn::Conv2D,
-        c2: nn::Conv2D,
-        out: nn::Conv2D,
+        c1: ConvLayer,
+        c2: ConvLayer,
+        out: ConvLayer,
     },
 }
 
 impl CouplingNet {
     /// A net of `cin + cond_dim` inputs and `cout` outputs under `p`.
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] for `cfg.hidden < 1`.
     pub fn new(p: &nn::Path, cfg: &NetConfig, cin: i64, cond_dim: i64, cout: i64) -> Result<Self> {
         if cfg.hidden < 1 {
             return Err(CoreError::config(
@@ -133,15 +194,20 @@ impl CouplingNet {
     }
 
     /// Applies the net to `x` with the optional condition.
+    ///
+    /// # Errors
+    /// `x` without the net's `cin` inputs (`[b, cin]` for the MLP, `[b, cin, h, w]` for the conv
+    /// nets), a condition that does not fit `x` (batch size, spatial size or `cond_dim`), or a
+    /// libtorch error.
     pub fn forward(&self, x: &Tensor, cond: Option<&Tensor>) -> Result<Tensor> {
         let inp = match cond {
             None => x.shallow_clone(),
             Some(c) => {
-                let c = c.to_kind(x.kind());
+                let c = c.f_to_kind(x.kind())?;
                 let c = if x.dim() == 4 && c.dim() == 2 {
                     let s = x.size();
-                    c.view([s[0], -1, 1, 1])
-                        .expand([s[0], c.size()[1], s[2], s[3]], false)
+                    c.f_view([s[0], -1, 1, 1])?
+                        .f_expand([s[0], c.size()[1], s[2], s[3]], false)?
                 } else {
                     c
                 };
@@ -153,26 +219,30 @@ impl CouplingNet {
                 })?
             }
         };
-        Ok(match self {
+        match self {
             CouplingNet::Mlp { layers, out } => {
                 let mut h = inp;
                 for l in layers {
-                    h = h.apply(l).relu();
+                    h = linear(&h, l)?.f_relu()?;
                 }
-                h.apply(out)
+                linear(&h, out)
             }
             CouplingNet::Resnet {
                 inp: c_in,
                 blocks,
                 out,
             } => {
-                let mut h = inp.apply(c_in);
+                let mut h = c_in.forward(&inp)?;
                 for (c1, c2) in blocks {
-                    h = &h + h.relu().apply(c1).relu().apply(c2);
+                    let r = c2.forward(&c1.forward(&h.f_relu()?)?.f_relu()?)?;
+                    h = h.f_add(&r)?;
                 }
-                h.relu().apply(out)
+                out.forward(&h.f_relu()?)
             }
-            CouplingNet::Glow { c1, c2, out } => inp.apply(c1).relu().apply(c2).relu().apply(out),
-        })
+            CouplingNet::Glow { c1, c2, out } => {
+                let h = c1.forward(&inp)?.f_relu()?;
+                out.forward(&c2.forward(&h)?.f_relu()?)
+            }
+        }
     }
 }

@@ -27,13 +27,14 @@ fn spatial(x: &Tensor) -> i64 {
 }
 
 /// Per-channel mean and (biased) variance of `[b, c(, h, w)]`, shaped like the parameters.
-fn channel_stats(x: &Tensor) -> (Tensor, Tensor) {
+fn channel_stats(x: &Tensor) -> Result<(Tensor, Tensor)> {
     let dims: Vec<i64> = if x.dim() == 4 { vec![0, 2, 3] } else { vec![0] };
-    let mean = x.mean_dim(dims.as_slice(), true, x.kind());
-    let var = (x - &mean)
-        .square()
-        .mean_dim(dims.as_slice(), true, x.kind());
-    (mean, var)
+    let mean = x.f_mean_dim(dims.as_slice(), true, x.kind())?;
+    let var = x
+        .f_sub(&mean)?
+        .f_square()?
+        .f_mean_dim(dims.as_slice(), true, x.kind())?;
+    Ok((mean, var))
 }
 
 fn check_channels(name: &str, x: &Tensor, c: i64) -> Result<()> {
@@ -47,13 +48,9 @@ fn check_channels(name: &str, x: &Tensor, c: i64) -> Result<()> {
 }
 
 /// `k * sum(t)` (one op fewer when `k = 1`).
-fn scaled_sum(t: &Tensor, k: f64) -> Tensor {
-    let s = t.sum(t.kind());
-    if k == 1.0 {
-        s
-    } else {
-        s * k
-    }
+fn scaled_sum(t: &Tensor, k: f64) -> Result<Tensor> {
+    let s = t.f_sum(t.kind())?;
+    Ok(if k == 1.0 { s } else { s.f_mul_scalar(k)? })
 }
 
 /// Glow's ActNorm.
@@ -73,14 +70,25 @@ impl ActNorm {
         }
     }
     /// Sets `bias` and `log_s` so that `x` maps to zero mean, unit variance per channel.
-    pub fn init_from(&self, x: &Tensor) {
-        let (mean, var) = channel_stats(&x.detach());
-        tch::no_grad(|| {
-            self.bias.shallow_clone().copy_(&(-mean).reshape([self.c]));
-            self.log_s
+    ///
+    /// # Errors
+    /// `x` not of shape `[b, c]` or `[b, c, h, w]` for the layer's `c`, or a libtorch error.
+    pub fn init_from(&self, x: &Tensor) -> Result<()> {
+        check_channels("actnorm input", x, self.c)?;
+        let (mean, var) = channel_stats(&x.f_detach()?)?;
+        tch::no_grad(|| -> Result<()> {
+            self.bias
                 .shallow_clone()
-                .copy_(&(-(var.sqrt() + 1e-6).log()).reshape([self.c]));
-        });
+                .f_copy_(&mean.f_neg()?.f_reshape([self.c])?)?;
+            let log_s = var
+                .f_sqrt()?
+                .f_add_scalar(1e-6)?
+                .f_log()?
+                .f_neg()?
+                .f_reshape([self.c])?;
+            self.log_s.shallow_clone().f_copy_(&log_s)?;
+            Ok(())
+        })
     }
 }
 
@@ -88,18 +96,22 @@ impl Bijector for ActNorm {
     fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         check_channels("actnorm input", x, self.c)?;
         if ctx.init {
-            self.init_from(x);
+            self.init_from(x)?;
         }
         let s = param_shape(x.dim(), self.c);
-        let y = (x + self.bias.view(s.as_slice())) * self.log_s.view(s.as_slice()).exp();
-        let ld = scaled_sum(&self.log_s, spatial(x) as f64).expand([x.size()[0]], false);
+        let y = x
+            .f_add(&self.bias.f_view(s.as_slice())?)?
+            .f_mul(&self.log_s.f_view(s.as_slice())?.f_exp()?)?;
+        let ld = scaled_sum(&self.log_s, spatial(x) as f64)?.f_expand([x.size()[0]], false)?;
         Ok((y, ld))
     }
     fn inverse(&self, z: &Tensor, _ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         check_channels("actnorm input", z, self.c)?;
         let s = param_shape(z.dim(), self.c);
-        let x = z * (-self.log_s.view(s.as_slice())).exp() - self.bias.view(s.as_slice());
-        let ld = scaled_sum(&self.log_s, -(spatial(z) as f64)).expand([z.size()[0]], false);
+        let x = z
+            .f_mul(&self.log_s.f_view(s.as_slice())?.f_neg()?.f_exp()?)?
+            .f_sub(&self.bias.f_view(s.as_slice())?)?;
+        let ld = scaled_sum(&self.log_s, -(spatial(z) as f64))?.f_expand([z.size()[0]], false)?;
         Ok((x, ld))
     }
     fn name(&self) -> &str {
@@ -131,38 +143,48 @@ impl BatchNormFlow {
             eps: 1e-4,
         }
     }
-    fn stats(&self, x: &Tensor, ctx: &Ctx) -> (Tensor, Tensor) {
+    fn stats(&self, x: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         let s = param_shape(x.dim(), self.c);
         if ctx.train || ctx.init {
-            let (mean, var) = channel_stats(x);
-            tch::no_grad(|| {
+            let (mean, var) = channel_stats(x)?;
+            // running <- running (1 - m) + batch m
+            let update = |running: &Tensor, batch: &Tensor| -> Result<()> {
                 let m = self.momentum;
-                let rm = &self.running_mean * (1.0 - m)
-                    + mean
-                        .detach()
-                        .reshape([self.c])
-                        .to_kind(self.running_mean.kind())
-                        * m;
-                let rv = &self.running_var * (1.0 - m)
-                    + var
-                        .detach()
-                        .reshape([self.c])
-                        .to_kind(self.running_var.kind())
-                        * m;
-                self.running_mean.shallow_clone().copy_(&rm);
-                self.running_var.shallow_clone().copy_(&rv);
-            });
-            (mean, var)
+                let new = running.f_mul_scalar(1.0 - m)?.f_add(
+                    &batch
+                        .f_detach()?
+                        .f_reshape([self.c])?
+                        .f_to_kind(running.kind())?
+                        .f_mul_scalar(m)?,
+                )?;
+                running.shallow_clone().f_copy_(&new)?;
+                Ok(())
+            };
+            tch::no_grad(|| -> Result<()> {
+                update(&self.running_mean, &mean)?;
+                update(&self.running_var, &var)
+            })?;
+            Ok((mean, var))
         } else {
-            (
-                self.running_mean.to_kind(x.kind()).view(s.as_slice()),
-                self.running_var.to_kind(x.kind()).view(s.as_slice()),
-            )
+            Ok((
+                self.running_mean
+                    .f_to_kind(x.kind())?
+                    .f_view(s.as_slice())?,
+                self.running_var.f_to_kind(x.kind())?.f_view(s.as_slice())?,
+            ))
         }
     }
-    fn logdet(&self, var: &Tensor, x: &Tensor) -> Tensor {
-        let per_c: Tensor = &self.log_gamma - (var.reshape([self.c]) + self.eps).log() * 0.5;
-        (per_c.sum(x.kind()) * spatial(x) as f64).expand([x.size()[0]], false)
+    fn logdet(&self, var: &Tensor, x: &Tensor) -> Result<Tensor> {
+        let per_c = self.log_gamma.f_sub(
+            &var.f_reshape([self.c])?
+                .f_add_scalar(self.eps)?
+                .f_log()?
+                .f_mul_scalar(0.5)?,
+        )?;
+        Ok(per_c
+            .f_sum(x.kind())?
+            .f_mul_scalar(spatial(x) as f64)?
+            .f_expand([x.size()[0]], false)?)
     }
 }
 
@@ -170,23 +192,30 @@ impl Bijector for BatchNormFlow {
     fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         check_channels("batchnorm input", x, self.c)?;
         let s = param_shape(x.dim(), self.c);
-        let (mean, var) = self.stats(x, ctx);
-        let y = (x - &mean) / (&var + self.eps).sqrt() * self.log_gamma.view(s.as_slice()).exp()
-            + self.beta.view(s.as_slice());
-        let ld = self.logdet(&var, x);
+        let (mean, var) = self.stats(x, ctx)?;
+        let y = x
+            .f_sub(&mean)?
+            .f_div(&var.f_add_scalar(self.eps)?.f_sqrt()?)?
+            .f_mul(&self.log_gamma.f_view(s.as_slice())?.f_exp()?)?
+            .f_add(&self.beta.f_view(s.as_slice())?)?;
+        let ld = self.logdet(&var, x)?;
         Ok((y, ld))
     }
     /// Uses the running averages (the inverse is only taken when sampling).
     fn inverse(&self, z: &Tensor, _ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         check_channels("batchnorm input", z, self.c)?;
         let s = param_shape(z.dim(), self.c);
-        let mean = self.running_mean.to_kind(z.kind()).view(s.as_slice());
-        let var = self.running_var.to_kind(z.kind()).view(s.as_slice());
-        let x = (z - self.beta.view(s.as_slice()))
-            * (-self.log_gamma.view(s.as_slice())).exp()
-            * (&var + self.eps).sqrt()
-            + mean;
-        let ld = -self.logdet(&var, z);
+        let mean = self
+            .running_mean
+            .f_to_kind(z.kind())?
+            .f_view(s.as_slice())?;
+        let var = self.running_var.f_to_kind(z.kind())?.f_view(s.as_slice())?;
+        let x = z
+            .f_sub(&self.beta.f_view(s.as_slice())?)?
+            .f_mul(&self.log_gamma.f_view(s.as_slice())?.f_neg()?.f_exp()?)?
+            .f_mul(&var.f_add_scalar(self.eps)?.f_sqrt()?)?
+            .f_add(&mean)?;
+        let ld = self.logdet(&var, z)?.f_neg()?;
         Ok((x, ld))
     }
     fn name(&self) -> &str {

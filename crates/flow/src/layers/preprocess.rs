@@ -21,7 +21,7 @@ impl Bijector for Logit {
             return Err(CoreError::shape("logit input", "needs a batch dimension"));
         }
         let (z, ld) = units::logit_transform(y, self.alpha);
-        Ok((z, ld.to_kind(float_kind(y))))
+        Ok((z, ld.f_to_kind(float_kind(y))?))
     }
     fn inverse(&self, z: &Tensor, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         let y = units::logit_inverse(z, self.alpha);
@@ -42,9 +42,9 @@ pub struct Shift {
 }
 
 impl Shift {
-    fn ld(&self, x: &Tensor) -> Tensor {
+    fn ld(&self, x: &Tensor) -> Result<Tensor> {
         let dims = x.size().iter().skip(1).product::<i64>() as usize;
-        zeros_b(x) + units::affine_logdet(self.scale, dims)
+        Ok(zeros_b(x)?.f_add_scalar(units::affine_logdet(self.scale, dims))?)
     }
 }
 
@@ -53,13 +53,19 @@ impl Bijector for Shift {
         if self.scale == 0.0 {
             return Err(CoreError::config("shift.scale", "must be non-zero"));
         }
-        Ok((y * self.scale + self.shift, self.ld(y)))
+        Ok((
+            y.f_mul_scalar(self.scale)?.f_add_scalar(self.shift)?,
+            self.ld(y)?,
+        ))
     }
     fn inverse(&self, z: &Tensor, _ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         if self.scale == 0.0 {
             return Err(CoreError::config("shift.scale", "must be non-zero"));
         }
-        Ok(((z - self.shift) / self.scale, -self.ld(z)))
+        Ok((
+            z.f_sub_scalar(self.shift)?.f_div_scalar(self.scale)?,
+            self.ld(z)?.f_neg()?,
+        ))
     }
     fn name(&self) -> &str {
         "shift"

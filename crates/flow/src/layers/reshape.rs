@@ -12,6 +12,9 @@ use genzoo_core::{CoreError, Result};
 pub struct Squeeze;
 
 /// `[b, c, h, w] -> [b, 4c, h/2, w/2]`; errors name odd sizes.
+///
+/// # Errors
+/// `x` not 4-D or with an odd height or width, or a libtorch error.
 pub fn squeeze(x: &Tensor) -> Result<Tensor> {
     check_shape("squeeze input", x, &[0, 0, 0, 0])?;
     let s = x.size();
@@ -21,10 +24,13 @@ pub fn squeeze(x: &Tensor) -> Result<Tensor> {
             format!("height and width must be even, got {:?}", s),
         ));
     }
-    Ok(x.pixel_unshuffle(2))
+    Ok(x.f_pixel_unshuffle(2)?)
 }
 
 /// `[b, 4c, h, w] -> [b, c, 2h, 2w]`.
+///
+/// # Errors
+/// `z` not 4-D or with a channel count that is not a multiple of 4, or a libtorch error.
 pub fn unsqueeze(z: &Tensor) -> Result<Tensor> {
     check_shape("unsqueeze input", z, &[0, 0, 0, 0])?;
     if z.size()[1] % 4 != 0 {
@@ -33,15 +39,15 @@ pub fn unsqueeze(z: &Tensor) -> Result<Tensor> {
             format!("channels must be a multiple of 4, got {:?}", z.size()),
         ));
     }
-    Ok(z.pixel_shuffle(2))
+    Ok(z.f_pixel_shuffle(2)?)
 }
 
 impl Bijector for Squeeze {
     fn forward(&self, x: &Tensor, _ctx: &Ctx) -> Result<(Tensor, Tensor)> {
-        Ok((squeeze(x)?, zeros_b(x)))
+        Ok((squeeze(x)?, zeros_b(x)?))
     }
     fn inverse(&self, z: &Tensor, _ctx: &Ctx) -> Result<(Tensor, Tensor)> {
-        Ok((unsqueeze(z)?, zeros_b(z)))
+        Ok((unsqueeze(z)?, zeros_b(z)?))
     }
     fn name(&self) -> &str {
         "squeeze"
@@ -102,11 +108,11 @@ impl Permute {
 impl Bijector for Permute {
     fn forward(&self, x: &Tensor, _ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         self.check(x)?;
-        Ok((x.index_select(1, &self.perm), zeros_b(x)))
+        Ok((x.f_index_select(1, &self.perm)?, zeros_b(x)?))
     }
     fn inverse(&self, z: &Tensor, _ctx: &Ctx) -> Result<(Tensor, Tensor)> {
         self.check(z)?;
-        Ok((z.index_select(1, &self.inv), zeros_b(z)))
+        Ok((z.f_index_select(1, &self.inv)?, zeros_b(z)?))
     }
     fn name(&self) -> &str {
         "permute"

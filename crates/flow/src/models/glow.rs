@@ -8,12 +8,12 @@
 use tch::nn;
 
 use crate::bijector::Sequential;
-use crate::model::{build_flow, Flow, FlowConfig};
 use crate::density::{BodyInput, FlowCore};
 use crate::dequant::DequantKind;
 use crate::layers::{
     ActNorm, Conv1x1, Coupling, CouplingKind, MaskKind, NetConfig, NetKind, Preprocess, Squeeze,
 };
+use crate::model::{build_flow, Flow, FlowConfig};
 use crate::multiscale::{Level, MultiScale};
 use crate::prior::{Prior, PriorKind};
 use genzoo_core::data::DataKind;
@@ -144,19 +144,23 @@ impl FlowConfig for Config {
             model: "glow".into(),
             data,
             pre: Preprocess::Center.bijector(),
-            prior: Prior::new(&(p / "prior"), cfg.prior, body.dim()),
+            prior: Prior::new(&(p / "prior"), cfg.prior, body.dim())?,
             body: Box::new(body),
             body_input: BodyInput::Image,
             vdq,
             num_classes: k,
             temperature: cfg.temperature,
             device: p.device(),
-            init_flag: Some(p.zeros_no_train("data_init_done", &[1])),
+            init_flag: Some(p.f_zeros_no_train("data_init_done", &[1])?),
         })
     }
 }
 
 /// Catalogue builder (`glow`).
+///
+/// # Errors
+/// An unknown preset, a bad override, or a configuration or data the model does not take
+/// (as its `FlowConfig::core`).
 pub fn build(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
     build_flow("glow", args, Config::preset, PRESETS, |_| {})
 }

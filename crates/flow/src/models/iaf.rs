@@ -6,8 +6,8 @@
 //! presets.
 use tch::nn;
 
-use crate::model::{build_flow, Flow, FlowConfig};
 use crate::density::FlowCore;
+use crate::model::{build_flow, Flow, FlowConfig};
 use crate::models::maf::{self, autoregressive_core};
 use genzoo_core::data::DataKind;
 use genzoo_core::model::{BuildArgs, GenerativeModel};
@@ -44,6 +44,10 @@ impl FlowConfig for Config {
 }
 
 /// Catalogue builder (`iaf`).
+///
+/// # Errors
+/// An unknown preset, a bad override, or a configuration or data the model does not take
+/// (as its `FlowConfig::core`).
 pub fn build(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
     build_flow("iaf", args, preset, PRESETS, |_| {})
 }

@@ -8,9 +8,9 @@
 use tch::nn;
 
 use crate::bijector::Sequential;
-use crate::model::{build_flow, Flow, FlowConfig};
 use crate::density::{BodyInput, FlowCore};
 use crate::layers::{AutoregressiveAffine, BatchNormFlow, Preprocess};
+use crate::model::{build_flow, Flow, FlowConfig};
 use crate::prior::{Prior, PriorKind};
 use genzoo_core::data::DataKind;
 use genzoo_core::layers::{MadeConfig, Ordering};
@@ -82,6 +82,10 @@ impl Config {
 }
 
 /// Builds an autoregressive flow (MAF when `iaf` is false) under `p`.
+///
+/// # Errors
+/// [`CoreError::Config`] for `layers`, `depth` or `hidden` < 1, a conditional model without
+/// labelled data of >= 2 classes, or an invalid MADE configuration.
 pub fn autoregressive_core(
     p: &nn::Path,
     cfg: &Config,
@@ -137,7 +141,7 @@ pub fn autoregressive_core(
         pre: pre.bijector(),
         body: Box::new(body),
         body_input: BodyInput::Flat,
-        prior: Prior::new(&(p / "prior"), cfg.prior, d),
+        prior: Prior::new(&(p / "prior"), cfg.prior, d)?,
         vdq: None,
         num_classes: k,
         temperature: cfg.temperature,
@@ -158,6 +162,10 @@ impl FlowConfig for Config {
 }
 
 /// Catalogue builder (`maf`).
+///
+/// # Errors
+/// An unknown preset, a bad override, or a configuration or data the model does not take
+/// (as its `FlowConfig::core`).
 pub fn build(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
     build_flow("maf", args, Config::preset, PRESETS, |_| {})
 }

@@ -11,6 +11,9 @@ use genzoo_core::data::DataKind;
 use genzoo_core::{CoreError, Result};
 
 /// The class count a conditional model needs, or `None` for an unconditional one.
+///
+/// # Errors
+/// [`CoreError::Config`] for a conditional model without `num_classes >= 2`.
 pub fn classes(model: &str, conditional: bool, num_classes: Option<i64>) -> Result<Option<i64>> {
     if !conditional {
         return Ok(None);
@@ -27,6 +30,9 @@ pub fn classes(model: &str, conditional: bool, num_classes: Option<i64>) -> Resu
 }
 
 /// `[c, h, w]` of image data, or an error naming the model.
+///
+/// # Errors
+/// [`CoreError::Config`] when `data` is not image data.
 pub fn image_shape(model: &str, data: &DataKind) -> Result<[i64; 3]> {
     match *data {
         DataKind::Image {

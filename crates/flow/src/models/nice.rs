@@ -6,10 +6,10 @@
 use tch::nn;
 
 use crate::bijector::Sequential;
-use crate::model::{build_flow, Flow, FlowConfig};
 use crate::density::{BodyInput, FlowCore};
 use crate::dequant::{DequantKind, VariationalDequantizer};
 use crate::layers::{Coupling, CouplingKind, DiagScale, MaskKind, NetConfig, NetKind, Preprocess};
+use crate::model::{build_flow, Flow, FlowConfig};
 use crate::prior::{Prior, PriorKind};
 use genzoo_core::data::DataKind;
 use genzoo_core::model::{BuildArgs, GenerativeModel};
@@ -120,7 +120,7 @@ impl FlowConfig for Config {
             pre: Preprocess::None.bijector(),
             body: Box::new(body),
             body_input: BodyInput::Flat,
-            prior: Prior::new(&(p / "prior"), cfg.prior, d),
+            prior: Prior::new(&(p / "prior"), cfg.prior, d)?,
             vdq,
             num_classes: k,
             temperature: cfg.temperature,
@@ -131,6 +131,10 @@ impl FlowConfig for Config {
 }
 
 /// Catalogue builder (`nice`).
+///
+/// # Errors
+/// An unknown preset, a bad override, or a configuration or data the model does not take
+/// (as its `FlowConfig::core`).
 pub fn build(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
     build_flow("nice", args, Config::preset, PRESETS, |_| {})
 }

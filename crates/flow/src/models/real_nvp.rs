@@ -9,12 +9,12 @@
 use tch::nn;
 
 use crate::bijector::Sequential;
-use crate::model::{build_flow, Flow, FlowConfig};
 use crate::density::{BodyInput, FlowCore};
 use crate::dequant::DequantKind;
 use crate::layers::{
     BatchNormFlow, Coupling, CouplingKind, MaskKind, NetConfig, NetKind, Preprocess, Squeeze,
 };
+use crate::model::{build_flow, Flow, FlowConfig};
 use crate::multiscale::{Level, MultiScale};
 use crate::prior::{Prior, PriorKind};
 use genzoo_core::data::DataKind;
@@ -175,7 +175,7 @@ impl FlowConfig for Config {
             model: name.into(),
             data,
             pre: Preprocess::Logit { alpha: cfg.alpha }.bijector(),
-            prior: Prior::new(&(p / "prior"), cfg.prior, body.dim()),
+            prior: Prior::new(&(p / "prior"), cfg.prior, body.dim())?,
             body: Box::new(body),
             body_input: BodyInput::Image,
             vdq,
@@ -188,11 +188,18 @@ impl FlowConfig for Config {
 }
 
 /// Catalogue builder (`realnvp`).
+///
+/// # Errors
+/// An unknown preset, a bad override, or a configuration or data the model does not take
+/// (as its `FlowConfig::core`).
 pub fn build(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
     build_flow("realnvp", args, Config::preset, PRESETS, |_| {})
 }
 
 /// Catalogue builder (`cond-realnvp`): RealNVP with `conditional = true`.
+///
+/// # Errors
+/// As [`build`], and data without labels of >= 2 classes.
 pub fn build_conditional(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
     build_flow("cond-realnvp", args, Config::preset, PRESETS, |c| {
         c.conditional = true
@@ -204,8 +211,14 @@ impl RealNvp {
     /// sample's class.
     ///
     /// # Errors
-    /// Labels outside the model's classes, an unconditional model, or a libtorch error.
-    pub fn sample_classes_at(&self, labels: &tch::Tensor, temperature: f64, seed: u64) -> Result<tch::Tensor> {
+    /// Labels not of shape `[n]` with `n >= 1` or outside the model's classes, a temperature
+    /// that is negative or not finite, or a libtorch error.
+    pub fn sample_classes_at(
+        &self,
+        labels: &tch::Tensor,
+        temperature: f64,
+        seed: u64,
+    ) -> Result<tch::Tensor> {
         self.core.sample(
             labels.size().first().copied().unwrap_or(0),
             temperature,

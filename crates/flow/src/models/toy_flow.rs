@@ -5,9 +5,9 @@
 use tch::nn;
 
 use crate::bijector::Sequential;
-use crate::model::{build_flow, Flow, FlowConfig};
 use crate::density::{BodyInput, FlowCore};
 use crate::layers::{ActNorm, Coupling, CouplingKind, MaskKind, NetConfig, NetKind, Preprocess};
+use crate::model::{build_flow, Flow, FlowConfig};
 use crate::prior::{Prior, PriorKind};
 use genzoo_core::data::DataKind;
 use genzoo_core::model::{BuildArgs, GenerativeModel};
@@ -93,19 +93,25 @@ impl FlowConfig for Config {
             pre: Preprocess::None.bijector(),
             body: Box::new(body),
             body_input: BodyInput::Flat,
-            prior: Prior::new(&(p / "prior"), cfg.prior, dim),
+            prior: Prior::new(&(p / "prior"), cfg.prior, dim)?,
             vdq: None,
             num_classes: k,
             temperature: cfg.temperature,
             device: p.device(),
-            init_flag: cfg
-                .actnorm
-                .then(|| p.zeros_no_train("data_init_done", &[1])),
+            init_flag: if cfg.actnorm {
+                Some(p.f_zeros_no_train("data_init_done", &[1])?)
+            } else {
+                None
+            },
         })
     }
 }
 
 /// Catalogue builder (`toy-flow`, `realnvp-2d`).
+///
+/// # Errors
+/// An unknown preset, a bad override, or a configuration or data the model does not take
+/// (as its `FlowConfig::core`).
 pub fn build(args: &BuildArgs) -> Result<Box<dyn GenerativeModel>> {
     build_flow("toy-flow", args, Config::preset, PRESETS, |_| {})
 }

@@ -41,13 +41,14 @@ impl DecoderLikelihood for FixedNoise {
     fn log_prob(&self, params: &Tensor, target: &Tensor) -> Result<Tensor> {
         let loc = params.f_select(1, 0)?;
         let d = DiagGaussian::new(&loc, &loc.f_full_like(SIGMA.ln())?)?;
-        Ok(d.f_log_prob(target)?.f_sum_dim_intlist(1, false, Kind::Float)?)
+        Ok(d.f_log_prob(target)?
+            .f_sum_dim_intlist(1, false, Kind::Float)?)
     }
     fn mean(&self, params: &Tensor) -> Result<Tensor> {
         Ok(params.f_select(1, 0)?)
     }
     fn sample(&self, params: &Tensor) -> Result<Tensor> {
-        Ok(self.mean(params)?)
+        self.mean(params)
     }
 }
 
@@ -88,7 +89,10 @@ impl LatentModel for LinearGaussian {
 /// log N(x; B, W W^T + SIGMA^2 I) of each row, in closed form.
 fn exact_log_px(x: &[[f64; 2]]) -> Vec<f64> {
     let s2 = SIGMA * SIGMA;
-    let c = [[W[0] * W[0] + s2, W[0] * W[1]], [W[0] * W[1], W[1] * W[1] + s2]];
+    let c = [
+        [W[0] * W[0] + s2, W[0] * W[1]],
+        [W[0] * W[1], W[1] * W[1] + s2],
+    ];
     let det = c[0][0] * c[1][1] - c[0][1] * c[1][0];
     x.iter()
         .map(|r| {
@@ -112,19 +116,33 @@ fn is_nll_over_a_latent_model_trait_is_exact_with_the_true_posterior() {
     };
     let want = exact_log_px(&rows);
     for k in [1, 7] {
-        let lp: Vec<f64> =
-            Vec::try_from(is_log_likelihood(&LinearGaussian, &data, k, 3, 0).unwrap().to_kind(Kind::Double))
-                .unwrap();
+        let lp: Vec<f64> = Vec::try_from(
+            is_log_likelihood(&LinearGaussian, &data, k, 3, 0)
+                .unwrap()
+                .to_kind(Kind::Double),
+        )
+        .unwrap();
         for (g, w) in lp.iter().zip(&want) {
             assert!((g - w).abs() < 1e-4, "k={k}: {g} vs exact {w}");
         }
     }
-    let opts = EvalOptions { importance_samples: 5, batch_size: 3, ..EvalOptions::default() };
+    let opts = EvalOptions {
+        importance_samples: 5,
+        batch_size: 3,
+        ..EvalOptions::default()
+    };
     let report = evaluate("linear-gaussian", &LinearGaussian, &data, &opts).unwrap();
     let nll = report.nll.unwrap();
-    assert_eq!((nll.unit, nll.kind), (NllUnit::Nats, LikelihoodKind::IsEstimate));
+    assert_eq!(
+        (nll.unit, nll.kind),
+        (NllUnit::Nats, LikelihoodKind::IsEstimate)
+    );
     let mean_exact = -want.iter().sum::<f64>() / 4.0;
-    assert!((nll.value - mean_exact).abs() < 1e-4, "{} vs {mean_exact}", nll.value);
+    assert!(
+        (nll.value - mean_exact).abs() < 1e-4,
+        "{} vs {mean_exact}",
+        nll.value
+    );
     // With the exact posterior the ELBO equals log p(x) in expectation, never above it.
     assert!(report.metrics["neg_elbo"] >= nll.value - 0.5);
     let per = is_nll_per_example(&LinearGaussian, &data, &opts).unwrap();

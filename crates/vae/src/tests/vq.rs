@@ -4,8 +4,8 @@ use tch::{nn, Device, Kind, Tensor};
 use super::{images, set_var};
 use crate::obs::Mode;
 use crate::quantizer::{PositionPrior, Quantizer};
-use genzoo_core::model::CodePrior;
 use crate::vq_vae::{Config, VqVae};
+use genzoo_core::model::CodePrior;
 
 #[test]
 fn straight_through_gradients_reach_the_encoder() {
@@ -132,8 +132,12 @@ fn position_prior_fits_code_frequencies() {
     let s = CodePrior::sample(&prior, 4000, 3).unwrap();
     assert_eq!(s.size(), [4000, 1, 2]);
     // Codes of another grid or outside 0..K are errors, not panics.
-    assert!(prior.log_prob(&Tensor::from_slice(&[0i64, 3]).reshape([1, 1, 2])).is_err());
-    assert!(prior.log_prob(&Tensor::from_slice(&[0i64, 1]).reshape([1, 2, 1])).is_err());
+    assert!(prior
+        .log_prob(&Tensor::from_slice(&[0i64, 3]).reshape([1, 1, 2]))
+        .is_err());
+    assert!(prior
+        .log_prob(&Tensor::from_slice(&[0i64, 1]).reshape([1, 2, 1]))
+        .is_err());
     let p0 = s
         .select(2, 0)
         .eq(0)
