@@ -486,7 +486,7 @@ fn registry_builds_every_model_and_rejects_bad_configs() {
             DataKind::Vector { dim: 2 }
         };
         let args = BuildArgs {
-            preset: spec.presets[0],
+            preset: "tiny",
             overrides: None,
             data,
             num_classes: Some(10),

@@ -144,18 +144,106 @@ impl OptimConfig {
 }
 
 /// One optimizer over a named list of parameters.
+///
+/// When every parameter has the same dtype and device (the usual case), the parameters are moved
+/// into one contiguous buffer (each parameter becomes a view of its slice, through `set_data`,
+/// so the model's own tensors see every update) and so are the state slots: a step is then a
+/// handful of kernels over all parameters at once, the multi-tensor optimizer step PyTorch gets
+/// from `fused=True`, with the same elementwise arithmetic as the per-parameter path.
 pub struct Optimizer {
     cfg: OptimConfig,
     lr: f64,
     params: Vec<(String, Tensor)>,
-    /// `state[i][k]`: slot `k` of parameter `i`.
+    /// `state[i][k]`: slot `k` of parameter `i` (a view of `flat.slots[k]` when flat).
     state: Vec<Vec<Tensor>>,
+    /// The contiguous buffers behind the parameters and slots, when they could be made.
+    flat: Option<Flat>,
     t: u64,
 }
 
+/// The flat buffers of an [`Optimizer`]: `params` `[N]` holds every parameter, `slots[k]` `[N]`
+/// every parameter's slot `k`.
+struct Flat {
+    params: Tensor,
+    slots: Vec<Tensor>,
+}
+
+/// Views of `flat` shaped like `params`, in order.
+fn views_of(flat: &Tensor, params: &[(String, Tensor)]) -> Vec<Tensor> {
+    let mut off = 0;
+    params
+        .iter()
+        .map(|(_, p)| {
+            let n = p.numel() as i64;
+            let v = flat.narrow(0, off, n).view(p.size().as_slice());
+            off += n;
+            v
+        })
+        .collect()
+}
+
+/// Moves `params` into one contiguous buffer (each a view of its slice) and allocates zeroed
+/// slot buffers; `None` (the per-parameter path) for mixed dtypes or devices, or no parameter.
+fn flatten(params: &mut [(String, Tensor)], n_slots: usize) -> Option<(Flat, Vec<Vec<Tensor>>)> {
+    let first = params.first()?.1.shallow_clone();
+    if params
+        .iter()
+        .any(|(_, p)| p.kind() != first.kind() || p.device() != first.device())
+    {
+        return None;
+    }
+    let _guard = tch::no_grad_guard();
+    let pieces: Vec<Tensor> = params.iter().map(|(_, p)| p.detach().reshape(-1)).collect();
+    let flat_p = Tensor::f_cat(&pieces, 0).ok()?;
+    let views = views_of(&flat_p, params);
+    for ((_, p), v) in params.iter_mut().zip(views) {
+        p.f_set_data(&v).ok()?;
+    }
+    let slots: Vec<Tensor> = (0..n_slots).map(|_| flat_p.zeros_like()).collect();
+    let mut state: Vec<Vec<Tensor>> = params.iter().map(|_| Vec::new()).collect();
+    for slot in &slots {
+        for (st, v) in state.iter_mut().zip(views_of(slot, params)) {
+            st.push(v);
+        }
+    }
+    Some((
+        Flat {
+            params: flat_p,
+            slots,
+        },
+        state,
+    ))
+}
+
 impl Optimizer {
-    /// An optimizer over `params` (`(name, tensor)` as in the VarStore) with zeroed state.
-    pub fn new(cfg: OptimConfig, params: Vec<(String, Tensor)>) -> Optimizer {
+    /// An optimizer over `params` (`(name, tensor)` as in the VarStore) with zeroed state. The
+    /// parameters keep their values; when they share a dtype and device their storage moves into
+    /// one flat buffer (see [`Optimizer`]).
+    pub fn new(cfg: OptimConfig, mut params: Vec<(String, Tensor)>) -> Optimizer {
+        let n_slots = cfg.slots().len();
+        let (flat, state) = match flatten(&mut params, n_slots) {
+            Some((f, st)) => (Some(f), st),
+            None => {
+                let st = params
+                    .iter()
+                    .map(|(_, p)| (0..n_slots).map(|_| p.zeros_like().detach()).collect())
+                    .collect();
+                (None, st)
+            }
+        };
+        Optimizer {
+            lr: cfg.lr,
+            cfg,
+            params,
+            state,
+            flat,
+            t: 0,
+        }
+    }
+
+    /// [`Optimizer::new`] without the flat buffers (the reference path in tests).
+    #[cfg(test)]
+    fn per_parameter(cfg: OptimConfig, params: Vec<(String, Tensor)>) -> Optimizer {
         let n_slots = cfg.slots().len();
         let state = params
             .iter()
@@ -166,6 +254,7 @@ impl Optimizer {
             cfg,
             params,
             state,
+            flat: None,
             t: 0,
         }
     }
@@ -238,76 +327,29 @@ impl Optimizer {
 
     /// One update from gradients computed elsewhere: `grads[i]` belongs to `params()[i]`;
     /// undefined ones (parameters the loss does not reach) are skipped. Missing trailing entries
-    /// count as undefined.
-    ///
-    /// # Panics
-    /// Never for an optimizer built by [`Optimizer::new`]: Adam and AdamW expect two state slots
-    /// per parameter, which `new` always allocates and no public method changes.
+    /// count as undefined. With every gradient defined and flat buffers, the update runs once
+    /// over all parameters.
     pub fn step_with(&mut self, grads: Vec<Tensor>) {
         let _guard = tch::no_grad_guard();
         self.t += 1;
-        let c = &self.cfg;
-        let lr = self.lr;
-        let t = self.t as i32;
+        let all_defined = grads.len() == self.params.len() && grads.iter().all(Tensor::defined);
+        if let (Some(flat), true) = (self.flat.as_mut(), all_defined) {
+            // The gradients laid out as the buffer: one update over every parameter.
+            let pieces: Vec<Tensor> = grads.iter().map(|g| g.reshape(-1)).collect();
+            let g = Tensor::cat(&pieces, 0);
+            update(
+                &self.cfg,
+                self.lr,
+                self.t,
+                &mut flat.params,
+                &mut flat.slots,
+                g,
+            );
+            return;
+        }
         for (((_, p), slots), g) in self.params.iter_mut().zip(self.state.iter_mut()).zip(grads) {
-            if !g.defined() {
-                continue;
-            }
-            let g = if c.weight_decay > 0.0 && c.kind != OptimKind::AdamW {
-                g + p.detach() * c.weight_decay
-            } else {
-                g
-            };
-            match c.kind {
-                OptimKind::Adam | OptimKind::AdamW => {
-                    if c.kind == OptimKind::AdamW && c.weight_decay > 0.0 {
-                        let _ = p.g_mul_scalar_(1.0 - lr * c.weight_decay);
-                    }
-                    let (b1, b2) = (c.betas[0], c.betas[1]);
-                    let (m, rest) = slots.split_first_mut().expect("adam has two slots");
-                    let v = &mut rest[0];
-                    let _ = m.lerp_(&g, 1.0 - b1); // m <- b1 m + (1 - b1) g
-                    let _ = v.lerp_(&g.square(), 1.0 - b2); // v <- b2 v + (1 - b2) g^2
-                    let step_size = lr / (1.0 - b1.powi(t));
-                    let bc2_sqrt = (1.0 - b2.powi(t)).sqrt();
-                    // p <- p - step_size m / (sqrt(v) / bc2_sqrt + eps), written as
-                    // p + m / (sqrt(v) k1 + k2) to fold the scalars into two passes.
-                    let mut denom = v.sqrt();
-                    let _ = denom.g_mul_scalar_(-1.0 / (step_size * bc2_sqrt));
-                    let _ = denom.g_add_scalar_(-c.eps / step_size);
-                    let _ = p.addcdiv_(m, &denom);
-                }
-                OptimKind::RmsProp => {
-                    let sq = &mut slots[0];
-                    let _ = sq.g_mul_scalar_(c.alpha);
-                    let _ = sq.addcmul_(&g, &(&g * (1.0 - c.alpha)));
-                    let mut avg = sq.sqrt();
-                    let _ = avg.g_add_scalar_(c.eps);
-                    if c.momentum > 0.0 {
-                        let buf = &mut slots[1];
-                        let _ = buf.g_mul_scalar_(c.momentum);
-                        let _ = buf.addcdiv_(&g, &avg);
-                        let _ = p.g_add_(&(&*buf * (-lr)));
-                    } else {
-                        let _ = avg.g_div_scalar_(-lr);
-                        let _ = p.addcdiv_(&g, &avg);
-                    }
-                }
-                OptimKind::Sgd => {
-                    let d = if c.momentum > 0.0 {
-                        let buf = &mut slots[0];
-                        let _ = buf.g_mul_scalar_(c.momentum);
-                        let _ = buf.g_add_(&g);
-                        if c.nesterov {
-                            g + &*buf * c.momentum
-                        } else {
-                            buf.shallow_clone()
-                        }
-                    } else {
-                        g
-                    };
-                    let _ = p.g_add_(&(d * (-lr)));
-                }
+            if g.defined() {
+                update(&self.cfg, self.lr, self.t, p, slots, g);
             }
         }
     }
@@ -360,6 +402,69 @@ impl Optimizer {
         }
         self.t = steps_taken;
         Ok(())
+    }
+}
+
+/// One update rule step of parameter `p` (a parameter, or the flat buffer of all of them) with
+/// its state `slots` and gradient `g`, at step `t` (1-based) with learning rate `lr`.
+fn update(c: &OptimConfig, lr: f64, t: u64, p: &mut Tensor, slots: &mut [Tensor], g: Tensor) {
+    let t = t as i32;
+    let g = if c.weight_decay > 0.0 && c.kind != OptimKind::AdamW {
+        g + p.detach() * c.weight_decay
+    } else {
+        g
+    };
+    match c.kind {
+        OptimKind::Adam | OptimKind::AdamW => {
+            if c.kind == OptimKind::AdamW && c.weight_decay > 0.0 {
+                let _ = p.g_mul_scalar_(1.0 - lr * c.weight_decay);
+            }
+            let (b1, b2) = (c.betas[0], c.betas[1]);
+            let [m, v, ..] = slots else {
+                return; // `new` allocates two slots for Adam: unreachable
+            };
+            let _ = m.lerp_(&g, 1.0 - b1); // m <- b1 m + (1 - b1) g
+            let _ = v.lerp_(&g.square(), 1.0 - b2); // v <- b2 v + (1 - b2) g^2
+            let step_size = lr / (1.0 - b1.powi(t));
+            let bc2_sqrt = (1.0 - b2.powi(t)).sqrt();
+            // p <- p - step_size m / (sqrt(v) / bc2_sqrt + eps), written as
+            // p + m / (sqrt(v) k1 + k2) to fold the scalars into two passes.
+            let mut denom = v.sqrt();
+            let _ = denom.g_mul_scalar_(-1.0 / (step_size * bc2_sqrt));
+            let _ = denom.g_add_scalar_(-c.eps / step_size);
+            let _ = p.addcdiv_(m, &denom);
+        }
+        OptimKind::RmsProp => {
+            let sq = &mut slots[0];
+            let _ = sq.g_mul_scalar_(c.alpha);
+            let _ = sq.addcmul_(&g, &(&g * (1.0 - c.alpha)));
+            let mut avg = sq.sqrt();
+            let _ = avg.g_add_scalar_(c.eps);
+            if c.momentum > 0.0 {
+                let buf = &mut slots[1];
+                let _ = buf.g_mul_scalar_(c.momentum);
+                let _ = buf.addcdiv_(&g, &avg);
+                let _ = p.g_add_(&(&*buf * (-lr)));
+            } else {
+                let _ = avg.g_div_scalar_(-lr);
+                let _ = p.addcdiv_(&g, &avg);
+            }
+        }
+        OptimKind::Sgd => {
+            let d = if c.momentum > 0.0 {
+                let buf = &mut slots[0];
+                let _ = buf.g_mul_scalar_(c.momentum);
+                let _ = buf.g_add_(&g);
+                if c.nesterov {
+                    g + &*buf * c.momentum
+                } else {
+                    buf.shallow_clone()
+                }
+            } else {
+                g
+            };
+            let _ = p.g_add_(&(d * (-lr)));
+        }
     }
 }
 
@@ -631,5 +736,75 @@ mod tests {
             e.contains("model/w/exp_avg") && e.contains("[3]") && e.contains("[2]"),
             "{e}"
         );
+    }
+
+    /// The flat path (one update over all parameters) is bit-identical to the per-parameter one
+    /// for every rule, updates the tensors the model holds, and checkpoints the same state.
+    #[test]
+    fn flat_buffers_match_the_per_parameter_path_bit_for_bit() {
+        let shapes: [&[i64]; 3] = [&[3, 4], &[4], &[2, 2]];
+        let make = || -> Vec<(String, Tensor)> {
+            tch::manual_seed(7);
+            shapes
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    (
+                        format!("p{i}"),
+                        Tensor::randn(*s, (Kind::Float, Device::Cpu)).set_requires_grad(true),
+                    )
+                })
+                .collect()
+        };
+        let cases = [
+            OptimConfig::default(),
+            OptimConfig {
+                kind: OptimKind::AdamW,
+                weight_decay: 0.1,
+                ..OptimConfig::default()
+            },
+            OptimConfig {
+                weight_decay: 0.01,
+                ..OptimConfig::default()
+            },
+            OptimConfig {
+                kind: OptimKind::RmsProp,
+                momentum: 0.9,
+                ..OptimConfig::default()
+            },
+            OptimConfig {
+                kind: OptimKind::Sgd,
+                momentum: 0.9,
+                nesterov: true,
+                ..OptimConfig::default()
+            },
+        ];
+        for cfg in cases {
+            let (a, b) = (make(), make());
+            let held: Vec<Tensor> = a.iter().map(|(_, p)| p.shallow_clone()).collect();
+            let mut flat = Optimizer::new(cfg.clone(), a);
+            assert!(flat.flat.is_some());
+            let mut reference = Optimizer::per_parameter(cfg.clone(), b);
+            for step in 0..5 {
+                tch::manual_seed(100 + step);
+                let grads: Vec<Tensor> = shapes
+                    .iter()
+                    .map(|s| Tensor::randn(*s, (Kind::Float, Device::Cpu)))
+                    .collect();
+                let copy: Vec<Tensor> = grads.iter().map(Tensor::copy).collect();
+                flat.step_with(grads);
+                reference.step_with(copy);
+            }
+            for ((h, (_, p)), (_, q)) in held.iter().zip(flat.params()).zip(reference.params()) {
+                assert!(h.equal(q) && p.equal(q), "{cfg:?}: parameters differ");
+            }
+            for ((n, x), (_, y)) in flat
+                .state_tensors("g/")
+                .iter()
+                .zip(reference.state_tensors("g/"))
+            {
+                assert!(x.equal(&y), "{cfg:?}: state {n} differs");
+            }
+        }
     }
 }

@@ -96,6 +96,16 @@ pub fn load_model(
     ema: bool,
 ) -> Result<(Box<dyn GenerativeModel>, RunMeta)> {
     let meta = read_meta(path)?;
+    if meta.family == "baseline" {
+        return Err(CoreError::Checkpoint {
+            path: path.to_path_buf(),
+            msg: format!(
+                "`{}` is fitted in closed form, and its runs keep no weights: fit it again \
+                 (`cargo xtask train --model {}` takes seconds)",
+                meta.model, meta.model
+            ),
+        });
+    }
     let dir = checkpoint::resolve(path)?;
     let state = checkpoint::read_state(&dir)?;
     let mut model = build_model(

@@ -18,7 +18,8 @@ use genzoo_core::Result;
 #[serde(transparent)]
 pub struct Config(pub maf::Config);
 
-pub const PRESETS: &[&str] = &["tiny", "toy"];
+/// Preset names; the first, the one a user starts with, is the default.
+pub const PRESETS: &[&str] = &["toy", "tiny"];
 
 /// IAF's presets (vector data: the density direction costs D passes per layer).
 pub fn preset(name: &str) -> Option<Config> {

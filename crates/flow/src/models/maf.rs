@@ -43,7 +43,8 @@ pub struct Config {
     pub conditional: bool,
 }
 
-pub const PRESETS: &[&str] = &["tiny", "paper", "toy"];
+/// Preset names; the first, the one a user starts with, is the default.
+pub const PRESETS: &[&str] = &["paper", "toy", "tiny"];
 
 impl Config {
     pub fn preset(name: &str) -> Option<Config> {

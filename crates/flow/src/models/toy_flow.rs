@@ -26,7 +26,8 @@ pub struct Config {
     pub conditional: bool,
 }
 
-pub const PRESETS: &[&str] = &["tiny", "paper"];
+/// Preset names; the first, the one a user starts with, is the default.
+pub const PRESETS: &[&str] = &["paper", "tiny"];
 
 impl Config {
     pub fn preset(name: &str) -> Option<Config> {
