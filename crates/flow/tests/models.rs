@@ -478,6 +478,16 @@ fn conditional_realnvp_depends_on_the_class() {
 
 #[test]
 fn registry_builds_every_model_and_rejects_bad_configs() {
+    const MNIST28: DataKind = DataKind::Image {
+        channels: 1,
+        height: 28,
+        width: 28,
+    };
+    const CIFAR: DataKind = DataKind::Image {
+        channels: 3,
+        height: 32,
+        width: 32,
+    };
     let specs = registry();
     for spec in &specs {
         let data = if (spec.accepts)(&IMG) {
@@ -495,6 +505,23 @@ fn registry_builds_every_model_and_rejects_bad_configs() {
         let m = (spec.build)(&args).unwrap_or_else(|e| panic!("{}: {e}", spec.name));
         assert_eq!(m.family(), "flow");
         assert!(m.config_json().is_object());
+        // Every listed preset resolves and builds at its own scale: 28x28 images (or CIFAR's
+        // 3x32x32 for presets made for it, as Glow's `paper`), or 2-D vectors.
+        for preset in spec.presets {
+            let at = |data| {
+                (spec.build)(&BuildArgs {
+                    preset,
+                    data,
+                    ..args
+                })
+            };
+            let built = if (spec.accepts)(&MNIST28) {
+                at(MNIST28).or_else(|_| at(CIFAR))
+            } else {
+                at(DataKind::Vector { dim: 2 })
+            };
+            built.unwrap_or_else(|e| panic!("{}/{preset}: {e}", spec.name));
+        }
     }
     let glow_spec = find_spec(&specs, "glow").unwrap();
     let bad = serde_json::json!({ "levelz": 3 });

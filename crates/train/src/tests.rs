@@ -23,6 +23,8 @@ struct Tiny {
     hidden: i64,
     nan_at: Option<u64>,
     evals: Cell<u64>,
+    /// Evaluation number (1-based) that fails, as a late evaluation error would.
+    fail_eval: Option<u64>,
 }
 
 impl Tiny {
@@ -38,6 +40,7 @@ impl Tiny {
             hidden,
             nan_at: None,
             evals: Cell::new(0),
+            fail_eval: None,
         }
     }
     fn recon(&self, x: &Tensor) -> Tensor {
@@ -100,6 +103,9 @@ impl GenerativeModel for Tiny {
     fn evaluate(&self, data: &Dataset, _opts: &EvalOptions) -> Result<EvalReport> {
         let k = self.evals.get() + 1;
         self.evals.set(k);
+        if self.fail_eval == Some(k) {
+            return Err(CoreError::model("tiny-test", "evaluation failed"));
+        }
         let mse = self.recon(&data.x).double_value(&[]);
         let score = (k as f64 - 3.0).powi(2); // best at the third evaluation
         Ok(EvalReport {
@@ -693,4 +699,46 @@ fn players_step_only_their_own_group_and_counts_survive_resume() {
         e.contains("train.ema.groups") && e.contains("generator"),
         "{e}"
     );
+}
+
+/// A failure in the final evaluation never costs the trained weights: the last checkpoint is
+/// written first, and a resumed run keeps what `config.json` recorded (the CLI's dataset and
+/// preset) beside the trainer's own keys.
+#[test]
+fn a_failing_final_eval_keeps_the_weights_and_resume_keeps_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = split();
+    let mut cfg = TrainConfig::quick(6, 16, 0.02);
+    cfg.progress = false;
+    cfg.final_eval = true;
+    cfg.checkpoint_every = 100; // no periodic checkpoint: only the end-of-run one
+    let mut m = Tiny::new(8, 1);
+    m.fail_eval = Some(1);
+    let mut t = Trainer::new(cfg.clone(), Some(dir.path())).unwrap();
+    t.set_meta("dataset", serde_json::json!("synthetic"));
+    t.set_meta("model", serde_json::json!("not-the-trainer's")); // the trainer's key wins
+    t.stop_at(4);
+    let s = t.fit(&mut m, &data).unwrap(); // stopped early: no final evaluation yet
+    assert_eq!(s.steps, 4);
+    let mut t = Trainer::resume(dir.path()).unwrap();
+    let e = t.fit(&mut m, &data).unwrap_err().to_string();
+    assert!(e.contains("evaluation failed"), "{e}");
+    let latest = ckpt::resolve(dir.path()).unwrap();
+    let st = ckpt::read_state(&latest).unwrap();
+    assert_eq!(
+        st.step, 6,
+        "the final weights are on disk despite the failed evaluation"
+    );
+    let saved = ckpt::read_safetensors(&latest.join("model.safetensors")).unwrap();
+    for (name, t) in m.vs.variables() {
+        assert!(
+            saved[&name].equal(&t),
+            "{name} differs from the trained weights"
+        );
+    }
+    let conf: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("config.json")).unwrap())
+            .unwrap();
+    assert_eq!(conf["dataset"], "synthetic");
+    assert_eq!(conf["model"], "tiny-test");
 }
