@@ -55,4 +55,33 @@ mod tests {
             );
         }
     }
+
+    /// Every listed model works with `train` (issue 13, case 14): a classical baseline goes
+    /// through the same catalogue and `Trainer::fit` as the deep models, fitted instead of stepped.
+    #[test]
+    fn a_listed_baseline_trains_through_the_trainer() {
+        let split = genzoo_data::toy::Toy::EightGaussians.split(400, 200, 0);
+        let mut m = genzoo_core::model::build_for(
+            &all_specs(),
+            "gaussian",
+            None,
+            &split.train,
+            tch::Device::Cpu,
+        )
+        .unwrap();
+        let cfg = genzoo_train::TrainConfig {
+            progress: false,
+            final_eval: true,
+            ..genzoo_train::TrainConfig::quick(10, 64, 1e-3)
+        };
+        let s = genzoo_train::Trainer::new(cfg, None)
+            .unwrap()
+            .fit(m.as_mut(), &split)
+            .unwrap();
+        assert_eq!(s.steps, 0);
+        assert_eq!(s.fit.unwrap()["params"], 5.0); // 2 means + 3 covariance entries
+        let nll = s.final_eval.unwrap().nll.unwrap();
+        assert_eq!(nll.kind, genzoo_core::model::LikelihoodKind::Exact);
+        assert!(nll.value > 3.0 && nll.value < 6.0, "{nll}");
+    }
 }

@@ -326,6 +326,19 @@ pub fn prune(ckpt_dir: &Path, keep: usize, protect: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// `latest` or `best` when `path` names a pointer (the file in `checkpoints/`, or `RUN/latest`,
+/// `RUN/best` as shorthands) rather than a directory.
+pub(crate) fn pointer_name(path: &Path) -> Option<&'static str> {
+    if path.is_dir() {
+        return None;
+    }
+    match path.file_name()?.to_str()? {
+        LATEST => Some(LATEST),
+        BEST => Some(BEST),
+        _ => None,
+    }
+}
+
 fn read_pointer(ckpt_dir: &Path, which: &str) -> Option<PathBuf> {
     let name = fs::read_to_string(ckpt_dir.join(which)).ok()?;
     let dir = ckpt_dir.join(name.trim());
@@ -334,7 +347,8 @@ fn read_pointer(ckpt_dir: &Path, which: &str) -> Option<PathBuf> {
 
 /// The checkpoint directory meant by `path`: a checkpoint directory itself, a `checkpoints/`
 /// directory or a run directory (its `latest`, or the newest complete `step-*` if the pointer
-/// is missing or dangling).
+/// is missing or dangling), or a pointer: `RUN/checkpoints/latest`, `RUN/checkpoints/best`, or
+/// the shorthands `RUN/latest` and `RUN/best`.
 ///
 /// # Errors
 /// [`CoreError::Io`] when the checkpoint folder cannot be listed; [`CoreError::Checkpoint`] naming
@@ -356,6 +370,19 @@ pub fn resolve_best(path: &Path) -> Result<PathBuf> {
 fn resolve_pointer(path: &Path, which: &str) -> Result<PathBuf> {
     if path.join("state.json").is_file() {
         return Ok(path.to_path_buf());
+    }
+    // A pointer named directly, `RUN/checkpoints/best`, or its shorthand `RUN/best`: follow it.
+    if let Some(name) = pointer_name(path) {
+        let parent = path.parent().unwrap_or(Path::new("."));
+        let ckpt_dir = if path.is_file() {
+            parent.to_path_buf()
+        } else {
+            parent.join("checkpoints")
+        };
+        return read_pointer(&ckpt_dir, name).ok_or_else(|| CoreError::Checkpoint {
+            path: path.to_path_buf(),
+            msg: format!("the `{name}` pointer names no complete checkpoint"),
+        });
     }
     let ckpt_dir = if path.join("checkpoints").is_dir() {
         path.join("checkpoints")

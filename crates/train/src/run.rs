@@ -44,10 +44,17 @@ pub struct RunMeta {
 }
 
 /// The run directory that `path` names: `path` itself, or the folder holding the `checkpoints/`
-/// that `path` lies in (a checkpoint directory, or the `latest`/`best` pointer).
+/// that `path` lies in (a checkpoint directory, or the `latest`/`best` pointer), or the run of the
+/// shorthands `RUN/latest`, `RUN/best`.
 pub fn run_root(path: &Path) -> PathBuf {
     if path.join(CONFIG_JSON).is_file() {
         return path.to_path_buf();
+    }
+    // The shorthands `RUN/latest` and `RUN/best`.
+    if let (Some(_), Some(parent)) = (checkpoint::pointer_name(path), path.parent()) {
+        if parent.join(CONFIG_JSON).is_file() {
+            return parent.to_path_buf();
+        }
     }
     path.ancestors()
         .find(|a| a.file_name().is_some_and(|n| n == "checkpoints"))

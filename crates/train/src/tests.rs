@@ -522,6 +522,25 @@ fn best_checkpoint_and_early_stopping() {
         !dir.path().join("checkpoints/step-00000004").exists(),
         "pruning keeps the newest and the best only"
     );
+    // Every way of naming a checkpoint resolves (issue 13, case 5): the pointer files and the
+    // `RUN/best`, `RUN/latest` shorthands, for `resolve` and for the run's metadata alike.
+    for (p, want) in [
+        ("checkpoints/best", "step-00000003"),
+        ("best", "step-00000003"),
+        ("checkpoints/latest", "step-00000005"),
+        ("latest", "step-00000005"),
+    ] {
+        let path = dir.path().join(p);
+        assert!(ckpt::resolve(&path).unwrap().ends_with(want), "{p}");
+        assert_eq!(crate::run::run_root(&path), dir.path(), "{p}");
+        assert_eq!(
+            crate::run::read_meta(&path).unwrap().model,
+            "tiny-test",
+            "{p}"
+        );
+    }
+    let e = ckpt::resolve(&dir.path().join("checkpoints/step-00000004/best"));
+    assert!(e.is_err());
 }
 
 #[test]
@@ -741,4 +760,34 @@ fn a_failing_final_eval_keeps_the_weights_and_resume_keeps_the_config() {
             .unwrap();
     assert_eq!(conf["dataset"], "synthetic");
     assert_eq!(conf["model"], "tiny-test");
+}
+
+/// An empty test split is refused before the first step when the run would evaluate (issue 13,
+/// case 8), and accepted when it would not.
+#[test]
+fn an_empty_test_split_is_refused_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut data = split();
+    data.test = data.test.take(0);
+    let mut cfg = TrainConfig::quick(3, 16, 0.02);
+    cfg.progress = false;
+    cfg.final_eval = true;
+    let mut m = Tiny::new(8, 1);
+    let e = Trainer::new(cfg.clone(), Some(dir.path()))
+        .unwrap()
+        .fit(&mut m, &data)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("synthetic/test") && e.contains("no test example"),
+        "{e}"
+    );
+    assert!(
+        !dir.path().join("config.json").exists(),
+        "refused before anything is written"
+    );
+    cfg.final_eval = false;
+    cfg.eval_every = 0;
+    let s = Trainer::new(cfg, None).unwrap().fit(&mut m, &data).unwrap();
+    assert_eq!(s.steps, 3);
 }

@@ -332,6 +332,13 @@ impl Plan {
                 train.name
             )));
         }
+        if test.is_empty() && (cfg.final_eval || cfg.eval_every > 0) {
+            return Err(CoreError::Invalid(format!(
+                "dataset `{}` has no test example to evaluate on: give test data, or set \
+                 `final_eval = false` and `eval_every = 0`",
+                test.name
+            )));
+        }
         let batches = BatchIter::new(&train, cfg.batch_size, cfg.seed, device)?;
         let per_epoch = batches.batches_per_epoch() as u64;
         let total = match (cfg.steps, cfg.epochs) {
