@@ -447,6 +447,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
         max_examples: a.max_examples,
         ..EvalOptions::default()
     };
+    opts.validate()?; // `--importance-samples 0` is refused, as `train` refuses it
     if a.per_example.is_some() && model.per_example_nll().is_none() {
         bail!(
             "{} has no per-example likelihood: --per-example needs a model with one",

@@ -7,11 +7,12 @@ use std::path::PathBuf;
 /// Everything that can go wrong in genzoo-core. Each variant names the file, key or tensor at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
-    #[error("{path}: {source}")]
+    /// An I/O error on `path`. The OS message is part of this error's text, not a separate
+    /// `source()`, so that a printed error chain says it once.
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A data file whose bytes do not match what it declares.
     #[error("{path}: {msg}")]
@@ -55,7 +56,7 @@ impl CoreError {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         CoreError::Io {
             path: path.into(),
-            source,
+            error: source,
         }
     }
     /// A format error attached to the path of the offending file.
@@ -85,5 +86,22 @@ impl CoreError {
             model: model.into(),
             msg: msg.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An I/O error prints the OS message once, also through an error chain (issue 13, case 16).
+    #[test]
+    fn io_errors_say_the_os_message_once() {
+        let os = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let msg = os.to_string();
+        let e = CoreError::io("/no/such/file", os);
+        assert!(std::error::Error::source(&e).is_none());
+        let text = e.to_string();
+        assert_eq!(text.matches(&msg).count(), 1, "{text}");
+        assert!(text.starts_with("/no/such/file: "), "{text}");
     }
 }

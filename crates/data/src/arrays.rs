@@ -90,15 +90,10 @@ fn with_labels(
                     format!("{} labels for {n} examples", l.len()),
                 ));
             }
-            if let Some(neg) = l.iter().find(|&&v| v < 0) {
-                return Err(CoreError::shape(
-                    format!("{name}.y"),
-                    format!("negative label {neg}"),
-                ));
-            }
             let v: Vec<i64> = l.iter().copied().collect();
-            let k = v.iter().copied().max().unwrap_or(0) + 1;
-            (Some(Tensor::from_slice(&v)), Some(k))
+            let y = Tensor::from_slice(&v);
+            let k = genzoo_core::data::class_count(&format!("{name}.y"), &[&y])?;
+            (Some(y), k)
         }
     };
     Ok(Dataset {

@@ -274,16 +274,10 @@ fn finish_split(mut train: Dataset, mut test: Dataset, dir: &Path) -> Result<Spl
             "labels given for only one of train and test",
         ));
     }
-    let max_label = [&train.y, &test.y]
-        .iter()
-        .filter_map(|y| y.as_ref())
-        .filter(|y| y.numel() > 0)
-        .map(|y| y.max().int64_value(&[]))
-        .max();
-    if let Some(m) = max_label {
-        train.num_classes = Some(m + 1);
-        test.num_classes = Some(m + 1);
-    }
+    let labels: Vec<&tch::Tensor> = [&train.y, &test.y].into_iter().flatten().collect();
+    let k = genzoo_core::data::class_count(&format!("{} labels", dir.display()), &labels)?;
+    train.num_classes = k;
+    test.num_classes = k;
     Ok(Split { train, test })
 }
 
@@ -492,6 +486,27 @@ mod tests {
         let e = load_idx_dir(d).unwrap_err().to_string();
         assert!(
             e.contains("t10k-labels-idx1-ubyte") && e.contains("3 labels for 2 images"),
+            "{e}"
+        );
+        // One stray label does not make a 2,000,001-class problem (issue 13, case 6): refused,
+        // naming the folder and what the labels hold.
+        let big: Vec<u8> = [0i32, 0, 2_000_000]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect();
+        write_idx(
+            &d.join("t10k-labels-idx1-ubyte"),
+            &IdxArray {
+                dtype: crate::idx::IdxDtype::I32,
+                dims: vec![2],
+                data: big[4..].to_vec(),
+            },
+            false,
+        )
+        .unwrap();
+        let e = load_idx_dir(d).unwrap_err().to_string();
+        assert!(
+            e.contains("2000001 classes") && e.contains("relabel"),
             "{e}"
         );
         // Unlabelled 1-channel grayscale folder of another size works too.

@@ -208,15 +208,10 @@ impl TrainConfig {
                 return bad("early_stopping", "needs eval_every > 0");
             }
         }
-        if self.eval.batch_size <= 0 {
-            return bad("eval.batch_size", "must be > 0");
-        }
-        if self.eval.importance_samples == 0 {
-            return bad("eval.importance_samples", "must be > 0");
-        }
-        if matches!(self.eval.max_examples, Some(n) if n <= 0) {
-            return bad("eval.max_examples", "must be > 0");
-        }
+        self.eval.validate().map_err(|e| match e {
+            CoreError::Config { key, msg } => CoreError::config(format!("train.{key}"), msg),
+            other => other,
+        })?;
         if self.log_every == 0 {
             return bad("log_every", "must be > 0");
         }

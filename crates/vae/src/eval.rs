@@ -162,6 +162,7 @@ pub fn is_log_likelihood(
 /// The first `opts.max_examples` examples of `data` (all by default), or an error naming the
 /// data when there are none.
 fn eval_subset(data: &Dataset, opts: &EvalOptions) -> Result<Dataset> {
+    opts.validate()?;
     let data = data.take(opts.max_examples.unwrap_or(data.len()));
     if data.is_empty() {
         return Err(CoreError::shape(

@@ -33,8 +33,9 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // 9,000 train / 1,000 test digits (`datasets/mnist10k`, or `$GENZOO_DATASETS/mnist10k`).
 //! let split = genzoo_vae::genzoo_data::load_mnist10k()?;
+//! genzoo_vae::genzoo_core::seed::seed_torch_stream(0, "init", 0); // reproducible initial weights
 //! let mut model = genzoo_vae::build("vae-mlp", Some("tiny"), &split.train, Device::Cpu)?;
-//! let cfg = TrainConfig { sample_count: 0, progress: false, ..TrainConfig::quick(20, 64, 1e-3) };
+//! let cfg = TrainConfig { sample_count: 0, progress: false, ..TrainConfig::quick(150, 64, 3e-3) };
 //! Trainer::new(cfg, None)?.fit(model.as_mut(), &split)?;
 //!
 //! // The importance-sampled estimate of -log p(x) (IWAE bound, k = 10) in nats per digit, on
@@ -44,7 +45,8 @@
 //! let nll = report.nll.expect("a VAE has a likelihood"); // value, unit and kind
 //! assert_eq!(nll.kind, LikelihoodKind::IsEstimate);
 //! println!("test NLL {nll} on {}", report.data); // "... nats (is-estimate) on mnist10k/test ..."
-//! assert!(nll.value > 0.0 && nll.value < 784.0 * 2f64.ln());
+//! // Well below the 543.4 nats (784 ln 2) of a coin flip per pixel after 150 steps.
+//! assert!(nll.value > 0.0 && nll.value < 400.0);
 //!
 //! let samples = model.sample(16, 0)?; // f32 [16, 1, 28, 28] in [0, 1]
 //! assert_eq!(samples.size(), [16, 1, 28, 28]);

@@ -189,3 +189,78 @@ mod tests {
         }
     }
 }
+
+/// Above this many classes a label set must use at least half of `0..K` to be believed.
+pub const PLAUSIBLE_CLASSES: i64 = 1024;
+
+/// The class count `K = max + 1` of integer labels (`i64 [n]` each; empty ones ignored), checked:
+/// labels are non-negative, and a count above [`PLAUSIBLE_CLASSES`] must be backed by at least
+/// `K / 2` distinct labels (one stray label of 2,000,000 does not make a 2,000,001-class problem
+/// whose conditional models would exhaust memory). `None` when there is no label.
+///
+/// # Errors
+/// [`crate::CoreError::Shape`] naming `name` for a negative label or an implausible count, with
+/// the number of distinct labels and the largest one.
+pub fn class_count(name: &str, labels: &[&Tensor]) -> crate::Result<Option<i64>> {
+    let parts: Vec<Tensor> = labels
+        .iter()
+        .filter(|y| y.numel() > 0)
+        .map(|y| y.f_to_kind(Kind::Int64).and_then(|t| t.f_reshape([-1])))
+        .collect::<Result<_, _>>()?;
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    let all = Tensor::f_cat(&parts, 0)?;
+    let (lo, hi) = (
+        all.f_min()?.f_int64_value(&[])?,
+        all.f_max()?.f_int64_value(&[])?,
+    );
+    if lo < 0 {
+        return Err(crate::CoreError::shape(
+            name,
+            format!("negative label {lo}: labels must be 0..K-1"),
+        ));
+    }
+    let k = hi + 1;
+    if k > PLAUSIBLE_CLASSES {
+        let (sorted, _) = all.f_sort(0, false)?;
+        let (distinct, _, _) = sorted.f_unique_consecutive(false, false, None)?;
+        let d = distinct.size()[0];
+        if 2 * d < k {
+            return Err(crate::CoreError::shape(
+                name,
+                format!(
+                    "labels span 0..={hi} ({k} classes) but only {d} distinct values occur: \
+                     relabel them 0..{d}-1 (a conditional model would allocate all {k} classes)"
+                ),
+            ));
+        }
+    }
+    Ok(Some(k))
+}
+
+#[cfg(test)]
+mod class_tests {
+    use super::*;
+
+    #[test]
+    fn class_counts_are_checked() {
+        let y = |v: &[i64]| Tensor::from_slice(v);
+        assert_eq!(
+            class_count("y", &[&y(&[0, 3, 1]), &y(&[2])]).unwrap(),
+            Some(4)
+        );
+        assert_eq!(class_count("y", &[&y(&[])]).unwrap(), None);
+        let e = class_count("train.y", &[&y(&[0, 0, 2_000_000])])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("train.y") && e.contains("2000001 classes") && e.contains("only 2"),
+            "{e}"
+        );
+        assert!(class_count("y", &[&y(&[0, -1])]).is_err());
+        // Many classes, densely used: fine.
+        let dense: Vec<i64> = (0..3000).collect();
+        assert_eq!(class_count("y", &[&y(&dense)]).unwrap(), Some(3000));
+    }
+}

@@ -98,6 +98,27 @@ impl Default for EvalOptions {
     }
 }
 
+impl EvalOptions {
+    /// Checks every option, naming the key under `[train.eval]`.
+    ///
+    /// # Errors
+    /// [`crate::CoreError::Config`] for `importance_samples` = 0, `batch_size` < 1 or
+    /// `max_examples` < 1.
+    pub fn validate(&self) -> crate::Result<()> {
+        let bad = |k: &str| Err(crate::CoreError::config(format!("eval.{k}"), "must be > 0"));
+        if self.batch_size <= 0 {
+            return bad("batch_size");
+        }
+        if self.importance_samples == 0 {
+            return bad("importance_samples");
+        }
+        if matches!(self.max_examples, Some(n) if n <= 0) {
+            return bad("max_examples");
+        }
+        Ok(())
+    }
+}
+
 /// The evaluation of a model on a dataset.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct EvalReport {

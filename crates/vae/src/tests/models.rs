@@ -447,3 +447,23 @@ fn vq_prior_is_replaceable() {
     );
     assert_eq!(m.sample(2, 0).unwrap().size(), [2, 1, 28, 28]);
 }
+
+/// Evaluation options are checked, not silently mended (issue 13, case 16): k = 0 importance
+/// samples is an error naming the key, in the library as in `train` and `eval`.
+#[test]
+fn zero_importance_samples_is_an_error_naming_the_key() {
+    let split = image_split(4);
+    let vae = crate::build("vae-mlp", Some("tiny"), &split.train, Device::Cpu).unwrap();
+    let opts = EvalOptions {
+        importance_samples: 0,
+        ..EvalOptions::default()
+    };
+    let e = vae.evaluate(&split.test, &opts).unwrap_err().to_string();
+    assert!(e.contains("eval.importance_samples"), "{e}");
+    let e = vae
+        .per_example_nll()
+        .unwrap()
+        .nll_per_example(&split.test, &opts)
+        .unwrap_err();
+    assert!(e.to_string().contains("eval.importance_samples"));
+}
