@@ -120,6 +120,28 @@ pub struct IsBench {
     pub data: String,
 }
 
+/// The classic VAE (seeded initial weights) after `train_steps` steps on `mnist10k` (0 keeps the
+/// initial weights), with the split on `device`: what the evaluation benchmarks start from.
+fn trained_classic(
+    train_steps: u64,
+    threads: usize,
+    device: Device,
+) -> Result<(Owned<Vae>, Split)> {
+    seed::set_threads(threads);
+    let split = bench_split()?;
+    let split = Split {
+        train: split.train.to_device(device),
+        test: split.test.to_device(device),
+    };
+    let cfg = Config::mlp_preset("classic").expect("classic preset exists");
+    seed::seed_torch_stream(0, "init", 0);
+    let mut model = Owned::build(device, |p| Vae::named(p, &cfg, "vae-mlp"))?;
+    if train_steps > 0 {
+        Trainer::new(quick(train_steps, threads), None)?.fit(&mut model, &split)?;
+    }
+    Ok((model, split))
+}
+
 /// Trains the classic VAE for `train_steps` steps (untimed; 0 keeps the initial weights), then
 /// times the IS-NLL with `k` samples over the test split (1,000 digits of `mnist10k`), in
 /// batches of `batch_size` examples.
@@ -130,17 +152,7 @@ pub fn is_nll_benchmark(
     train_steps: u64,
     batch_size: i64,
 ) -> Result<IsBench> {
-    seed::set_threads(threads);
-    let split = bench_split()?;
-    let split = Split {
-        train: split.train.to_device(device),
-        test: split.test.to_device(device),
-    };
-    let cfg = Config::mlp_preset("classic").expect("classic preset exists");
-    let mut model = Owned::build(device, |p| Vae::named(p, &cfg, "vae-mlp"))?;
-    if train_steps > 0 {
-        Trainer::new(quick(train_steps, threads), None)?.fit(&mut model, &split)?;
-    }
+    let (model, split) = trained_classic(train_steps, threads, device)?;
     let t0 = Instant::now();
     let lp = genzoo_vae::eval::is_log_likelihood(&model.net.lat, &split.test, k, batch_size, 0)?;
     let nll = -lp.f_mean(Kind::Double)?.f_double_value(&[])?;
@@ -190,18 +202,7 @@ pub fn grad_variance(
     use genzoo_vae::grad::encoder_gradient_stats;
     use genzoo_vae::obs::Mode;
     use genzoo_vae::vae::Estimator;
-    seed::set_threads(threads);
-    let split = bench_split()?;
-    let split = Split {
-        train: split.train.to_device(device),
-        test: split.test.to_device(device),
-    };
-    let cfg = Config::mlp_preset("classic").expect("classic preset exists");
-    seed::seed_torch_stream(0, "init", 0);
-    let mut model = Owned::build(device, |p| Vae::named(p, &cfg, "vae-mlp"))?;
-    if train_steps > 0 {
-        Trainer::new(quick(train_steps, threads), None)?.fit(&mut model, &split)?;
-    }
+    let (model, split) = trained_classic(train_steps, threads, device)?;
     let batch = 128;
     let lat = &model.net.lat;
     let prep = lat
