@@ -62,7 +62,7 @@ fn default_models(split: &Split, quick: bool) -> Vec<String> {
         v.push("gmm-full".into());
     }
     let quick_deep: &[&str] = if image {
-        &["vae-mlp", "iwae", "realnvp"]
+        &["made", "gated-pixelcnn", "vae-mlp", "iwae", "realnvp"]
     } else {
         &["realnvp-2d", "maf"]
     };

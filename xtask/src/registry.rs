@@ -5,6 +5,7 @@ use genzoo_core::model::ModelSpec;
 /// The catalogue: the classical baselines, then every family's models.
 pub fn all_specs() -> Vec<ModelSpec> {
     let mut v = genzoo_baselines::registry();
+    v.extend(genzoo_autoregressive::registry());
     v.extend(genzoo_vae::registry());
     v.extend(genzoo_flow::registry());
     v
@@ -38,7 +39,7 @@ mod tests {
         let n = names.len();
         names.dedup();
         assert_eq!(names.len(), n, "duplicate catalogue names");
-        for family in ["baseline", "vae", "flow"] {
+        for family in ["baseline", "autoregressive", "vae", "flow"] {
             assert!(specs.iter().any(|s| s.family == family), "{family} missing");
         }
         for s in &specs {

@@ -387,6 +387,25 @@ pub fn sample(a: SampleArgs) -> Result<()> {
     if meta.data_kind.is_image() {
         genzoo_train::image::save_grid(&out, &x, a.nrow)?;
         println!("{} images in {secs:.3} s -> {}", x.size()[0], out.display());
+    } else if let genzoo_core::data::DataKind::Sequence { .. } = meta.data_kind {
+        // Audio: one 16 kHz WAV file per sample (waveforms in [-1, 1]).
+        let rate = genzoo_data::audio::DEFAULT_RATE;
+        let waves = Vec::<Vec<f32>>::try_from(
+            x.to_device(Device::Cpu)
+                .to_kind(tch::Kind::Float)
+                .flatten(1, -1),
+        )?;
+        for (i, w) in waves.iter().enumerate() {
+            let path = out.with_file_name(format!("sample-{}-{i}.wav", a.seed));
+            genzoo_data::audio::write_wav(&path, w, rate)?;
+        }
+        println!(
+            "{} audio samples ({} at {rate} Hz each) in {secs:.3} s -> {}",
+            waves.len(),
+            waves.first().map_or(0, Vec::len),
+            out.with_file_name(format!("sample-{}-*.wav", a.seed))
+                .display()
+        );
     } else {
         let out = out.with_extension("json");
         let flat = x

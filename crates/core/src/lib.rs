@@ -21,6 +21,7 @@ pub mod estimators;
 pub mod io;
 pub mod layers;
 pub mod model;
+pub mod obs;
 pub mod seed;
 pub mod units;
 

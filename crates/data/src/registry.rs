@@ -1,25 +1,27 @@
-//! Datasets by name: the shipped `mnist10k`, the downloadable `mnist`, `fashion-mnist` and
-//! `cifar10`, the toy sets of [`super::toy`], and any folder of IDX files a user brings
-//! (`--data DIR`).
+//! Datasets by name: the shipped `mnist10k` and `piano`, the downloadable `mnist`,
+//! `fashion-mnist` and `cifar10`, the toy sets of [`super::toy`], and any folder of IDX or audio
+//! files a user brings (`--data DIR`).
 //!
 //! Where files are looked for:
 //! * `mnist10k` (shipped in the repository, see `datasets/mnist10k/README.md`): in
 //!   `$GENZOO_DATASETS/mnist10k`, else `datasets/mnist10k` of the workspace this crate was built
 //!   in (`CARGO_MANIFEST_DIR/../../datasets`), else `datasets/mnist10k` in the current directory
-//!   or one of its parents. Its SHA-256 sums are checked on every load.
+//!   or one of its parents. Its SHA-256 sums are checked on every load. The shipped `piano`
+//!   (`datasets/piano/README.md`, [`crate::audio::piano`]) is looked for the same way.
 //! * downloaded datasets: in `DATA_ROOT/NAME/`, where `DATA_ROOT` is the caller's choice
 //!   (`default_data_root()`: `$GENZOO_DATA`, else `data/` in the current directory). Fashion-MNIST
 //!   is also taken from Debian's `/usr/share/datasets/fashion-mnist` when installed. Files are
 //!   verified against their SHA-256 on load.
 //! * `--data DIR`: `train-*` and `t10k-*` (or `test-*`) IDX files, raw or gzip: one file with
 //!   `images` (or `idx3`/`idx4`) in its name and optionally one with `labels` (or `idx1`) per
-//!   split; any count, height and width, one or three channels.
+//!   split; any count, height and width, one or three channels. A folder holding `.wav`, `.ogg`
+//!   or `.flac` files is read as audio instead ([`crate::audio::load_audio_dir`]).
 use std::path::{Path, PathBuf};
 
 use tch::Tensor;
 
 use crate::download::{self, FileSpec};
-use crate::{idx, toy};
+use crate::{audio, idx, toy};
 use genzoo_core::data::{DataKind, Dataset, Split};
 use genzoo_core::{CoreError, Result};
 
@@ -46,9 +48,10 @@ pub const MNIST10K_SHA256: [(&str, &str); 4] = [
     ),
 ];
 
-/// Every name [`load`] knows besides folders: image datasets first, then the toy sets.
+/// Every name [`load`] knows besides folders: the shipped and downloadable datasets first, then
+/// the toy sets.
 pub fn known_names() -> Vec<&'static str> {
-    let mut v = vec![MNIST10K];
+    let mut v = vec![MNIST10K, audio::PIANO];
     v.extend(download::DOWNLOADABLE);
     v.extend(toy::Toy::ALL.iter().map(|t| t.name()));
     v
@@ -76,9 +79,10 @@ pub fn default_data_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("data"))
 }
 
-/// Loads a dataset by name (`mnist10k`, `mnist`, `fashion-mnist`, `cifar10`, a toy set) or, when
-/// `name_or_dir` is an existing folder, from the IDX files in it. Downloaded datasets are looked
-/// for under `data_root`; nothing is downloaded here.
+/// Loads a dataset by name (`mnist10k`, `piano`, `mnist`, `fashion-mnist`, `cifar10`, a toy set)
+/// or, when `name_or_dir` is an existing folder, from the audio files in it (when it holds any:
+/// [`audio::load_audio_dir`]) or else from its IDX files. Downloaded datasets are looked for under
+/// `data_root`; nothing is downloaded here.
 ///
 /// # Errors
 /// [`CoreError::Unknown`] for a name that is neither a known dataset nor an existing folder;
@@ -88,6 +92,7 @@ pub fn default_data_root() -> PathBuf {
 pub fn load(name_or_dir: &str, data_root: &Path) -> Result<Split> {
     match name_or_dir {
         MNIST10K => load_mnist10k(),
+        audio::PIANO => audio::load_piano(),
         "mnist" | "fashion-mnist" => load_named_idx(name_or_dir, data_root),
         "cifar10" => {
             let dir = verified_dir("cifar10", data_root)?;
@@ -99,12 +104,15 @@ pub fn load(name_or_dir: &str, data_root: &Path) -> Result<Split> {
             }
             let p = Path::new(other);
             if p.is_dir() {
+                if audio::has_audio_files(p) {
+                    return audio::load_audio_dir(p);
+                }
                 return load_idx_dir(p);
             }
             Err(CoreError::Unknown {
                 what: "dataset",
                 name: other.into(),
-                known: known_names().join(", ") + ", or a folder of IDX files",
+                known: known_names().join(", ") + ", or a folder of IDX or audio files",
             })
         }
     }
@@ -258,7 +266,7 @@ pub fn load_idx_dataset(images: &Path, labels: Option<&Path>, name: &str) -> Res
 }
 
 /// Checks that train and test agree in shape and sets `num_classes` from the labels of both.
-fn finish_split(mut train: Dataset, mut test: Dataset, dir: &Path) -> Result<Split> {
+pub(crate) fn finish_split(mut train: Dataset, mut test: Dataset, dir: &Path) -> Result<Split> {
     if train.kind != test.kind {
         return Err(CoreError::format(
             dir,

@@ -249,16 +249,4 @@ impl LatentModel for GaussianLatent {
     }
 }
 
-/// `x [b, ...]` repeated `k` times along the first dimension: `[k * b, ...]` (row `i * b + j` is
-/// example `j`), matching `z [k, b, d].reshape([k * b, d])`.
-///
-/// # Errors
-/// A libtorch error (e.g. a negative `k`).
-pub fn expand_rows(x: &Tensor, k: i64) -> Result<Tensor> {
-    if k == 1 {
-        return Ok(x.shallow_clone());
-    }
-    let mut reps = vec![1i64; x.dim()];
-    reps[0] = k;
-    Ok(x.f_repeat(reps.as_slice())?)
-}
+pub use genzoo_core::obs::expand_rows;

@@ -63,7 +63,7 @@ pub mod impute;
 pub mod iwae;
 pub mod latent;
 pub mod nets;
-pub mod obs;
+pub use genzoo_core::obs;
 pub mod quantizer;
 pub mod vae;
 pub mod viz;
@@ -78,7 +78,7 @@ pub use genzoo_data;
 pub use genzoo_train;
 
 use genzoo_core::data::{DataKind, Dataset};
-use genzoo_core::model::{config_from, BuildArgs, GenerativeModel, ModelSpec, Network, Owned};
+use genzoo_core::model::{build_network as build_net, GenerativeModel, ModelSpec};
 use genzoo_core::Result;
 
 /// Builds model `name` of this family (see [`registry`]) from `preset` (default: the model's
@@ -105,27 +105,6 @@ fn images(k: &DataKind) -> bool {
 }
 
 /// A model's presets: its preset function and the preset names.
-type Presets<'a, C> = (fn(&str) -> Option<C>, &'a [&'a str]);
-
-/// The catalogue's builder: `name`'s preset and overrides through [`config_from`], the data kind
-/// set from the dataset by `adjust`, then the network built by `new` in its own variable store.
-fn build_net<C, M>(
-    name: &str,
-    args: &BuildArgs,
-    presets: Presets<'_, C>,
-    adjust: impl FnOnce(&mut C),
-    new: impl FnOnce(&tch::nn::Path, &C) -> Result<M>,
-) -> Result<Box<dyn GenerativeModel>>
-where
-    C: serde::Serialize + serde::de::DeserializeOwned,
-    M: Network + 'static,
-{
-    let mut cfg = config_from(name, args.preset, args.overrides, presets.0, presets.1)?;
-    adjust(&mut cfg);
-    Ok(Box::new(Owned::build(args.device, |p| new(p, &cfg))?))
-}
-
-/// Every model of the family, as the CLI builds them.
 pub fn registry() -> Vec<ModelSpec> {
     vec![
         ModelSpec {

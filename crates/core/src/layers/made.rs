@@ -138,7 +138,8 @@ pub fn made_masks(
     Ok(masks)
 }
 
-fn mask_tensor(m: &[Vec<bool>]) -> Tensor {
+/// A 0/1 mask `f32 [rows, cols]` from [`made_masks`]' rows of booleans.
+pub fn mask_tensor(m: &[Vec<bool>]) -> Tensor {
     let rows = m.len() as i64;
     let cols = m.first().map_or(0, |r| r.len()) as i64;
     let flat: Vec<f32> = m

@@ -25,7 +25,9 @@ pub use capability::{
 pub use losses::{Losses, Optimize, ParamGroup};
 pub use owned::{Network, Owned};
 pub use report::{EvalOptions, EvalReport, ExampleNll, LikelihoodKind, Nll};
-pub use spec::{build_for, build_model, config_from, find_spec, BuildArgs, ModelSpec};
+pub use spec::{
+    build_for, build_model, build_network, config_from, find_spec, BuildArgs, ModelSpec, Presets,
+};
 
 use crate::data::{Batch, Dataset};
 use crate::Result;

@@ -148,3 +148,31 @@ where
     }
     serde_json::from_value(value).map_err(|e| crate::CoreError::config("model", e.to_string()))
 }
+
+/// A preset's constructor and the names of all presets, as a catalogue entry gives them.
+pub type Presets<'a, C> = (fn(&str) -> Option<C>, &'a [&'a str]);
+
+/// The catalogue's builder for one network: `name`'s preset and overrides through
+/// [`config_from`], the data kind (and whatever else the dataset decides) set by `adjust`, then
+/// the network built by `new` under the root of its own variable store on `args.device`.
+///
+/// # Errors
+/// [`crate::CoreError::Unknown`] for an unknown preset, [`crate::CoreError::Config`] for a bad
+/// override, and whatever `new` returns.
+pub fn build_network<C, M>(
+    name: &str,
+    args: &BuildArgs,
+    presets: Presets<'_, C>,
+    adjust: impl FnOnce(&mut C),
+    new: impl FnOnce(&tch::nn::Path, &C) -> Result<M>,
+) -> Result<Box<dyn GenerativeModel>>
+where
+    C: serde::Serialize + serde::de::DeserializeOwned,
+    M: super::Network + 'static,
+{
+    let mut cfg = config_from(name, args.preset, args.overrides, presets.0, presets.1)?;
+    adjust(&mut cfg);
+    Ok(Box::new(super::Owned::build(args.device, |p| {
+        new(p, &cfg)
+    })?))
+}

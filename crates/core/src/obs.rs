@@ -1,5 +1,7 @@
-//! Observation models p(x|z) of the autoencoder family's decoders, and the preparation of stored
-//! data (`u8` images, `f32` vectors) into what encoder and decoder consume.
+//! Observation models: the per-pixel output distributions of the autoencoder family's decoders
+//! p(x|z) and of the autoregressive family's conditionals p(x_i|x_<i), and the preparation of
+//! stored data (`u8` images, `f32` vectors) into what the networks consume. One module for both
+//! families, so that their NLLs are computed on the same (statically binarized) data.
 //!
 //! * Bernoulli over binarized pixels (Kingma & Welling 2014, appendix C.1): dynamic binarization
 //!   in training, a fixed seeded static binarization of the test set in evaluation; nats.
@@ -13,12 +15,10 @@
 //! The log-probabilities come from `genzoo_core::dist`; the Bernoulli case of the training loss
 //! uses libtorch's fused `binary_cross_entropy_with_logits`, which equals
 //! `-dist::Bernoulli::log_prob` (tested in `tests::obs`).
-use genzoo_core::data::{transforms, DataKind};
-use genzoo_core::dist::{
-    dmol, Categorical, DiagGaussian, DiscretizedLogisticMixture, Distribution,
-};
-use genzoo_core::units::NllUnit;
-use genzoo_core::{CoreError, Result};
+use crate::data::{transforms, DataKind};
+use crate::dist::{dmol, Categorical, DiagGaussian, DiscretizedLogisticMixture, Distribution};
+use crate::units::NllUnit;
+use crate::{CoreError, Result};
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Reduction, Tensor};
 
@@ -96,7 +96,7 @@ impl Likelihood {
         }
     }
 
-    /// A description of the preprocessing for [`genzoo_core::model::EvalReport::data`].
+    /// A description of the preprocessing for [`crate::model::EvalReport::data`].
     pub fn data_label(self, seed: u64) -> String {
         match self {
             Likelihood::Auto | Likelihood::Bernoulli => {
@@ -217,7 +217,7 @@ impl Likelihood {
                 .f_sum_dim_intlist(2, false, Kind::Float)?
                 .f_reshape([k * b])?);
         }
-        self.log_prob(params, &crate::latent::expand_rows(target, k)?)
+        self.log_prob(params, &expand_rows(target, k)?)
     }
 
     /// The mean of p(x|z) in data space: images `f32 [n, c, h, w]` in \[0,1\], vectors `[n, d]`.
@@ -277,4 +277,18 @@ impl Likelihood {
             }
         })
     }
+}
+
+/// `x` repeated `k` times along the batch dimension (`[k * b, ...]`, block-major: rows
+/// `j*b..(j+1)*b` are copy `j`); `x` itself when `k == 1`.
+///
+/// # Errors
+/// A libtorch error when `x` is a scalar.
+pub fn expand_rows(x: &Tensor, k: i64) -> Result<Tensor> {
+    if k == 1 {
+        return Ok(x.shallow_clone());
+    }
+    let mut reps = vec![1i64; x.dim()];
+    reps[0] = k;
+    Ok(x.f_repeat(reps.as_slice())?)
 }
