@@ -163,8 +163,16 @@ impl GatedPixelCnn {
     /// a conditional model without classes, or (RGB) widths that do not split into three colour
     /// groups.
     pub fn new(p: &nn::Path, cfg: &Config) -> Result<Self> {
-        let (c, _, _) = image_dims(&cfg.data)?;
-        let lik = image_likelihood(cfg.likelihood)?;
+        // Images: c channels, c colour groups, the likelihood's P parameters per sub-pixel.
+        // Code grids (a prior over VQ codes): K one-hot input channels, one K-way softmax.
+        let (c_in, groups, lik, params) = match cfg.data {
+            DataKind::Categorical { levels, .. } => (levels, 1, Likelihood::Categorical, levels),
+            kind => {
+                let (c, _, _) = image_dims(&kind)?;
+                let lik = image_likelihood(cfg.likelihood)?;
+                (c, c, lik, lik.params())
+            }
+        };
         if cfg.layers < 1 || cfg.first_kernel % 2 == 0 || cfg.kernel % 2 == 0 {
             return Err(CoreError::config(
                 "gated-pixelcnn",
@@ -181,7 +189,7 @@ impl GatedPixelCnn {
         let layers = (0..cfg.layers)
             .map(|l| {
                 let (cin, k) = if l == 0 {
-                    (c, cfg.first_kernel)
+                    (c_in, cfg.first_kernel)
                 } else {
                     (cfg.hidden, cfg.kernel)
                 };
@@ -191,7 +199,7 @@ impl GatedPixelCnn {
                     cfg.hidden,
                     k,
                     l == 0,
-                    c,
+                    groups,
                     classes,
                 )
             })
@@ -200,7 +208,7 @@ impl GatedPixelCnn {
             cfg: cfg.clone(),
             lik,
             layers,
-            head: Head::new(&(p / "head"), cfg.hidden, cfg.head, c, lik)?,
+            head: Head::with_params(&(p / "head"), cfg.hidden, cfg.head, groups, params)?,
             device: p.device(),
         })
     }
@@ -231,6 +239,20 @@ impl Autoregressive for GatedPixelCnn {
     }
     fn params(&self, input: &Tensor, labels: Option<&Tensor>, _train: bool) -> Result<Tensor> {
         check_input(&self.cfg.data, input)?;
+        self.forward(input, labels)
+    }
+    fn cached(&self) -> Option<&dyn CachedSample> {
+        Some(self)
+    }
+}
+
+impl GatedPixelCnn {
+    /// Both stacks and the head on network input `x [n, c_in, h, w]` (pixels, or one-hot codes for
+    /// a code grid): parameters `[n, P, groups, h, w]`.
+    ///
+    /// # Errors
+    /// Missing labels for a conditional model, or a libtorch error for input of the wrong width.
+    pub fn forward(&self, input: &Tensor, labels: Option<&Tensor>) -> Result<Tensor> {
         let (mut v, mut h) = (input.shallow_clone(), input.shallow_clone());
         for l in &self.layers {
             let bias = l.bias(labels)?;
@@ -243,9 +265,6 @@ impl Autoregressive for GatedPixelCnn {
             v = gate(&v_pre)?;
         }
         self.head.forward(&h)
-    }
-    fn cached(&self) -> Option<&dyn CachedSample> {
-        Some(self)
     }
 }
 

@@ -79,7 +79,20 @@ impl Head {
         channels: i64,
         lik: Likelihood,
     ) -> Result<Self> {
-        let params = lik.params();
+        Head::with_params(p, features, hidden, channels, lik.params())
+    }
+
+    /// A head with `params` outputs per channel (a K-way softmax over codes, say).
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] when the widths do not split into `channels` colour groups.
+    pub fn with_params(
+        p: &nn::Path,
+        features: i64,
+        hidden: i64,
+        channels: i64,
+        params: i64,
+    ) -> Result<Self> {
         Ok(Head {
             fc1: MaskedConv2d::new(
                 &(p / "fc1"),

@@ -8,6 +8,9 @@
 //!   2016).
 //! * [`gated_pixel_cnn`]: Gated PixelCNN, vertical and horizontal stacks without the blind spot,
 //!   optionally class-conditional (van den Oord et al. 2016).
+//! * [`pixel_rnn`]: PixelRNN, Row LSTM and Diagonal BiLSTM layers (van den Oord et al. 2016).
+//! * [`vq_prior`]: a Gated PixelCNN prior over VQ-VAE codes, and VQ-VAE + prior as one two-stage
+//!   model (van den Oord et al. 2017).
 //! * [`wavenet`]: WaveNet, dilated causal convolutions over mu-law audio (van den Oord et al. 2016).
 //!
 //! Shared parts: [`masked_conv`] (causal convolutions), [`layers`] (gated units, output heads,
@@ -56,7 +59,9 @@ pub mod masked_conv;
 pub mod model;
 pub mod nade;
 pub mod pixel_cnn;
+pub mod pixel_rnn;
 pub mod sampling;
+pub mod vq_prior;
 pub mod wavenet;
 
 #[cfg(test)]
@@ -65,6 +70,7 @@ mod tests;
 pub use genzoo_core;
 pub use genzoo_data;
 pub use genzoo_train;
+pub use genzoo_vae;
 
 use genzoo_core::data::{DataKind, Dataset};
 use genzoo_core::model::{build_network, BuildArgs, GenerativeModel, ModelSpec, Presets};
@@ -191,6 +197,54 @@ pub fn registry() -> Vec<ModelSpec> {
                         };
                     },
                     gated_pixel_cnn::GatedPixelCnn::new,
+                )
+            },
+        },
+        ModelSpec {
+            name: "pixelrnn-row",
+            family: "autoregressive",
+            about: "PixelRNN with Row LSTM layers (van den Oord et al. 2016, sec. 3.1)",
+            presets: pixel_rnn::PRESETS,
+            accepts: grey,
+            build: |a| {
+                build_ar(
+                    "pixelrnn-row",
+                    a,
+                    (pixel_rnn::Config::row_preset, pixel_rnn::PRESETS),
+                    |c| c.data = a.data,
+                    pixel_rnn::PixelRnn::new,
+                )
+            },
+        },
+        ModelSpec {
+            name: "pixelrnn-diag",
+            family: "autoregressive",
+            about: "PixelRNN with Diagonal BiLSTM layers (van den Oord et al. 2016, sec. 3.2)",
+            presets: pixel_rnn::PRESETS,
+            accepts: grey,
+            build: |a| {
+                build_ar(
+                    "pixelrnn-diag",
+                    a,
+                    (pixel_rnn::Config::diagonal_preset, pixel_rnn::PRESETS),
+                    |c| c.data = a.data,
+                    pixel_rnn::PixelRnn::new,
+                )
+            },
+        },
+        ModelSpec {
+            name: "vq-vae-pixelcnn",
+            family: "autoregressive",
+            about: "VQ-VAE, then a Gated PixelCNN prior over its codes (two stages, one run)",
+            presets: vq_prior::PRESETS,
+            accepts: grey,
+            build: |a| {
+                build_network(
+                    "vq-vae-pixelcnn",
+                    a,
+                    (vq_prior::Config::preset, vq_prior::PRESETS),
+                    |c| c.vq.data = a.data,
+                    vq_prior::VqVaePixelCnn::new,
                 )
             },
         },

@@ -46,7 +46,8 @@ pub fn check_temperature(t: f64) -> Result<()> {
 
 /// One draw per row from the conditionals `params [n, P]` (the likelihood's parameters at one
 /// position) with uniforms `u [n]`: the value in the likelihood's target space, `f32 [n]` (0/1
-/// for Bernoulli, the level 0..255 for the 8-bit likelihoods).
+/// for Bernoulli, the level 0..255 for the 8-bit likelihoods, the class 0..K-1 for a K-way
+/// categorical).
 ///
 /// # Errors
 /// [`CoreError::Config`] (`likelihood`) for a Gaussian (autoregressive models here are discrete);
@@ -65,10 +66,11 @@ pub fn draw(lik: Likelihood, params: &Tensor, u: &Tensor, temperature: f64) -> R
                 .f_div_scalar(temperature)?
                 .f_softmax(1, Kind::Float)?;
             let cdf = probs.f_cumsum(1, Kind::Float)?;
+            let last = (params.size()[1] - 1) as f64;
             Ok(cdf
                 .f_lt_tensor(&u.f_unsqueeze(1)?)?
                 .f_sum_dim_intlist(1, false, Kind::Float)?
-                .f_clamp_max(255.0)?)
+                .f_clamp_max(last)?)
         }
         Likelihood::Logistic => {
             let (loc, log_scale) = (params.f_select(1, 0)?, params.f_select(1, 1)?);

@@ -252,6 +252,21 @@ impl VqVae {
         })
     }
 
+    /// Code maps `i64 [b, h/4, w/4]` of a stored batch (`u8` images), prepared as in training
+    /// (`Mode::Train`: dynamic binarization) or evaluation; no gradient. What a code prior trains on.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] when `x` is not data the likelihood can model; a libtorch error.
+    pub fn batch_codes(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+        let prep = self.lik.prepare(&x.to_device(self.device), mode)?;
+        tch::no_grad(|| self.quant.codes(&self.encode(&prep.input)))
+    }
+
+    /// The model's configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
     /// The grid `(h, w)` of the model's code maps.
     pub fn code_prior_grid(&self) -> (i64, i64) {
         self.grid

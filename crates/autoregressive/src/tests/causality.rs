@@ -70,6 +70,15 @@ fn image_models_are_causal_in_raster_order() {
     );
     let small = image(1, 4, 4);
     assert_causal(&*nade_net(small).net, "nade");
+    for kind in [
+        pixel_rnn::RnnKind::RowLstm,
+        pixel_rnn::RnnKind::DiagonalBilstm,
+    ] {
+        assert_causal(
+            &*pixelrnn(grey, kind, Likelihood::Bernoulli).net,
+            &format!("{kind:?}"),
+        );
+    }
 }
 
 #[test]

@@ -3,14 +3,16 @@
 //! contract (training, evaluation, sampling, bad input).
 mod causality;
 mod contract;
+mod golden;
 mod normalization;
 mod sampling;
+mod vq_prior;
 mod wavenet;
 
 use tch::{nn, Device, Kind, Tensor};
 
 use crate::model::Autoregressive;
-use crate::{gated_pixel_cnn, made, nade, pixel_cnn};
+use crate::{gated_pixel_cnn, made, nade, pixel_cnn, pixel_rnn};
 use genzoo_core::data::DataKind;
 use genzoo_core::obs::Likelihood;
 
@@ -137,4 +139,17 @@ pub(crate) fn wavenet_net(length: i64, classes: i64) -> (nn::VarStore, crate::wa
         }
     });
     (vs, net)
+}
+
+pub(crate) fn pixelrnn(data: DataKind, kind: pixel_rnn::RnnKind, lik: Likelihood) -> Built {
+    tch::manual_seed(7);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let mut cfg = pixel_rnn::Config::preset(kind, "tiny").unwrap();
+    cfg.data = data;
+    cfg.likelihood = lik;
+    let net = pixel_rnn::PixelRnn::new(&vs.root(), &cfg).unwrap();
+    Built {
+        _vs: vs,
+        net: Box::new(net),
+    }
 }

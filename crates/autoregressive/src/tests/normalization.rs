@@ -37,6 +37,14 @@ fn binary_models_sum_to_one_over_all_512_images() {
         ("nade", nade_net(d)),
         ("made", made_net(d, 1)),
         ("made ensemble of 4", made_net(d, 4)),
+        (
+            "pixelrnn-row",
+            pixelrnn(d, pixel_rnn::RnnKind::RowLstm, Likelihood::Bernoulli),
+        ),
+        (
+            "pixelrnn-diag",
+            pixelrnn(d, pixel_rnn::RnnKind::DiagonalBilstm, Likelihood::Bernoulli),
+        ),
     ] {
         let t = log_total_binary(&*b.net);
         assert!(t.abs() < 1e-4, "{what}: log sum p = {t}");
@@ -65,6 +73,14 @@ fn the_256_way_softmax_sums_to_one_over_all_65536_two_pixel_images() {
         ("pixelcnn", pixelcnn(d, Likelihood::Categorical, 1)),
         ("gated-pixelcnn", gated(d, Likelihood::Categorical, 2, 0)),
         ("pixelcnn logistic", pixelcnn(d, Likelihood::Logistic, 1)),
+        (
+            "pixelrnn-diag",
+            pixelrnn(
+                d,
+                pixel_rnn::RnnKind::DiagonalBilstm,
+                Likelihood::Categorical,
+            ),
+        ),
     ] {
         let prep = Prepared {
             input: levels.to_kind(Kind::Float) / 255.0,
