@@ -46,6 +46,10 @@ pub struct Config {
     pub conditional: bool,
     /// Classes conditioned on (set from the dataset when `conditional`; 0 otherwise).
     pub num_classes: i64,
+    /// Channels of a conditioning map `[n, m, h, w]` added to every layer through a 1x1
+    /// convolution (`V * s` of eq. 5: a VLAE decoder's features); 0 for none.
+    #[serde(default)]
+    pub cond_channels: i64,
 }
 
 /// Preset names.
@@ -76,6 +80,7 @@ impl Config {
             head,
             conditional: false,
             num_classes: 0,
+            cond_channels: 0,
         })
     }
 }
@@ -87,6 +92,7 @@ struct GatedLayer {
     link: MaskedConv2d,
     out: MaskedConv2d,
     class_bias: Option<Tensor>,
+    cond: Option<MaskedConv2d>,
     residual: bool,
 }
 
@@ -98,7 +104,7 @@ impl GatedLayer {
         k: i64,
         first: bool,
         c: i64,
-        classes: i64,
+        (classes, cond_channels): (i64, i64),
     ) -> Result<Self> {
         let h2 = 2 * hidden;
         let plain = |cin: i64, cout: i64, kernel: (i64, i64), anchor: (i64, i64), mask| ConvShape {
@@ -122,22 +128,63 @@ impl GatedLayer {
             link: MaskedConv2d::new(&(p / "v_to_h"), plain(h2, h2, (1, 1), (0, 0), None))?,
             out: MaskedConv2d::new(&(p / "h_out"), ConvShape::pointwise(hidden, hidden, c))?,
             class_bias: (classes > 0).then(|| p.zeros("class_bias", &[classes, h2])),
+            cond: (cond_channels > 0)
+                .then(|| {
+                    let shape = ConvShape {
+                        groups: 1,
+                        ..plain(cond_channels, h2, (1, 1), (0, 0), None)
+                    };
+                    MaskedConv2d::new(&(p / "cond"), shape)
+                })
+                .transpose()?,
             residual: !first,
         })
     }
 
-    /// The class bias `[n, 2p, 1, 1]`, or `None` for an unconditional model.
-    fn bias(&self, labels: Option<&Tensor>) -> Result<Option<Tensor>> {
-        match (&self.class_bias, labels) {
-            (None, _) => Ok(None),
-            (Some(_), None) => Err(CoreError::Invalid(
-                "gated-pixelcnn is class-conditional: labels are required".into(),
-            )),
-            (Some(b), Some(y)) => Ok(Some(
-                b.f_index_select(0, y)?.f_unsqueeze(-1)?.f_unsqueeze(-1)?,
-            )),
-        }
+    /// The conditioning term of both stacks' pre-activations: the class bias `[n, 2p, 1, 1]`
+    /// plus the map's `[n, 2p, h, w]`, or `None` for an unconditional model.
+    fn bias(&self, labels: Option<&Tensor>, map: Option<&Tensor>) -> Result<Option<Tensor>> {
+        let class = match (&self.class_bias, labels) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(CoreError::Invalid(
+                    "gated-pixelcnn is class-conditional: labels are required".into(),
+                ))
+            }
+            (Some(b), Some(y)) => Some(b.f_index_select(0, y)?.f_unsqueeze(-1)?.f_unsqueeze(-1)?),
+        };
+        let spatial = match (&self.cond, map) {
+            (None, None) => None,
+            (Some(conv), Some(m)) => Some(conv.forward(m)?),
+            (Some(_), None) => {
+                return Err(CoreError::Invalid(
+                    "this gated-pixelcnn is conditioned on a map: it is required".into(),
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(CoreError::Invalid(
+                    "this gated-pixelcnn takes no conditioning map (cond_channels = 0)".into(),
+                ))
+            }
+        };
+        Ok(match (class, spatial) {
+            (Some(a), Some(b)) => Some(a.f_add(&b)?),
+            (a, b) => a.or(b),
+        })
     }
+}
+
+/// The conditioning term at `(i, j)` (`None`: all rows) of a bias from [`GatedLayer::bias`].
+fn bias_at(b: &Option<Tensor>, i: i64, j: Option<i64>) -> Result<Option<Tensor>> {
+    let Some(b) = b else { return Ok(None) };
+    if b.size()[2] == 1 {
+        return Ok(Some(b.shallow_clone()));
+    }
+    let row = b.f_narrow(2, i, 1)?;
+    Ok(Some(match j {
+        Some(j) => row.f_narrow(3, j, 1)?,
+        None => row,
+    }))
 }
 
 fn add_bias(x: Tensor, b: &Option<Tensor>) -> Result<Tensor> {
@@ -186,6 +233,9 @@ impl GatedPixelCnn {
             ));
         }
         let classes = if cfg.conditional { cfg.num_classes } else { 0 };
+        if cfg.cond_channels < 0 {
+            return Err(CoreError::config("cond_channels", "must be >= 0"));
+        }
         let layers = (0..cfg.layers)
             .map(|l| {
                 let (cin, k) = if l == 0 {
@@ -200,7 +250,7 @@ impl GatedPixelCnn {
                     k,
                     l == 0,
                     groups,
-                    classes,
+                    (classes, cfg.cond_channels),
                 )
             })
             .collect::<Result<Vec<_>>>()?;
@@ -239,7 +289,7 @@ impl Autoregressive for GatedPixelCnn {
     }
     fn params(&self, input: &Tensor, labels: Option<&Tensor>, _train: bool) -> Result<Tensor> {
         check_input(&self.cfg.data, input)?;
-        self.forward(input, labels)
+        self.forward(input, labels, None)
     }
     fn cached(&self) -> Option<&dyn CachedSample> {
         Some(self)
@@ -248,14 +298,20 @@ impl Autoregressive for GatedPixelCnn {
 
 impl GatedPixelCnn {
     /// Both stacks and the head on network input `x [n, c_in, h, w]` (pixels, or one-hot codes for
-    /// a code grid): parameters `[n, P, groups, h, w]`.
+    /// a code grid), with labels and a conditioning map `[n, cond_channels, h, w]` where the model
+    /// takes them: parameters `[n, P, groups, h, w]`.
     ///
     /// # Errors
-    /// Missing labels for a conditional model, or a libtorch error for input of the wrong width.
-    pub fn forward(&self, input: &Tensor, labels: Option<&Tensor>) -> Result<Tensor> {
+    /// A missing or unexpected condition, or a libtorch error for input of the wrong width.
+    pub fn forward(
+        &self,
+        input: &Tensor,
+        labels: Option<&Tensor>,
+        map: Option<&Tensor>,
+    ) -> Result<Tensor> {
         let (mut v, mut h) = (input.shallow_clone(), input.shallow_clone());
         for l in &self.layers {
-            let bias = l.bias(labels)?;
+            let bias = l.bias(labels, map)?;
             let v_pre = add_bias(l.v.forward(&v)?, &bias)?;
             let h_pre =
                 l.h.forward(&h)?
@@ -281,14 +337,14 @@ struct LayerCache {
 }
 
 impl GatedPixelCnn {
-    fn caches(&self, n: i64, labels: Option<&Tensor>, like: &Tensor) -> Result<Vec<LayerCache>> {
+    fn caches(&self, n: i64, job: &SampleJob, like: &Tensor) -> Result<Vec<LayerCache>> {
         let (c, h, w) = image_dims(&self.cfg.data)?;
         self.layers
             .iter()
             .enumerate()
             .map(|(k, l)| {
                 let cin = if k == 0 { c } else { self.cfg.hidden };
-                let bias = l.bias(labels)?;
+                let bias = l.bias(job.labels, job.cond_map)?;
                 let zero_row =
                     Tensor::f_zeros([n, 2 * self.cfg.hidden, 1, w], (Kind::Float, like.device()))?;
                 Ok(LayerCache {
@@ -310,14 +366,20 @@ impl GatedPixelCnn {
 
     /// The horizontal stack and head at `(i, j)` from the caches: parameters `[n, c, P]`. The
     /// first layer's row cache is the canvas row, written by the caller after every draw.
-    fn step(&self, caches: &[LayerCache], j: i64, w_head: &(Tensor, Tensor)) -> Result<Tensor> {
+    fn step(
+        &self,
+        caches: &[LayerCache],
+        (i, j): (i64, i64),
+        w_head: &(Tensor, Tensor),
+    ) -> Result<Tensor> {
         let mut x: Option<Tensor> = None;
         for (l, cache) in self.layers.iter().zip(caches) {
             if let Some(x) = &x {
                 cache.h_in.set(0, j, x)?;
             }
             let pre = l.h.forward_valid(&cache.h_in.window(0, j)?, &cache.w[1])?;
-            let pre = add_bias(pre.f_add(&cache.link.f_narrow(3, j, 1)?)?, &cache.bias)?;
+            let bias = bias_at(&cache.bias, i, Some(j))?;
+            let pre = add_bias(pre.f_add(&cache.link.f_narrow(3, j, 1)?)?, &bias)?;
             let new = l.out.forward_valid(&gate(&pre)?, &cache.w[3])?;
             x = Some(match x {
                 Some(prev) if l.residual => prev.f_add(&new)?,
@@ -335,7 +397,7 @@ impl GatedPixelCnn {
         for (l, cache) in self.layers.iter().zip(caches.iter_mut()) {
             cache.v_in.set_row(i, &x)?;
             let pre = l.v.forward_valid(&cache.v_in.row_window(i)?, &cache.w[0])?;
-            let pre = add_bias(pre, &cache.bias)?;
+            let pre = add_bias(pre, &bias_at(&cache.bias, i, None)?)?;
             cache.link = l.link.forward_valid(&pre, &cache.w[2])?;
             x = gate(&pre)?;
         }
@@ -348,12 +410,12 @@ impl CachedSample for GatedPixelCnn {
         let (c, h, w) = image_dims(&self.cfg.data)?;
         let n = job.n;
         let canvas = Tensor::f_zeros([n, c, h, w], (Kind::Float, job.u.device()))?;
-        let mut caches = self.caches(n, job.labels, &canvas)?;
+        let mut caches = self.caches(n, job, &canvas)?;
         let w_head = self.head.weights();
         for i in 0..h {
             for j in 0..w {
                 for ch in 0..c {
-                    let params = self.step(&caches, j, &w_head)?.f_select(1, ch)?;
+                    let params = self.step(&caches, (i, j), &w_head)?.f_select(1, ch)?;
                     let f = ch * h * w + i * w + j;
                     let value =
                         sampling::draw(self.lik, &params, &job.u.f_select(1, f)?, job.temperature)?;

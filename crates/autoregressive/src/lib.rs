@@ -9,6 +9,8 @@
 //! * [`gated_pixel_cnn`]: Gated PixelCNN, vertical and horizontal stacks without the blind spot,
 //!   optionally class-conditional (van den Oord et al. 2016).
 //! * [`pixel_rnn`]: PixelRNN, Row LSTM and Diagonal BiLSTM layers (van den Oord et al. 2016).
+//! * [`vlae`]: the VLAE / PixelVAE, a VAE with a small Gated PixelCNN decoder and free bits
+//!   (Chen et al. 2017; Gulrajani et al. 2017).
 //! * [`vq_prior`]: a Gated PixelCNN prior over VQ-VAE codes, and VQ-VAE + prior as one two-stage
 //!   model (van den Oord et al. 2017).
 //! * [`wavenet`]: WaveNet, dilated causal convolutions over mu-law audio (van den Oord et al. 2016).
@@ -61,6 +63,7 @@ pub mod nade;
 pub mod pixel_cnn;
 pub mod pixel_rnn;
 pub mod sampling;
+pub mod vlae;
 pub mod vq_prior;
 pub mod wavenet;
 
@@ -229,6 +232,22 @@ pub fn registry() -> Vec<ModelSpec> {
                     (pixel_rnn::Config::diagonal_preset, pixel_rnn::PRESETS),
                     |c| c.data = a.data,
                     pixel_rnn::PixelRnn::new,
+                )
+            },
+        },
+        ModelSpec {
+            name: "vlae",
+            family: "autoregressive",
+            about: "VLAE / PixelVAE: VAE with a Gated PixelCNN decoder, free bits (Chen et al. 2017)",
+            presets: vlae::PRESETS,
+            accepts: grey,
+            build: |a| {
+                build_network(
+                    "vlae",
+                    a,
+                    (vlae::Config::preset, vlae::PRESETS),
+                    |c| c.vae.data = a.data,
+                    vlae::Vlae::new,
                 )
             },
         },

@@ -105,6 +105,8 @@ pub struct SampleJob<'a> {
     pub u: &'a Tensor,
     pub temperature: f64,
     pub known: Option<(&'a Tensor, &'a Tensor)>,
+    /// A conditioning map `[n, m, h, w]` for models that take one (a VLAE decoder's features).
+    pub cond_map: Option<&'a Tensor>,
 }
 
 /// A sampler that caches what earlier positions computed (Ramachandran et al. 2017).
@@ -229,6 +231,7 @@ impl<N: Autoregressive> Ar<N> {
             u: &u,
             temperature: self.sampling.temperature,
             known: None,
+            cond_map: None,
         })
     }
 
@@ -406,6 +409,7 @@ impl<N: Autoregressive> PartialSample for Ar<N> {
             u: &u,
             temperature: self.sampling.temperature,
             known: Some((&prep.input, &known)),
+            cond_map: None,
         })
     }
 }

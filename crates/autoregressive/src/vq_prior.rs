@@ -84,7 +84,7 @@ impl GatedCodePrior {
             .f_one_hot(self.k)?
             .f_permute([0, 3, 1, 2])?
             .f_to_kind(Kind::Float)?;
-        Ok(self.net.forward(&x, None)?.f_select(2, 0)?)
+        Ok(self.net.forward(&x, None, None)?.f_select(2, 0)?)
     }
 }
 

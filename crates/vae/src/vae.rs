@@ -338,8 +338,23 @@ impl Vae {
     /// `baseline_decay`), `latent_dim` is not positive, the likelihood does not fit the data, or
     /// the architecture does not (`arch.*`).
     pub fn named(p: &nn::Path, cfg: &Config, name: &str) -> Result<Self> {
+        Self::with_likelihood(p, cfg, name, Box::new(cfg.likelihood.resolve(&cfg.data)?))
+    }
+
+    /// As [`Vae::named`] with any decoder likelihood in place of `cfg.likelihood` (a PixelCNN
+    /// conditioned on decoder features, for the VLAE of the autoregressive family): the decoder
+    /// outputs `lik.params()` values per data dimension.
+    ///
+    /// # Errors
+    /// As [`Vae::named`].
+    pub fn with_likelihood(
+        p: &nn::Path,
+        cfg: &Config,
+        name: &str,
+        lik: Box<dyn crate::decoder::DecoderLikelihood>,
+    ) -> Result<Self> {
         cfg.objective.validate()?;
-        let lat = GaussianLatent::new(p, &cfg.arch, cfg.latent_dim, cfg.likelihood, cfg.data, 0)?;
+        let lat = GaussianLatent::with_likelihood(p, &cfg.arch, cfg.latent_dim, lik, cfg.data, 0)?;
         let baseline = p.zeros_no_train("sf_baseline", &[]);
         Ok(Vae {
             name: name.to_string(),

@@ -132,7 +132,6 @@ fn every_catalogue_model_trains_evaluates_exactly_and_samples() {
         ("pixelrnn-row", false),
         ("pixelrnn-diag", false),
     ] {
-        let t0 = std::time::Instant::now();
         genzoo_core::seed::seed_torch_stream(0, "init", 0);
         let mut model = crate::build(name, Some("tiny"), &split.train, Device::Cpu).unwrap();
         let opts = EvalOptions {
@@ -174,7 +173,6 @@ fn every_catalogue_model_trains_evaluates_exactly_and_samples() {
             .nll_per_example(&split.test, &opts)
             .unwrap();
         assert!((per.nll.mean(Kind::Double).double_value(&[]) - nll.value).abs() < 1e-3);
-        eprintln!("{name}: {:?}", t0.elapsed());
         if !sample {
             continue;
         }

@@ -6,6 +6,7 @@ mod contract;
 mod golden;
 mod normalization;
 mod sampling;
+mod vlae;
 mod vq_prior;
 mod wavenet;
 

@@ -19,6 +19,7 @@ fn both(
         u: &u,
         temperature: t,
         known,
+        cond_map: None,
     };
     let naive = sample_naive(net, &job).unwrap();
     let cached = tch::no_grad(|| net.cached().unwrap().sample_cached(&job).unwrap());
