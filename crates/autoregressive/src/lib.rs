@@ -13,6 +13,8 @@
 //!   (Chen et al. 2017; Gulrajani et al. 2017).
 //! * [`vq_prior`]: a Gated PixelCNN prior over VQ-VAE codes, and VQ-VAE + prior as one two-stage
 //!   model (van den Oord et al. 2017).
+//! * [`vq_vae2_prior`]: VQ-VAE-2 with a top prior and a bottom prior given the top (Razavi et al.
+//!   2019), trained in two stages.
 //! * [`wavenet`]: WaveNet, dilated causal convolutions over mu-law audio (van den Oord et al. 2016).
 //!
 //! Shared parts: [`masked_conv`] (causal convolutions), [`layers`] (gated units, output heads,
@@ -65,6 +67,7 @@ pub mod pixel_rnn;
 pub mod sampling;
 pub mod vlae;
 pub mod vq_prior;
+pub mod vq_vae2_prior;
 pub mod wavenet;
 
 #[cfg(test)]
@@ -264,6 +267,22 @@ pub fn registry() -> Vec<ModelSpec> {
                     (vq_prior::Config::preset, vq_prior::PRESETS),
                     |c| c.vq.data = a.data,
                     vq_prior::VqVaePixelCnn::new,
+                )
+            },
+        },
+        ModelSpec {
+            name: "vq-vae2-pixelcnn",
+            family: "autoregressive",
+            about: "VQ-VAE-2, then Gated PixelCNN priors p(top) p(bottom | top) (two stages, one run)",
+            presets: vq_vae2_prior::PRESETS,
+            accepts: grey,
+            build: |a| {
+                build_network(
+                    "vq-vae2-pixelcnn",
+                    a,
+                    (vq_vae2_prior::Config::preset, vq_vae2_prior::PRESETS),
+                    |c| c.vq.data = a.data,
+                    vq_vae2_prior::VqVae2PixelCnn::new,
                 )
             },
         },

@@ -22,7 +22,7 @@ use genzoo_core::data::{Batch, DataKind, Dataset};
 use genzoo_core::model::{
     CodePrior, EvalOptions, EvalReport, Losses, Network, Optimize, ParamGroup, Reconstruct,
 };
-use genzoo_core::obs::Mode;
+use genzoo_core::obs::{Likelihood, Mode};
 use genzoo_core::{CoreError, Result};
 use genzoo_vae::vq_vae::{self, VqVae};
 
@@ -41,6 +41,21 @@ impl GatedCodePrior {
     /// As [`GatedPixelCnn::new`]; [`CoreError::Config`] (`prior`) for fewer than 2 codes or an
     /// empty grid.
     pub fn new(p: &nn::Path, cfg: &gated::Config, k: i64, grid: (i64, i64)) -> Result<Self> {
+        Self::conditioned(p, cfg, k, grid, 0)
+    }
+
+    /// A code prior whose every layer also sees a conditioning map `[n, cond_channels, h, w]`
+    /// (VQ-VAE-2's bottom prior, given the top codes).
+    ///
+    /// # Errors
+    /// As [`GatedCodePrior::new`].
+    pub fn conditioned(
+        p: &nn::Path,
+        cfg: &gated::Config,
+        k: i64,
+        grid: (i64, i64),
+        cond_channels: i64,
+    ) -> Result<Self> {
         if k < 2 || grid.0 < 1 || grid.1 < 1 {
             return Err(CoreError::config(
                 "prior",
@@ -55,6 +70,7 @@ impl GatedCodePrior {
         };
         cfg.conditional = false;
         cfg.num_classes = 0;
+        cfg.cond_channels = cond_channels;
         Ok(GatedCodePrior {
             net: GatedPixelCnn::new(p, &cfg)?,
             k,
@@ -79,13 +95,57 @@ impl GatedCodePrior {
     }
 
     /// Logits `[n, K, h, w]` of every position's conditional.
-    fn logits(&self, codes: &Tensor) -> Result<Tensor> {
-        let x = codes
-            .f_one_hot(self.k)?
-            .f_permute([0, 3, 1, 2])?
-            .f_to_kind(Kind::Float)?;
-        Ok(self.net.forward(&x, None, None)?.f_select(2, 0)?)
+    fn logits(&self, codes: &Tensor, map: Option<&Tensor>) -> Result<Tensor> {
+        Ok(self
+            .net
+            .forward(&one_hot_map(codes, self.k)?, None, map)?
+            .f_select(2, 0)?)
     }
+
+    /// `log p(codes | map)` in nats per grid, `[n]`.
+    ///
+    /// # Errors
+    /// Codes of another grid, a missing or unexpected map, or a libtorch error.
+    pub fn log_prob_given(&self, codes: &Tensor, map: Option<&Tensor>) -> Result<Tensor> {
+        self.check(codes)?;
+        let lp = self.logits(codes, map)?.f_log_softmax(1, Kind::Float)?;
+        Ok(lp
+            .f_gather(1, &codes.f_unsqueeze(1)?, false)?
+            .f_sum_dim_intlist([1i64, 2, 3].as_slice(), false, Kind::Float)?)
+    }
+
+    /// `n` seeded code grids given `map` (naive sampling: the grids are small).
+    ///
+    /// # Errors
+    /// A missing or unexpected map, or a libtorch error.
+    pub fn sample_given(&self, n: i64, seed: u64, map: Option<&Tensor>) -> Result<Tensor> {
+        let (h, w) = self.grid;
+        let device = self.net.device();
+        let u = sampling::uniforms(n, h * w, seed, device)?;
+        let codes = Tensor::f_zeros([n, h, w], (Kind::Int64, device))?;
+        tch::no_grad(|| {
+            for f in 0..h * w {
+                let logits = self.logits(&codes, map)?.f_flatten(2, -1)?.f_select(2, f)?;
+                let v = sampling::draw(Likelihood::Categorical, &logits, &u.f_select(1, f)?, 1.0)?;
+                codes
+                    .f_view([n, -1])?
+                    .f_select(1, f)?
+                    .f_copy_(&v.f_to_kind(Kind::Int64)?)?;
+            }
+            Ok(codes)
+        })
+    }
+}
+
+/// Codes `i64 [n, h, w]` in `0..k` as one-hot maps `f32 [n, k, h, w]`.
+///
+/// # Errors
+/// A libtorch error for codes outside `0..k`.
+pub fn one_hot_map(codes: &Tensor, k: i64) -> Result<Tensor> {
+    Ok(codes
+        .f_one_hot(k)?
+        .f_permute([0, 3, 1, 2])?
+        .f_to_kind(Kind::Float)?)
 }
 
 impl CodePrior for GatedCodePrior {
@@ -96,34 +156,10 @@ impl CodePrior for GatedCodePrior {
         self.grid
     }
     fn log_prob(&self, codes: &Tensor) -> Result<Tensor> {
-        self.check(codes)?;
-        let lp = self.logits(codes)?.f_log_softmax(1, Kind::Float)?;
-        Ok(lp
-            .f_gather(1, &codes.f_unsqueeze(1)?, false)?
-            .f_sum_dim_intlist([1i64, 2, 3].as_slice(), false, Kind::Float)?)
+        self.log_prob_given(codes, None)
     }
     fn sample(&self, n: i64, seed: u64) -> Result<Tensor> {
-        let (h, w) = self.grid;
-        let device = self.net.device();
-        let u = sampling::uniforms(n, h * w, seed, device)?;
-        let codes = Tensor::f_zeros([n, h, w], (Kind::Int64, device))?;
-        tch::no_grad(|| {
-            // Naive sampling: the grids are small (7x7 for 28x28 digits).
-            for f in 0..h * w {
-                let logits = self.logits(&codes)?.f_flatten(2, -1)?.f_select(2, f)?;
-                let v = sampling::draw(
-                    genzoo_core::obs::Likelihood::Categorical,
-                    &logits,
-                    &u.f_select(1, f)?,
-                    1.0,
-                )?;
-                codes
-                    .f_view([n, -1])?
-                    .f_select(1, f)?
-                    .f_copy_(&v.f_to_kind(Kind::Int64)?)?;
-            }
-            Ok(codes)
-        })
+        self.sample_given(n, seed, None)
     }
 }
 
@@ -186,7 +222,7 @@ pub struct VqVaePixelCnn {
 }
 
 /// Variables of the prior live under this path; everything else is the VQ-VAE's.
-const PRIOR_PATH: &str = "code_prior";
+pub(crate) const PRIOR_PATH: &str = "code_prior";
 
 impl VqVaePixelCnn {
     /// # Errors
@@ -214,7 +250,7 @@ impl VqVaePixelCnn {
 }
 
 /// Routes the VQ-VAE's own `minimize("model", ..)` to this model's `vq` group.
-struct StageOne<'a>(&'a mut dyn Optimize);
+pub(crate) struct StageOne<'a>(pub(crate) &'a mut dyn Optimize);
 
 impl Optimize for StageOne<'_> {
     fn minimize(&mut self, _group: &str, loss: &Tensor) -> Result<()> {
@@ -239,21 +275,7 @@ impl Network for VqVaePixelCnn {
         serde_json::to_value(&self.cfg).unwrap_or_default()
     }
     fn param_groups(&self, vs: &nn::VarStore) -> Option<Vec<ParamGroup>> {
-        let (prior, vq): (Vec<_>, Vec<_>) = vs
-            .variables()
-            .into_iter()
-            .filter(|(_, t)| t.requires_grad())
-            .partition(|(name, _)| name.starts_with(&format!("{PRIOR_PATH}.")));
-        Some(vec![
-            ParamGroup {
-                name: "vq".into(),
-                vars: vq,
-            },
-            ParamGroup {
-                name: "prior".into(),
-                vars: prior,
-            },
-        ])
+        Some(two_stage_groups(vs))
     }
     fn train_step(&mut self, batch: &Batch, opt: &mut dyn Optimize) -> Result<Losses> {
         if opt.step() < self.cfg.vq_steps {
@@ -276,4 +298,24 @@ impl Network for VqVaePixelCnn {
     fn code_prior(&self) -> Option<&dyn CodePrior> {
         Some(self.prior.as_ref())
     }
+}
+
+/// The two groups of a two-stage VQ model: `vq` (everything outside [`PRIOR_PATH`]) and
+/// `prior`.
+pub(crate) fn two_stage_groups(vs: &nn::VarStore) -> Vec<ParamGroup> {
+    let (prior, vq): (Vec<_>, Vec<_>) = vs
+        .variables()
+        .into_iter()
+        .filter(|(_, t)| t.requires_grad())
+        .partition(|(name, _)| name.starts_with(&format!("{PRIOR_PATH}.")));
+    vec![
+        ParamGroup {
+            name: "vq".into(),
+            vars: vq,
+        },
+        ParamGroup {
+            name: "prior".into(),
+            vars: prior,
+        },
+    ]
 }

@@ -55,10 +55,9 @@ pub struct VqVae2 {
     dec: SpatialDecoder,
     pub quant_t: Quantizer,
     pub quant_b: Quantizer,
-    /// Priors over the top and bottom code maps ([`PositionPrior`] by default; see
-    /// [`VqVae2::set_priors`]).
-    prior_t: Box<dyn CodePrior>,
-    prior_b: Box<dyn CodePrior>,
+    /// The prior over both code maps (independent [`PositionPrior`]s by default; see
+    /// [`VqVae2::set_priors`] and [`VqVae2::set_level_priors`]).
+    priors: Box<dyn LevelPriors>,
     /// Top and bottom grid sizes.
     grids: ((i64, i64), (i64, i64)),
     device: Device,
@@ -131,8 +130,10 @@ impl VqVae2 {
             dec,
             quant_t,
             quant_b,
-            prior_t: Box::new(prior_t),
-            prior_b: Box::new(prior_b),
+            priors: Box::new(IndependentPriors {
+                top: Box::new(prior_t),
+                bottom: Box::new(prior_b),
+            }),
             grids,
             device: p.device(),
         })
@@ -203,8 +204,7 @@ impl VqVae2 {
             .f_add(&codebook)?
             .f_add(&commit.f_mul_scalar(self.cfg.commitment)?)?;
         if train {
-            self.prior_t.observe(&codes.top)?;
-            self.prior_b.observe(&codes.bottom)?;
+            self.priors.observe(&codes)?;
         }
         Ok(Losses::new(total)
             .with("recon", recon)
@@ -234,7 +234,7 @@ impl VqVae2 {
         )
     }
 
-    /// Replaces the priors over the top and bottom code maps (PixelCNNs over codes, say).
+    /// Replaces the priors over the top and bottom code maps by two independent ones.
     ///
     /// # Errors
     /// A prior of another codebook size or grid than its level's.
@@ -243,11 +243,110 @@ impl VqVae2 {
         top: Box<dyn CodePrior>,
         bottom: Box<dyn CodePrior>,
     ) -> Result<()> {
+        self.set_level_priors(Box::new(IndependentPriors { top, bottom }))
+    }
+
+    /// Replaces the prior over both code maps (the paper's PixelCNN over the top codes and one
+    /// over the bottom codes conditioned on the top, say).
+    ///
+    /// # Errors
+    /// A prior of another codebook size or grids than the model's.
+    pub fn set_level_priors(&mut self, priors: Box<dyn LevelPriors>) -> Result<()> {
         let k = self.cfg.codebook_size;
-        crate::vq_vae::check_prior(top.as_ref(), k, self.grids.0)?;
-        crate::vq_vae::check_prior(bottom.as_ref(), k, self.grids.1)?;
-        (self.prior_t, self.prior_b) = (top, bottom);
+        if priors.num_codes() != k || priors.grids() != self.grids {
+            return Err(CoreError::config(
+                "prior",
+                format!(
+                    "the model's codes are {k} codes on {:?} grids; the prior is over {} codes on {:?}",
+                    self.grids,
+                    priors.num_codes(),
+                    priors.grids()
+                ),
+            ));
+        }
+        self.priors = priors;
         Ok(())
+    }
+
+    /// Top and bottom codes of a stored batch (`u8` images), prepared as in training or
+    /// evaluation; no gradient. What code priors train on.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] when `x` is not data the likelihood can model; a libtorch error.
+    pub fn batch_codes(&self, x: &Tensor, mode: Mode) -> Result<Codes2> {
+        let prep = self.lik.prepare(&x.to_device(self.device), mode)?;
+        self.codes(&prep.input)
+    }
+
+    /// The top and bottom grids `((h_t, w_t), (h_b, w_b))`.
+    pub fn grids(&self) -> ((i64, i64), (i64, i64)) {
+        self.grids
+    }
+
+    /// The model's configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+}
+
+/// A prior over VQ-VAE-2's two code maps: `log p(top, bottom)` and joint samples.
+pub trait LevelPriors: std::fmt::Debug {
+    /// Codebook size K.
+    fn num_codes(&self) -> i64;
+    /// The top and bottom grids.
+    fn grids(&self) -> ((i64, i64), (i64, i64));
+    /// `log p(top, bottom)` in nats per example, `[n]`.
+    ///
+    /// # Errors
+    /// Codes of other grids or outside `0..K`, or a libtorch error.
+    fn log_prob(&self, codes: &Codes2) -> Result<Tensor>;
+    /// `n` seeded joint samples.
+    ///
+    /// # Errors
+    /// A libtorch error.
+    fn sample(&self, n: i64, seed: u64) -> Result<Codes2>;
+    /// Sees a batch of training codes while the VQ model trains. Default: nothing.
+    ///
+    /// # Errors
+    /// Codes of other grids, or a libtorch error.
+    fn observe(&self, _codes: &Codes2) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Independent priors over the two maps, `p(top) p(bottom)`.
+#[derive(Debug)]
+pub struct IndependentPriors {
+    pub top: Box<dyn CodePrior>,
+    pub bottom: Box<dyn CodePrior>,
+}
+
+impl LevelPriors for IndependentPriors {
+    fn num_codes(&self) -> i64 {
+        self.top.num_codes().min(self.bottom.num_codes())
+    }
+    fn grids(&self) -> ((i64, i64), (i64, i64)) {
+        (self.top.grid(), self.bottom.grid())
+    }
+    fn log_prob(&self, codes: &Codes2) -> Result<Tensor> {
+        Ok(self
+            .top
+            .log_prob(&codes.top)?
+            .f_add(&self.bottom.log_prob(&codes.bottom)?)?)
+    }
+    fn sample(&self, n: i64, seed: u64) -> Result<Codes2> {
+        Ok(Codes2 {
+            top: self
+                .top
+                .sample(n, genzoo_core::seed::derive(seed, "vq2-top", 0))?,
+            bottom: self
+                .bottom
+                .sample(n, genzoo_core::seed::derive(seed, "vq2-bottom", 0))?,
+        })
+    }
+    fn observe(&self, codes: &Codes2) -> Result<()> {
+        self.top.observe(&codes.top)?;
+        self.bottom.observe(&codes.bottom)
     }
 }
 
@@ -281,11 +380,7 @@ impl Network for VqVae2 {
             tch::no_grad(|| {
                 let c = self.codes(&prep.input.narrow(0, i, m))?;
                 let params = self.decode_codes(&c)?;
-                lp.push(
-                    self.prior_t
-                        .log_prob(&c.top)?
-                        .f_add(&self.prior_b.log_prob(&c.bottom)?)?,
-                );
+                lp.push(self.priors.log_prob(&c)?);
                 tops.push(c.top);
                 bottoms.push(c.bottom);
                 self.lik.log_prob(&params, &prep.target.narrow(0, i, m))
@@ -317,14 +412,7 @@ impl Network for VqVae2 {
             )));
         }
         tch::no_grad(|| {
-            let codes = Codes2 {
-                top: self
-                    .prior_t
-                    .sample(n, genzoo_core::seed::derive(seed, "vq2-top", 0))?,
-                bottom: self
-                    .prior_b
-                    .sample(n, genzoo_core::seed::derive(seed, "vq2-bottom", 0))?,
-            };
+            let codes = self.priors.sample(n, seed)?;
             self.lik.mean(&self.decode_codes(&codes)?)
         })
     }

@@ -36,6 +36,51 @@ fn the_code_prior_sums_to_one_over_all_81_grids_of_3_codes() {
 
 #[test]
 fn two_stage_training_freezes_the_vq_vae_and_reports_the_prior_bound() {
+    check_two_stage("vq-vae-pixelcnn");
+}
+
+#[test]
+fn vq_vae2_priors_condition_the_bottom_on_the_top_and_train_in_stage_two() {
+    check_two_stage("vq-vae2-pixelcnn");
+}
+
+#[test]
+fn the_bottom_prior_depends_on_the_top_codes() {
+    use genzoo_vae::vq_vae2::{Codes2, LevelPriors};
+    tch::manual_seed(9);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let cfg = gated_pixel_cnn::Config::preset("tiny").unwrap();
+    let priors =
+        crate::vq_vae2_prior::PixelCnnPriors::new(&vs.root(), &cfg, 4, ((2, 2), (4, 4))).unwrap();
+    let bottom = Tensor::zeros([1, 4, 4], (Kind::Int64, Device::Cpu));
+    let lp = |top: Tensor| {
+        priors
+            .log_prob(&Codes2 {
+                top,
+                bottom: bottom.shallow_clone(),
+            })
+            .unwrap()
+            .double_value(&[0])
+    };
+    let top_prior = |top: &Tensor| priors.top.log_prob(top).unwrap().double_value(&[0]);
+    let (t0, t1) = (
+        Tensor::zeros([1, 2, 2], (Kind::Int64, Device::Cpu)),
+        Tensor::ones([1, 2, 2], (Kind::Int64, Device::Cpu)),
+    );
+    // log p(bottom | top) = log p(top, bottom) - log p(top) changes with the top codes.
+    let (b0, b1) = (
+        lp(t0.shallow_clone()) - top_prior(&t0),
+        lp(t1.shallow_clone()) - top_prior(&t1),
+    );
+    assert!((b0 - b1).abs() > 1e-3, "{b0} {b1}");
+    let s = priors.sample(3, 0).unwrap();
+    assert_eq!(
+        (s.top.size(), s.bottom.size()),
+        (vec![3, 2, 2], vec![3, 4, 4])
+    );
+}
+
+fn check_two_stage(name: &str) {
     use genzoo_train::{TrainConfig, Trainer};
     let s = genzoo_data::load_mnist10k().unwrap();
     let split = genzoo_core::data::Split {
