@@ -26,7 +26,7 @@ pub struct Row {
     pub train_steps: u64,
     /// The test NLL with its unit and kind; `None` for models without a likelihood.
     pub nll: Option<Nll>,
-    /// Samples per second of one call drawing 256 samples.
+    /// Samples per second of one call drawing [`CompareOptions::samples`] samples.
     pub samples_per_second: f64,
     pub data: String,
     pub metrics: BTreeMap<String, f64>,
@@ -45,6 +45,8 @@ pub struct CompareOptions {
     pub out: Option<PathBuf>,
     /// Metadata recorded in each run's `config.json` (the dataset's name).
     pub dataset: String,
+    /// Samples drawn (and timed) after training; the grid shows up to 64 of them.
+    pub samples: i64,
 }
 
 /// The preset a model runs with in a table: one named for the data (`mnist` for 28x28 images,
@@ -66,8 +68,8 @@ pub fn preferred_preset(presets: &[&'static str], kind: &DataKind) -> &'static s
 }
 
 /// Builds `name` of `specs` with its [`preferred_preset`], trains it for `opts.steps` steps (or
-/// fits it, for models with the `Fit` capability), evaluates it on `split.test` and times 256
-/// samples; returns the row and the trained model (for pictures a caller draws). A run
+/// fits it, for models with the `Fit` capability), evaluates it on `split.test` and times
+/// `opts.samples` samples; returns the row and the trained model (for pictures a caller draws). A run
 /// directory `opts.out/name` is replaced.
 ///
 /// # Errors
@@ -97,6 +99,8 @@ pub fn compare_model(
         seed: opts.seed,
         final_eval: false,
         progress: false,
+        // The table draws its own samples below; no second grid at the end of training.
+        sample_count: 0,
         eval: opts.eval.clone(),
         ..TrainConfig::default()
     };
@@ -109,12 +113,13 @@ pub fn compare_model(
     trainer.set_meta("preset", serde_json::json!(preset));
     let s = trainer.fit(model.as_mut(), split)?;
     let r = model.evaluate(&split.test, &cfg.eval)?;
-    let n = 256;
+    let n = opts.samples.max(1);
     let t = Instant::now();
     let samples = model.sample(n, opts.seed)?;
     let sps = n as f64 / t.elapsed().as_secs_f64().max(1e-9);
     if let (Some(d), true) = (&run_dir, samples.dim() == 4) {
-        crate::image::save_grid(d.join("samples.png"), &samples.narrow(0, 0, 64), 8)?;
+        let shown = samples.narrow(0, 0, n.min(64));
+        crate::image::save_grid(d.join("samples.png"), &shown, 8)?;
     }
     let params = match s.fit.as_ref().and_then(|f| f.get("params")) {
         Some(p) => *p as usize,

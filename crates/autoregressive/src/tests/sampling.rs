@@ -61,6 +61,12 @@ fn cached_sampling_equals_naive_sampling() {
         Some(&labels),
     );
     assert_same(&*nade_net(grey).net, "nade", None);
+    // MADE in two of its drawn orders, with two hidden layers (tiny).
+    let mut m = made_net(grey, 1);
+    for draw in [0, 2] {
+        m.net.start_step(draw).unwrap();
+        assert_same(&*m.net, &format!("made draw {draw}"), None);
+    }
 }
 
 #[test]
