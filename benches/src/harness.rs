@@ -12,7 +12,7 @@ use tch::Device;
 /// What `cargo xtask bench` passes on.
 #[derive(Clone, Debug)]
 pub struct BenchOptions {
-    /// engine, vae-mlp, vae-is-nll, grad-variance, realnvp, glow, maf, toy-flow, flow-sampling
+    /// engine, vae-mlp, vae-is-nll, grad-variance, realnvp, glow, maf, toy-flow, flow-sampling, pixelcnn, made, pixelcnn-sample, wavenet-sample
     pub name: String,
     /// Rounds, alternating genzoo and PyTorch.
     pub rounds: usize,
@@ -104,6 +104,9 @@ pub fn run(a: &BenchOptions) -> Result<()> {
     if a.name == "grad-variance" {
         return bench_grad_variance(a, device);
     }
+    if a.name == "pixelcnn-sample" || a.name == "wavenet-sample" {
+        return bench_ar_sampling(a, device);
+    }
     let (left, right, names): (Side, Side, (&str, &str)) = match a.name.as_str() {
         "vae-mlp" => (
             Box::new(move |s| Ok(crate::vae::vae_mlp_images_per_sec(s as u64, t, device)?)),
@@ -130,7 +133,25 @@ pub fn run(a: &BenchOptions) -> Result<()> {
             python_side("toy_flow.py", t, device),
             ("genzoo", "pytorch"),
         ),
-        other => bail!("unknown benchmark `{other}`; known: engine, vae-mlp, vae-is-nll, grad-variance, realnvp, glow, maf, toy-flow, flow-sampling"),
+        "pixelcnn" => (
+            Box::new(move |s| {
+                Ok(crate::autoregressive::pixelcnn_images_per_sec(
+                    s as u64, t, device,
+                )?)
+            }),
+            python_side("pixelcnn.py", t, device),
+            ("genzoo", "pytorch"),
+        ),
+        "made" => (
+            Box::new(move |s| {
+                Ok(crate::autoregressive::made_images_per_sec(
+                    s as u64, t, device,
+                )?)
+            }),
+            python_side("made.py", t, device),
+            ("genzoo", "pytorch"),
+        ),
+        other => bail!("unknown benchmark `{other}`; known: engine, vae-mlp, vae-is-nll, grad-variance, realnvp, glow, maf, toy-flow, flow-sampling, pixelcnn, made, pixelcnn-sample, wavenet-sample"),
     };
     println!(
         "bench {}: {} steps x {} rounds, {} thread(s), device {}",
@@ -147,6 +168,8 @@ pub fn run(a: &BenchOptions) -> Result<()> {
         "glow" => Some(python_side_with("glow.py", &["--compile"], t, device)),
         "maf" => Some(python_side_with("maf.py", &["--compile"], t, device)),
         "toy-flow" => Some(python_side_with("toy_flow.py", &["--compile"], t, device)),
+        "pixelcnn" => Some(python_side_with("pixelcnn.py", &["--compile"], t, device)),
+        "made" => Some(python_side_with("made.py", &["--compile"], t, device)),
         _ => None,
     };
     // One untimed warm-up step on each side (allocator, lazy init, Python import).
@@ -226,6 +249,71 @@ fn bench_flow_sampling(a: &BenchOptions, device: Device) -> Result<()> {
         let sps = crate::flow::sampling_images_per_sec(model, *n, a.rounds, device)?;
         println!("{model:<10} batch {n:>5}: {sps:>12.1} samples/s");
     }
+    Ok(())
+}
+
+/// `bench pixelcnn-sample` and `bench wavenet-sample`: naive against cached sampling
+/// (`crate::autoregressive`), `--rounds` rounds; the naive sampler is timed over a prefix of
+/// positions and extrapolated (its cost per position is the same at every position).
+fn bench_ar_sampling(a: &BenchOptions, device: Device) -> Result<()> {
+    let wave = a.name == "wavenet-sample";
+    // Rates per whole example (a digit, a second of audio); WaveNet's are shown per audio sample.
+    let (what, unit, rate, scale) = if wave {
+        (
+            "WaveNet `piano`, one second of 16 kHz audio (16,000 mu-law samples), batch 1",
+            "steps",
+            "audio samples/s",
+            crate::autoregressive::WAVENET_SAMPLES as f64,
+        )
+    } else {
+        (
+            "Gated PixelCNN `mnist`, 28x28 binary digits, batch 16",
+            "positions",
+            "samples/s",
+            1.0,
+        )
+    };
+    println!(
+        "bench {}: {what}; {} round(s), {} thread(s), device {}",
+        a.name,
+        a.rounds,
+        a.threads,
+        genzoo_core::device::device_name(device)
+    );
+    let mut r = if wave {
+        crate::autoregressive::wavenet_sampling(a.rounds.max(1), device)?
+    } else {
+        crate::autoregressive::pixelcnn_sampling(a.rounds.max(1), device)?
+    };
+    for (i, (x, y)) in r.naive.iter().zip(&r.cached).enumerate() {
+        println!(
+            "round {i}: naive {:.3} {rate} (extrapolated), cached {:.3} {rate}, ratio {:.1}",
+            x * scale,
+            y * scale,
+            y / x
+        );
+    }
+    println!("identical: {} ({})", r.identical, r.check);
+    let (mn, mc) = (median(&mut r.naive), median(&mut r.cached));
+    println!(
+        "naive {:.3} {rate} (extrapolated from {} {unit} of {}; median)",
+        mn * scale,
+        r.naive_positions,
+        r.positions
+    );
+    println!("cached {:.3} {rate} (median)", mc * scale);
+    if wave {
+        println!(
+            "seconds per second of audio: naive {:.1} (extrapolated), cached {:.2}",
+            1.0 / mn,
+            1.0 / mc
+        );
+    }
+    println!("ratio {:.1}", mc / mn);
+    anyhow::ensure!(
+        r.identical,
+        "the naive and cached samplers drew different samples"
+    );
     Ok(())
 }
 

@@ -1,5 +1,7 @@
 //! genzoo-benches: the code behind `cargo xtask bench NAME`, kept out of the library crates.
 //!
+//! * [`autoregressive`]: PixelCNN and MADE training throughput; naive against cached sampling of
+//!   Gated PixelCNN and WaveNet.
 //! * [`engine`]: the engine's overhead against a bare tch loop training the same MLP.
 //! * [`vae`]: the MLP VAE's training throughput and the importance-sampled NLL benchmark.
 //! * [`flow`]: training and sampling throughput of each flow's benchmark architecture.
@@ -9,6 +11,7 @@
 //! Not a library API (`publish = false`; xtask is its one caller): every benchmark fails the same
 //! way (missing data or `.venv`, a failing side), said once here rather than on each function.
 #![allow(clippy::missing_errors_doc, clippy::missing_panics_doc)]
+pub mod autoregressive;
 pub mod engine;
 pub mod flow;
 pub mod harness;

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""MADE (genzoo's `mnist` preset: 784-500-784, ReLU, one natural ordering, Bernoulli logits; Adam
+1e-3, batch 128) timed in PyTorch, the reference side of `cargo xtask bench made`
+(genzoo_benches::autoregressive::made_images_per_sec is the same model in genzoo).
+
+The twin computes exactly genzoo's math (genzoo-autoregressive's made.rs on
+genzoo_core::layers::made), written as a speed-minded PyTorch user would: the masks of Germain et
+al. (2015, eqs. 12-13) are buffers multiplied into the weights at every forward. Input d has degree
+d (1..784), hidden unit k degree 1 + k mod 783 (genzoo's evenly spread degrees), the hidden mask
+is `m(k) >= d` and the output mask `d > m(k)`. The loss is `binary_cross_entropy_with_logits`
+summed per digit, averaged over the batch; Adam is torch's fused kernel. `--compile` wraps the
+training step in `torch.compile` (reported beside the eager figure; genzoo's ratio is taken
+against eager).
+
+Data: the shipped datasets/mnist10k training digits, dynamically binarized per batch as on the
+Rust side (`vae_mlp.load_data`: `--data random` or a missing mnist10k gives seeded random binary
+images). Prints `images_per_sec X` (wall clock) and `images_per_cpu_sec Y`.
+
+    .venv/bin/python benches/made.py --steps 300 --threads 2
+"""
+import argparse
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vae_mlp import load_data
+
+BATCH = 128
+WARMUP_STEPS = 20
+D, HIDDEN = 784, 500
+
+
+class MaskedLinear(nn.Linear):
+    def __init__(self, cin, cout, mask):
+        super().__init__(cin, cout)
+        self.register_buffer("mask", mask)
+
+    def forward(self, x):
+        return F.linear(x, self.weight * self.mask, self.bias)
+
+
+class MADE(nn.Module):
+    def __init__(self):
+        super().__init__()
+        m_in = torch.arange(1, D + 1)
+        lo = 1
+        m_h = lo + torch.arange(HIDDEN) % (D - lo)
+        self.l0 = MaskedLinear(D, HIDDEN, (m_h[:, None] >= m_in[None, :]).float())
+        self.l1 = MaskedLinear(HIDDEN, D, (m_in[:, None] > m_h[None, :]).float())
+
+    def forward(self, x):
+        return self.l1(F.relu(self.l0(x)))  # logits [n, 784]
+
+
+def loss_function(logits, x):
+    # genzoo: -log p(x) summed over the pixels of each digit, mean over the batch.
+    return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1).mean()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=300, help="timed training steps")
+    ap.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
+    ap.add_argument("--data", choices=["auto", "mnist10k", "random"], default="auto")
+    ap.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the training step")
+    args = ap.parse_args()
+    dev = torch.device(args.device)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    x_all, name = load_data(args.data)
+    x_all = x_all.to(dev)
+    n = x_all.shape[0]
+    model = MADE().to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    model.train()
+
+    def step(x):
+        opt.zero_grad(set_to_none=True)
+        loss = loss_function(model(x), x)
+        loss.backward()
+        opt.step()
+        return loss
+
+    if args.compile:
+        step = torch.compile(step)
+
+    def run(steps):
+        perm = torch.randperm(n, device=dev)
+        pos = 0
+        last = None
+        for _ in range(steps):
+            if pos + BATCH > n:
+                perm, pos = torch.randperm(n, device=dev), 0
+            x = torch.bernoulli(x_all[perm[pos:pos + BATCH]])
+            pos += BATCH
+            last = step(x)
+        return last.item()  # one sync, so the timing covers all queued work
+
+    run(WARMUP_STEPS if not args.compile else 3 * WARMUP_STEPS)
+    t0, c0 = time.perf_counter(), time.process_time()
+    loss = run(args.steps)
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(f"data {name} steps {args.steps} threads {args.threads} final_loss_per_example {loss:.2f}")
+    print(f"images_per_sec {args.steps * BATCH / dt:.1f}")
+    # Per second of this process's CPU time (all threads): steadier on a shared machine.
+    print(f"images_per_cpu_sec {args.steps * BATCH / cpu:.1f}")
+
+
+if __name__ == "__main__":
+    main()
