@@ -44,10 +44,12 @@ pub fn download(a: DownloadArgs) -> Result<()> {
 /// Which data a command runs on: `--dataset NAME` or `--data DIR`.
 #[derive(Args, Clone, Debug)]
 pub struct DataArgs {
-    /// mnist10k (shipped), mnist, fashion-mnist, cifar10, or a toy set (eight-gaussians, ...).
+    /// mnist10k and piano (shipped), mnist, fashion-mnist, cifar10, or a toy set (eight-gaussians,
+    /// ...).
     #[arg(long)]
     pub dataset: Option<String>,
-    /// A folder of IDX files (train-* and t10k-*) of any size, one or three channels.
+    /// A folder of IDX files (train-* and t10k-*) of any size, one or three channels, or of audio
+    /// files (WAV, Ogg Vorbis, FLAC: 16 kHz mono mu-law clips; every 5th file is test).
     #[arg(long, conflicts_with = "dataset")]
     pub data: Option<PathBuf>,
     /// Where downloaded datasets live (default: $GENZOO_DATA, else ./data).
