@@ -88,8 +88,7 @@ fn check_two_stage(name: &str) {
         test: s.test.take(64),
     };
     genzoo_core::seed::seed_torch_stream(0, "init", 0);
-    let mut model =
-        crate::build(name, Some("tiny"), &split.train, Device::Cpu).unwrap();
+    let mut model = crate::build(name, Some("tiny"), &split.train, Device::Cpu).unwrap();
     let vq_weights = |m: &dyn genzoo_core::model::GenerativeModel| -> Vec<(String, Tensor)> {
         let mut v: Vec<_> = m
             .var_store()
@@ -119,8 +118,7 @@ fn check_two_stage(name: &str) {
     let after_stage1 = vq_weights(model.as_ref());
     // Stages 1 and 2 from scratch: 10 VQ steps, then 40 prior steps.
     genzoo_core::seed::seed_torch_stream(0, "init", 0);
-    let mut model =
-        crate::build(name, Some("tiny"), &split.train, Device::Cpu).unwrap();
+    let mut model = crate::build(name, Some("tiny"), &split.train, Device::Cpu).unwrap();
     Trainer::new(cfg(50), None)
         .unwrap()
         .fit(model.as_mut(), &split)
