@@ -282,9 +282,7 @@ impl Network for VqVaePixelCnn {
             return self.vq.train_step(batch, &mut StageOne(opt));
         }
         let codes = self.vq.batch_codes(&batch.x, Mode::Train)?;
-        let nll = self.prior.log_prob(&codes)?.f_mean(Kind::Float)?.f_neg()?;
-        opt.minimize("prior", &nll)?;
-        Ok(Losses::new(nll.detach()).with("prior_nll", nll.detach()))
+        prior_step(&self.prior.log_prob(&codes)?, opt)
     }
     fn evaluate(&self, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {
         self.vq.evaluate(data, opts)
@@ -318,4 +316,12 @@ pub(crate) fn two_stage_groups(vs: &nn::VarStore) -> Vec<ParamGroup> {
             vars: prior,
         },
     ]
+}
+
+/// Stage two's step: minimizes the prior's mean NLL of a batch's codes (`log_prob [n]`) in group
+/// `prior`.
+pub(crate) fn prior_step(log_prob: &Tensor, opt: &mut dyn Optimize) -> Result<Losses> {
+    let nll = log_prob.f_mean(Kind::Float)?.f_neg()?;
+    opt.minimize("prior", &nll)?;
+    Ok(Losses::new(nll.detach()).with("prior_nll", nll.detach()))
 }

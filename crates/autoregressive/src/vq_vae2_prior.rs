@@ -10,10 +10,12 @@
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
-use tch::{nn, Kind, Tensor};
+use tch::{nn, Tensor};
 
 use crate::gated_pixel_cnn as gated;
-use crate::vq_prior::{one_hot_map, two_stage_groups, GatedCodePrior, StageOne, PRIOR_PATH};
+use crate::vq_prior::{
+    one_hot_map, prior_step, two_stage_groups, GatedCodePrior, StageOne, PRIOR_PATH,
+};
 use genzoo_core::data::{Batch, Dataset};
 use genzoo_core::model::{
     EvalOptions, EvalReport, Losses, Network, Optimize, ParamGroup, Reconstruct,
@@ -188,9 +190,7 @@ impl Network for VqVae2PixelCnn {
             return self.vq.train_step(batch, &mut StageOne(opt));
         }
         let codes = self.vq.batch_codes(&batch.x, Mode::Train)?;
-        let nll = self.priors.log_prob(&codes)?.f_mean(Kind::Float)?.f_neg()?;
-        opt.minimize("prior", &nll)?;
-        Ok(Losses::new(nll.detach()).with("prior_nll", nll.detach()))
+        prior_step(&self.priors.log_prob(&codes)?, opt)
     }
     fn evaluate(&self, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {
         self.vq.evaluate(data, opts)
