@@ -231,6 +231,16 @@ impl MaskedConv2d {
     /// # Errors
     /// A libtorch error when the window is smaller than the kernel.
     pub fn forward_valid(&self, window: &Tensor, weight: &Tensor) -> Result<Tensor> {
+        let s = window.size();
+        if s.len() == 4 && (s[2], s[3]) == self.shape.kernel {
+            // One output position: a matrix product. At this size libtorch's convolution set-up
+            // costs more than the arithmetic, and cached sampling calls this per position.
+            let (n, out) = (s[0], self.shape.out_channels);
+            return Ok(window
+                .f_reshape([n, -1])?
+                .f_linear(&weight.f_reshape([out, -1])?, Some(&self.bias))?
+                .f_reshape([n, out, 1, 1])?);
+        }
         Ok(window.f_conv2d(weight, Some(&self.bias), [1, 1], [0, 0], [1, 1], 1)?)
     }
 }
