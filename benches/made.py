@@ -18,14 +18,11 @@ images). Prints `images_per_sec X` (wall clock) and `images_per_cpu_sec Y`.
 
     .venv/bin/python benches/made.py --steps 300 --threads 2
 """
-import argparse
-import time
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vae_mlp import load_data
+from binary_bench import run_twin
 
 BATCH = 128
 WARMUP_STEPS = 20
@@ -60,53 +57,7 @@ def loss_function(logits, x):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=300, help="timed training steps")
-    ap.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
-    ap.add_argument("--data", choices=["auto", "mnist10k", "random"], default="auto")
-    ap.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    ap.add_argument("--compile", action="store_true", help="torch.compile the training step")
-    args = ap.parse_args()
-    dev = torch.device(args.device)
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    x_all, name = load_data(args.data)
-    x_all = x_all.to(dev)
-    n = x_all.shape[0]
-    model = MADE().to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
-    model.train()
-
-    def step(x):
-        opt.zero_grad(set_to_none=True)
-        loss = loss_function(model(x), x)
-        loss.backward()
-        opt.step()
-        return loss
-
-    if args.compile:
-        step = torch.compile(step)
-
-    def run(steps):
-        perm = torch.randperm(n, device=dev)
-        pos = 0
-        last = None
-        for _ in range(steps):
-            if pos + BATCH > n:
-                perm, pos = torch.randperm(n, device=dev), 0
-            x = torch.bernoulli(x_all[perm[pos:pos + BATCH]])
-            pos += BATCH
-            last = step(x)
-        return last.item()  # one sync, so the timing covers all queued work
-
-    run(WARMUP_STEPS if not args.compile else 3 * WARMUP_STEPS)
-    t0, c0 = time.perf_counter(), time.process_time()
-    loss = run(args.steps)
-    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
-    print(f"data {name} steps {args.steps} threads {args.threads} final_loss_per_example {loss:.2f}")
-    print(f"images_per_sec {args.steps * BATCH / dt:.1f}")
-    # Per second of this process's CPU time (all threads): steadier on a shared machine.
-    print(f"images_per_cpu_sec {args.steps * BATCH / cpu:.1f}")
+    run_twin(__doc__, MADE(), loss_function, BATCH, WARMUP_STEPS, shape=(-1, 784))
 
 
 if __name__ == "__main__":

@@ -7,13 +7,9 @@ use genzoo_core::obs::Prepared;
 /// `log sum_x p(x)` over every binary image of the model's shape.
 fn log_total_binary(net: &dyn Autoregressive) -> f64 {
     let x = all_binary(&net.data());
-    let labels = (net.num_classes() > 0).then(|| {
-        x.zeros_like()
-            .flatten(1, -1)
-            .select(1, 0)
-            .to_kind(Kind::Int64)
-            .fill_(1)
-    });
+    // Conditional models are checked given class 1.
+    let n = x.size()[0];
+    let labels = (net.num_classes() > 0).then(|| Tensor::ones([n], (Kind::Int64, Device::Cpu)));
     let prep = Prepared {
         input: x.shallow_clone(),
         target: x,
