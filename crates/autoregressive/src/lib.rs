@@ -8,6 +8,9 @@
 //!   2016).
 //! * [`gated_pixel_cnn`]: Gated PixelCNN, vertical and horizontal stacks without the blind spot,
 //!   optionally class-conditional (van den Oord et al. 2016).
+//! * [`pixel_cnn_pp`]: PixelCNN++, down-(right-)shifted convolutions in two streams, gated
+//!   resnet blocks in a U-net with short-cuts, and the discretized logistic mixture over whole
+//!   pixels (Salimans et al. 2017).
 //! * [`pixel_rnn`]: PixelRNN, Row LSTM and Diagonal BiLSTM layers (van den Oord et al. 2016).
 //! * [`vlae`]: the VLAE / PixelVAE, a VAE with a small Gated PixelCNN decoder and free bits
 //!   (Chen et al. 2017; Gulrajani et al. 2017).
@@ -63,6 +66,7 @@ pub mod masked_conv;
 pub mod model;
 pub mod nade;
 pub mod pixel_cnn;
+pub mod pixel_cnn_pp;
 pub mod pixel_rnn;
 pub mod sampling;
 pub mod vlae;
@@ -114,6 +118,16 @@ fn mu_law(k: &DataKind) -> bool {
 
 fn grey(k: &DataKind) -> bool {
     matches!(k, DataKind::Image { channels: 1, .. })
+}
+
+fn grey_or_rgb(k: &DataKind) -> bool {
+    matches!(
+        k,
+        DataKind::Image {
+            channels: 1 | 3,
+            ..
+        }
+    )
 }
 
 /// The catalogue entry's builder for an image model: the preset, the data kind from the dataset,
@@ -203,6 +217,22 @@ pub fn registry() -> Vec<ModelSpec> {
                         };
                     },
                     gated_pixel_cnn::GatedPixelCnn::new,
+                )
+            },
+        },
+        ModelSpec {
+            name: "pixelcnn++",
+            family: "autoregressive",
+            about: "PixelCNN++, shifted convolutions, U-net, logistic mixture (Salimans et al. 2017)",
+            presets: pixel_cnn_pp::PRESETS,
+            accepts: grey_or_rgb,
+            build: |a| {
+                build_ar(
+                    "pixelcnn++",
+                    a,
+                    (pixel_cnn_pp::Config::preset, pixel_cnn_pp::PRESETS),
+                    |c| c.data = a.data,
+                    pixel_cnn_pp::PixelCnnPp::new,
                 )
             },
         },

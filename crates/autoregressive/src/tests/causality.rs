@@ -8,7 +8,7 @@ use super::*;
 
 /// |d params(f) / d x| summed over 32 random inputs (so that no path is dead at every one of
 /// them): one value per input position.
-fn grads(net: &dyn Autoregressive, f: i64) -> Vec<f64> {
+pub(super) fn grads(net: &dyn Autoregressive, f: i64) -> Vec<f64> {
     let kind = net.data();
     let mut shape = vec![32];
     shape.extend(kind.example_shape());
@@ -30,7 +30,7 @@ fn grads(net: &dyn Autoregressive, f: i64) -> Vec<f64> {
 
 /// Checks every output position of `net`: zero gradient from itself and later positions,
 /// nonzero from some earlier one (for every position but the first) when `reach`.
-fn assert_causal(net: &dyn Autoregressive, what: &str) {
+pub(super) fn assert_causal(net: &dyn Autoregressive, what: &str) {
     check_causal(net, what, true);
 }
 

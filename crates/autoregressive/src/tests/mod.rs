@@ -5,6 +5,7 @@ mod causality;
 mod contract;
 mod golden;
 mod normalization;
+mod pixel_cnn_pp;
 mod sampling;
 mod vlae;
 mod vq_prior;
