@@ -104,6 +104,9 @@ pub fn run(a: &BenchOptions) -> Result<()> {
     if a.name == "grad-variance" {
         return bench_grad_variance(a, device);
     }
+    if a.name == "fid-domain" {
+        return crate::quality::bench_quality(a, device);
+    }
     if a.name == "pixelcnn-sample" || a.name == "wavenet-sample" {
         return bench_ar_sampling(a, device);
     }
@@ -151,7 +154,7 @@ pub fn run(a: &BenchOptions) -> Result<()> {
             python_side("made.py", t, device),
             ("genzoo", "pytorch"),
         ),
-        other => bail!("unknown benchmark `{other}`; known: engine, vae-mlp, vae-is-nll, grad-variance, realnvp, glow, maf, toy-flow, flow-sampling, pixelcnn, made, pixelcnn-sample, wavenet-sample"),
+        other => bail!("unknown benchmark `{other}`; known: engine, vae-mlp, vae-is-nll, grad-variance, realnvp, glow, maf, toy-flow, flow-sampling, pixelcnn, made, pixelcnn-sample, wavenet-sample, fid-domain"),
     };
     println!(
         "bench {}: {} steps x {} rounds, {} thread(s), device {}",

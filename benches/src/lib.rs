@@ -5,6 +5,8 @@
 //! * [`engine`]: the engine's overhead against a bare tch loop training the same MLP.
 //! * [`vae`]: the MLP VAE's training throughput and the importance-sampled NLL benchmark.
 //! * [`flow`]: training and sampling throughput of each flow's benchmark architecture.
+//! * [`quality`]: the cost of the sample-quality columns (features, FID, KID, precision/recall,
+//!   memorization) on 10,000 images.
 //! * [`harness`]: the side-by-side runner: a genzoo side against its PyTorch twin (the `.py`
 //!   files beside this crate), alternated over rounds, reported as `ratio R`.
 //!
@@ -15,4 +17,5 @@ pub mod autoregressive;
 pub mod engine;
 pub mod flow;
 pub mod harness;
+pub mod quality;
 pub mod vae;

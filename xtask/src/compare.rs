@@ -10,7 +10,8 @@ use clap::Args;
 use genzoo_core::data::Split;
 use genzoo_core::model::{EvalOptions, GenerativeModel};
 use genzoo_data::toy::{Toy, TrueDensity};
-use genzoo_train::compare::{compare_model, write_tables, CompareOptions};
+use genzoo_train::compare::{compare_model, write_tables, CompareOptions, Row};
+use genzoo_train::quality::Scorer;
 use serde_json::json;
 
 use crate::data::DataArgs;
@@ -42,10 +43,16 @@ pub struct CompareArgs {
     device: Option<String>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Samples drawn and timed per model (models that sample one pixel at a time without a
-    /// cache take minutes for 256).
-    #[arg(long, default_value_t = 256)]
-    samples: i64,
+    /// Samples drawn, timed and scored per model (default 10,000; 1,000 with --quick; models
+    /// that sample one pixel at a time without a cache take minutes per 1,000).
+    #[arg(long)]
+    samples: Option<i64>,
+    /// Sampling temperature of the models that have one (flows, autoregressive models); the
+    /// others sample as they are. Recorded in each row's metrics (`temperature`).
+    #[arg(long)]
+    temperature: Option<f64>,
+    #[command(flatten)]
+    quality: crate::quality::QualityArgs,
     /// Torch intra-op threads (0: torch's default).
     #[arg(long, default_value_t = 0)]
     threads: usize,
@@ -110,7 +117,11 @@ pub fn compare(a: CompareArgs) -> Result<()> {
         split.test.len(),
         genzoo_core::device::device_name(device)
     );
-    let specs = all_specs();
+    let samples = a.samples.unwrap_or(if a.quick { 1000 } else { 10_000 });
+    if let Some(t) = a.temperature.filter(|t| !(t.is_finite() && *t > 0.0)) {
+        anyhow::bail!("--temperature {t}: must be a finite number > 0");
+    }
+    let scorer = crate::quality::scorer(&a.quality, &dataset, &split, device)?;
     let opts = CompareOptions {
         steps,
         eval: EvalOptions {
@@ -121,16 +132,70 @@ pub fn compare(a: CompareArgs) -> Result<()> {
         seed: a.seed,
         out: Some(out.clone()),
         dataset: dataset.clone(),
-        samples: a.samples,
+        samples,
+        scorer: scorer.clone(),
+        temperature: a.temperature,
     };
+    let header = json!({"dataset": dataset, "quick": a.quick, "steps": steps, "importance_samples": k, "samples": samples,
+        "quality": scorer.as_ref().map(|s| s.describe())});
     let mut rows = Vec::new();
-    for name in &models {
+    if let Some(sc) = &scorer {
+        rows.push(reference_row(sc.as_ref(), &split, samples)?);
+    }
+    run_rows(&models, &split, &opts, &header, &mut rows, device)?;
+    let table = write_tables(&out, header, &rows)?;
+    if let Some(s) = &scorer {
+        println!(
+            "\nSample quality from {samples} samples per model: {}",
+            s.describe()
+        );
+    }
+    println!("\n{table}");
+    println!(
+        "wrote {}/compare.json, compare.csv, compare.md",
+        out.display()
+    );
+    Ok(())
+}
+
+/// Trains, evaluates and scores each of `models` in turn, appending its row to `rows` and
+/// rewriting the tables in `opts.out` after every model. A model that fails (data its shape
+/// limits cannot take, an error during its run) becomes a row holding the error: it never costs
+/// the other rows or the table.
+fn run_rows(
+    models: &[String],
+    split: &Split,
+    opts: &CompareOptions,
+    header: &serde_json::Value,
+    rows: &mut Vec<Row>,
+    device: tch::Device,
+) -> Result<()> {
+    let specs = all_specs();
+    for name in models {
         let t = Instant::now();
-        let (row, model) = compare_model(&specs, name, &split, &opts, device)?;
-        write_toy_heatmap(model.as_ref(), &dataset, &out.join(name))?;
-        let (v, unit) = match row.nll {
-            Some(n) => (format!("{:.4}", n.value), n.unit.label()),
-            None => ("-".into(), ""),
+        println!("  {name:<12} training ...");
+        let row = match compare_model(&specs, name, split, opts, device) {
+            Ok((row, model)) => {
+                if let Some(out) = &opts.out {
+                    write_toy_heatmap(model.as_ref(), &opts.dataset, &out.join(name))?;
+                }
+                row
+            }
+            Err(e) => {
+                let family = specs
+                    .iter()
+                    .find(|s| s.name == name)
+                    .map_or("?", |s| s.family);
+                Row {
+                    error: Some(e.to_string()),
+                    ..Row::empty(name, family)
+                }
+            }
+        };
+        let (v, unit) = match (&row.nll, &row.error) {
+            (_, Some(e)) => (format!("FAILED: {e}"), ""),
+            (Some(n), None) => (format!("{:.4}", n.value), n.unit.label()),
+            (None, None) => ("-".into(), ""),
         };
         println!(
             "  {:<12} {v:>10} {unit:<9} ({:.1} s)",
@@ -138,15 +203,26 @@ pub fn compare(a: CompareArgs) -> Result<()> {
             t.elapsed().as_secs_f64()
         );
         rows.push(row);
+        if let Some(out) = &opts.out {
+            write_tables(out, header.clone(), rows)?;
+        }
     }
-    let header = json!({"dataset": dataset, "quick": a.quick, "steps": steps, "importance_samples": k, "samples": a.samples});
-    let table = write_tables(&out, header, &rows)?;
-    println!("\n{table}");
-    println!(
-        "wrote {}/compare.json, compare.csv, compare.md",
-        out.display()
-    );
     Ok(())
+}
+
+/// The sample-quality figures of the training data itself (up to `n` examples) as the first
+/// row: what a model that draws the data distribution would score.
+fn reference_row(scorer: &dyn Scorer, split: &Split, n: i64) -> Result<Row> {
+    let x = split.train.x.narrow(0, 0, n.min(split.train.len()));
+    let x = if split.train.kind.is_image() {
+        genzoo_core::data::transforms::scale_unit(&x)
+    } else {
+        x
+    };
+    let mut row = Row::empty("training data", "reference");
+    row.data = format!("{} ({} examples)", split.train.name, x.size()[0]);
+    row.metrics = scorer.score(&x)?.metrics;
+    Ok(row)
 }
 
 /// For a model with a density on a 2-D toy set: `RUN/density.png`, the learned density beside the
@@ -181,4 +257,112 @@ fn write_toy_heatmap(
         )
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use genzoo_core::data::{DataKind, Dataset};
+    use tch::{Device, Kind, Tensor};
+
+    /// Issue 13, case 10: on 5x7-pixel images, a model whose shape limits the data breaks
+    /// (ae-conv) becomes a row with its error, the others finish, and the table is written.
+    #[test]
+    fn a_failing_model_costs_its_row_not_the_table() {
+        tch::manual_seed(0);
+        let kind = DataKind::Image {
+            channels: 1,
+            height: 5,
+            width: 7,
+        };
+        let ds = |n: i64, name: &str| Dataset {
+            name: name.into(),
+            kind,
+            x: Tensor::randint(256, [n, 1, 5, 7], (Kind::Uint8, Device::Cpu)),
+            y: None,
+            num_classes: None,
+        };
+        let split = Split {
+            train: ds(64, "tiny/train"),
+            test: ds(16, "tiny/test"),
+        };
+        let out = tempfile::tempdir().unwrap();
+        let opts = CompareOptions {
+            steps: 2,
+            eval: EvalOptions {
+                importance_samples: 2,
+                ..EvalOptions::default()
+            },
+            seed: 0,
+            out: Some(out.path().to_path_buf()),
+            dataset: "tiny".into(),
+            samples: 4,
+            scorer: None,
+            temperature: None,
+        };
+        let models = ["ae-conv", "gaussian"].map(String::from);
+        let mut rows = vec![];
+        run_rows(&models, &split, &opts, &json!({}), &mut rows, Device::Cpu).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert!(rows[0].error.is_some(), "{:?}", rows[0]);
+        assert!(
+            rows[1].error.is_none() && rows[1].nll.is_some(),
+            "{:?}",
+            rows[1]
+        );
+        let table = std::fs::read_to_string(out.path().join("compare.json")).unwrap();
+        assert!(table.contains("ae-conv") && table.contains("gaussian"));
+        assert!(std::fs::read_to_string(out.path().join("compare.md"))
+            .unwrap()
+            .contains("failed: "));
+    }
+
+    /// Issue 13, case 15: every model with a sampling temperature takes one (flows and
+    /// autoregressive models), it changes the samples, bad values and models without one are
+    /// refused naming `temperature`.
+    #[test]
+    fn temperatures_reach_every_model_that_has_one() {
+        let kind = DataKind::Image {
+            channels: 1,
+            height: 8,
+            width: 8,
+        };
+        let specs = all_specs();
+        for (name, has) in [
+            ("realnvp", true),
+            ("pixelcnn", true),
+            ("made", true),
+            ("vae-mlp", false),
+            ("gaussian", false),
+        ] {
+            let mut m = genzoo_core::model::build_model(
+                &specs,
+                name,
+                Some("tiny"),
+                None,
+                kind,
+                None,
+                Device::Cpu,
+            )
+            .unwrap();
+            let r = m.set_temperature(0.5);
+            assert_eq!(r.is_ok(), has, "{name}: {r:?}");
+            if has {
+                let cold = m.sample(3, 7).unwrap();
+                m.set_temperature(1.0).unwrap();
+                let warm = m.sample(3, 7).unwrap();
+                assert!(!warm.equal(&cold), "{name}: T = 0.5 changed nothing");
+                assert!(m
+                    .set_temperature(f64::NAN)
+                    .unwrap_err()
+                    .to_string()
+                    .contains("temperature"));
+            } else {
+                assert!(r
+                    .unwrap_err()
+                    .to_string()
+                    .contains("no sampling temperature"));
+            }
+        }
+    }
 }

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod compare;
 mod data;
+mod quality;
 mod registry;
 mod run;
 

@@ -18,6 +18,11 @@ pub struct TrainArgs {
     /// Registry name (see `cargo xtask models`).
     #[arg(long)]
     model: Option<String>,
+    /// Score `train.quality_samples` samples at every evaluation (`fid-domain`, `kid-domain`,
+    /// precision, recall, classes covered on labelled images; modes covered on the 2-D
+    /// mixtures), so that one of them can be `best_metric`. On whenever `best_metric` names one.
+    #[arg(long)]
+    quality: bool,
     #[command(flatten)]
     data: DataArgs,
     /// Named preset of the model (default: its first, see `models`).
@@ -81,6 +86,28 @@ pub fn build_model(
     )?)
 }
 
+/// Gives `trainer` the data's sample-quality scorer when asked (`--quality`) or when the best
+/// metric is one of the scorer's.
+fn attach_scorer(
+    trainer: &mut Trainer,
+    wanted: bool,
+    best_metric: Option<&str>,
+    dataset: &str,
+    split: &Split,
+    device: Device,
+) -> Result<()> {
+    let needed = best_metric.is_some_and(|m| genzoo_train::quality::METRICS.contains(&m));
+    if !(wanted || needed) {
+        return Ok(());
+    }
+    let args = crate::quality::QualityArgs::default();
+    match crate::quality::scorer(&args, dataset, split, device)? {
+        Some(s) => trainer.set_scorer(s),
+        None => bail!("`{dataset}` has no sample-quality scorer (it needs labelled images or a 2-D Gaussian-mixture toy), so --quality and best_metric = {best_metric:?} cannot be used"),
+    }
+    Ok(())
+}
+
 pub fn train(a: TrainArgs) -> Result<()> {
     let device = genzoo_core::device::select_device(a.device.as_deref())?;
     if let Some(dir) = &a.resume {
@@ -95,6 +122,18 @@ pub fn train(a: TrainArgs) -> Result<()> {
             0, // the weights are loaded from the checkpoint
         )?;
         let mut trainer = Trainer::resume(dir)?;
+        let best = meta
+            .pointer("/train/best_metric/name")
+            .and_then(Value::as_str)
+            .map(String::from);
+        attach_scorer(
+            &mut trainer,
+            a.quality,
+            best.as_deref(),
+            &run_dataset(&meta)?,
+            &split,
+            device,
+        )?;
         let s = trainer.fit(model.as_mut(), &split)?;
         return report_summary(dir, &s);
     }
@@ -174,6 +213,14 @@ pub fn train(a: TrainArgs) -> Result<()> {
     let mut trainer = Trainer::new(rc.train.clone(), Some(&out))?;
     trainer.set_meta("dataset", json!(dataset));
     trainer.set_meta("preset", json!(rc.preset));
+    attach_scorer(
+        &mut trainer,
+        a.quality,
+        Some(&rc.train.best_metric.name),
+        &dataset,
+        &split,
+        device,
+    )?;
     println!(
         "training {} on {dataset} ({} train / {} test) on {} -> {}",
         rc.model,
@@ -275,6 +322,54 @@ fn meta_str<'a>(meta: &'a Value, key: &str) -> Result<&'a str> {
         .with_context(|| format!("config.json has no string `{key}`"))
 }
 
+/// `eval --samples PATH`: scores images from files against a dataset's test split; writes
+/// `PATH.quality.json` (or `--out`) and `PATH.memorization.png`.
+fn eval_samples(a: &EvalArgs, path: &Path, device: Device) -> Result<()> {
+    let dataset = a.dataset.clone().unwrap_or_else(|| "mnist10k".into());
+    let split = load(&dataset, a.data_root.as_deref())?;
+    let x = genzoo_data::images::load_images(path)?;
+    println!(
+        "scoring {} images {:?} from {} against {dataset}",
+        x.size()[0],
+        &x.size()[1..],
+        path.display()
+    );
+    let scorer = crate::quality::image_scorer(
+        &a.quality.classifier_cache,
+        &a.quality.classifier_preset,
+        &dataset,
+        &split,
+        device,
+    )?;
+    let samples = genzoo_core::data::transforms::scale_unit(&x);
+    let t = Instant::now();
+    let scored = genzoo_train::quality::Scorer::score(&scorer, &samples)?;
+    for (k, v) in &scored.metrics {
+        println!("  {k:<20} {v:.4}");
+    }
+    println!(
+        "scored in {:.1} s; {}",
+        t.elapsed().as_secs_f64(),
+        genzoo_train::quality::Scorer::describe(&scorer)
+    );
+    let stem = path.to_string_lossy().trim_end_matches('/').to_string();
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{stem}.quality.json")));
+    genzoo_train::quality::scorer::save_pairs(
+        Path::new(&format!("{stem}.memorization.png")),
+        &scored,
+        &samples,
+        &split.train,
+    )?;
+    let rec = json!({"samples": path, "dataset": dataset, "metrics": scored.metrics, "binary": scored.binary,
+        "closest_pairs": scored.closest, "quality": genzoo_train::quality::Scorer::describe(&scorer)});
+    genzoo_core::io::write_atomic(&out, &serde_json::to_vec_pretty(&rec)?)?;
+    println!("-> {}", out.display());
+    Ok(())
+}
+
 /// Rebuilds the model of a checkpoint (through `genzoo_train::run`) and loads the data it is to
 /// be evaluated on: `dataset`, else the run's own.
 fn load_checkpoint(
@@ -322,6 +417,11 @@ pub struct SampleArgs {
     /// Use the EMA weights when the checkpoint has them.
     #[arg(long)]
     ema: bool,
+    /// Sampling temperature (flows: the prior's standard deviation, Glow's presets use 0.7;
+    /// autoregressive models: logits divided by T). Default: the model's own. Recorded in
+    /// `OUT.json` beside the samples.
+    #[arg(long)]
+    temperature: Option<f64>,
     /// Draw every sample of class K (class-conditional models: cvae, cond-realnvp).
     #[arg(long, value_name = "K")]
     class: Option<i64>,
@@ -375,15 +475,36 @@ fn draw(a: &SampleArgs, model: &dyn GenerativeModel) -> Result<tch::Tensor> {
 pub fn sample(a: SampleArgs) -> Result<()> {
     let device = genzoo_core::device::select_device(a.device.as_deref())?;
     // Sampling needs no data: the run directory holds what rebuilds the model.
-    let (model, meta) = genzoo_train::run::load_model(&a.checkpoint, &all_specs(), device, a.ema)?;
+    let (mut model, meta) =
+        genzoo_train::run::load_model(&a.checkpoint, &all_specs(), device, a.ema)?;
+    if let Some(t) = a.temperature {
+        model.set_temperature(t)?;
+    }
+    if a.n > 10_000 && meta.data_kind.is_image() {
+        println!(
+            "note: {} images make a PNG grid of about {} MB",
+            a.n,
+            a.n * meta.data_kind.dims() / 1_000_000
+        );
+    }
     let t = Instant::now();
     let x = draw(&a, model.as_ref())?;
     let secs = t.elapsed().as_secs_f64();
-    let out = a.out.unwrap_or_else(|| {
+    let tag = a.temperature.map(|t| format!("-t{t}")).unwrap_or_default();
+    let out = a.out.clone().unwrap_or_else(|| {
         a.checkpoint
             .join("samples")
-            .join(format!("sample-{}.png", a.seed))
+            .join(format!("sample-{}{tag}.png", a.seed))
     });
+    let record = json!({"checkpoint": a.checkpoint, "model": model.name(), "n": a.n, "seed": a.seed,
+        "temperature": a.temperature, "class": a.class, "complete": a.complete, "seconds": secs});
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    genzoo_core::io::write_atomic(
+        &out.with_extension("sample.json"),
+        &serde_json::to_vec_pretty(&record)?,
+    )?;
     if meta.data_kind.is_image() {
         genzoo_train::image::save_grid(&out, &x, a.nrow)?;
         println!("{} images in {secs:.3} s -> {}", x.size()[0], out.display());
@@ -422,8 +543,20 @@ pub fn sample(a: SampleArgs) -> Result<()> {
 #[derive(Args)]
 pub struct EvalArgs {
     /// A run directory or a checkpoint directory in it.
-    #[arg(long)]
-    checkpoint: PathBuf,
+    #[arg(long, required_unless_present = "samples")]
+    checkpoint: Option<PathBuf>,
+    /// Score images made anywhere instead of a checkpoint: a folder of PNG files or an IDX
+    /// image file, against --dataset (default mnist10k) with its domain classifier
+    /// (`fid-domain`, `kid-domain`, precision, recall, classes covered, memorization).
+    #[arg(long, conflicts_with = "checkpoint")]
+    samples: Option<PathBuf>,
+    /// With --checkpoint: also draw this many samples and score them with the data's
+    /// sample-quality scorer (`fid-domain`, `kid-domain`, precision, recall, classes covered;
+    /// modes on the 2-D mixtures). 0: none.
+    #[arg(long, default_value_t = 0)]
+    quality_samples: i64,
+    #[command(flatten)]
+    quality: crate::quality::QualityArgs,
     /// Evaluate on another dataset of the same kind (default: the run's).
     #[arg(long)]
     dataset: Option<String>,
@@ -453,8 +586,15 @@ pub struct EvalArgs {
 
 pub fn eval(a: EvalArgs) -> Result<()> {
     let device = genzoo_core::device::select_device(a.device.as_deref())?;
-    let (model, split, _) = load_checkpoint(
-        &a.checkpoint,
+    if let Some(dir) = &a.samples {
+        return eval_samples(&a, dir, device);
+    }
+    let checkpoint = a
+        .checkpoint
+        .clone()
+        .context("--checkpoint or --samples is needed")?;
+    let (model, split, meta) = load_checkpoint(
+        &checkpoint,
         a.data_root.as_deref(),
         a.dataset.as_deref(),
         device,
@@ -477,7 +617,19 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     // that the per-example NLLs average to the report exactly.
     genzoo_core::seed::seed_torch_stream(opts.seed, "eval", 0);
     let t = Instant::now();
-    let r = model.evaluate(&split.test, &opts)?;
+    let mut r = model.evaluate(&split.test, &opts)?;
+    if a.quality_samples > 0 {
+        let dataset = match &a.dataset {
+            Some(d) => d.clone(),
+            None => run_dataset(&meta)?,
+        };
+        let Some(scorer) = crate::quality::scorer(&a.quality, &dataset, &split, device)? else {
+            bail!("`{dataset}` has no sample-quality scorer (labelled images or a 2-D Gaussian-mixture toy)");
+        };
+        let (samples, _) =
+            genzoo_train::quality::draw_samples(model.as_ref(), a.quality_samples, opts.seed)?;
+        r.metrics.extend(scorer.score(&samples)?.metrics);
+    }
     let secs = t.elapsed().as_secs_f64();
     print_report(&r);
     if let Some(file) = &a.per_example {
@@ -485,7 +637,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
         write_per_example(model.as_ref(), &split.test, &opts, file)?;
     }
     println!("evaluated in {secs:.1} s");
-    let out = a.out.unwrap_or_else(|| a.checkpoint.join("eval.json"));
+    let out = a.out.unwrap_or_else(|| checkpoint.join("eval.json"));
     let rec = json!({"model": model.name(), "family": model.family(), "report": r, "eval_seconds": secs, "options": opts});
     genzoo_core::io::write_atomic(&out, &serde_json::to_vec_pretty(&rec)?)?;
     println!("-> {}", out.display());

@@ -82,6 +82,12 @@ pub trait Autoregressive {
     fn cached(&self) -> Option<&dyn CachedSample> {
         None
     }
+    /// False when [`sample_naive`] cannot draw from [`Autoregressive::params`] (PixelCNN++'s
+    /// mixture couples a pixel's channels): sampling then always goes through the model's own
+    /// sampler ([`Autoregressive::cached`]), whatever [`SampleOptions::cached`] says.
+    fn naive_sampling(&self) -> bool {
+        true
+    }
 }
 
 /// Raster order with channels innermost, as flat indices into `[c, h, w]`.
@@ -215,8 +221,13 @@ impl<N: Autoregressive> Ar<N> {
     /// A bad temperature, or as [`Autoregressive::params`].
     pub fn run_job(&self, job: &SampleJob) -> Result<Tensor> {
         check_temperature(job.temperature)?;
-        match (self.sampling.cached, self.net.cached()) {
+        let own = self.sampling.cached || !self.net.naive_sampling();
+        match (own, self.net.cached()) {
             (true, Some(c)) => tch::no_grad(|| c.sample_cached(job)),
+            (_, None) if !self.net.naive_sampling() => Err(genzoo_core::CoreError::model(
+                self.net.name(),
+                "has neither a sampler of its own nor per-channel conditionals",
+            )),
             _ => sample_naive(&self.net, job),
         }
     }
@@ -288,6 +299,11 @@ pub fn check_data(kind: &DataKind, data: &Dataset) -> Result<()> {
 impl<N: Autoregressive> Network for Ar<N> {
     fn name(&self) -> &str {
         self.net.name()
+    }
+    fn set_temperature(&mut self, t: f64) -> Result<()> {
+        check_temperature(t)?;
+        self.sampling.temperature = t;
+        Ok(())
     }
     fn family(&self) -> &str {
         "autoregressive"

@@ -24,9 +24,9 @@
 //! [`CachedSample`] hook: one network pass per pixel (naive, on the rows that can reach it), all
 //! channels of the pixel drawn at once by [`dmol::pixelcnnpp_sample`] from torch's generator,
 //! seeded in [`Autoregressive::begin_sampling`]. The same seed gives the same samples on one
-//! device; the crate's per-position uniforms are not used, and the temperature must be 1. Keep
-//! [`crate::model::SampleOptions::cached`] at its default (`true`): with `false`, `Ar` would
-//! hand the mixture parameters to the generic sampler, which reads them as one logistic.
+//! device; the crate's per-position uniforms are not used, and the temperature must be 1.
+//! [`Autoregressive::naive_sampling`] is false, so `Ar` uses this sampler whatever
+//! [`crate::model::SampleOptions::cached`] says.
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
@@ -500,6 +500,9 @@ impl Autoregressive for PixelCnnPp {
     /// Not a cache: the model's own (naive) sampler, see the module doc.
     fn cached(&self) -> Option<&dyn CachedSample> {
         Some(self)
+    }
+    fn naive_sampling(&self) -> bool {
+        false
     }
 }
 

@@ -471,6 +471,11 @@ impl WaveNet {
 }
 
 impl Network for WaveNet {
+    fn set_temperature(&mut self, t: f64) -> Result<()> {
+        check_temperature(t)?;
+        self.temperature = t;
+        Ok(())
+    }
     fn name(&self) -> &str {
         "wavenet"
     }

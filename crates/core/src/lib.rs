@@ -10,6 +10,8 @@
 //! * [`divergence`]: KL, JS, the f-divergences of f-GAN, MMD, Wasserstein.
 //! * [`estimators`]: importance-sampled log-likelihood, score-function and pathwise gradients.
 //! * [`units`]: nats, bits/dim, dequantization and rescaling terms, in one place.
+//! * [`metrics`]: sample quality (FID, KID, precision and recall, memorization, mode and class
+//!   coverage).
 //! * [`layers`]: layers shared by several families (MADE's masked linear layer, ...).
 //! * [`seed`], [`device`]: reproducibility and device choice; [`io`]: atomic file writes.
 pub mod data;
@@ -20,6 +22,7 @@ pub mod error;
 pub mod estimators;
 pub mod io;
 pub mod layers;
+pub mod metrics;
 pub mod model;
 pub mod obs;
 pub mod seed;

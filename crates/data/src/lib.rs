@@ -1,6 +1,7 @@
 //! genzoo-data: datasets for genzoo models.
 //!
 //! * [`idx`]: the IDX format of MNIST and Fashion-MNIST; [`cifar`]: CIFAR-10's binary batches.
+//! * [`images`]: image sets from a folder of PNG files or an IDX file (samples made elsewhere).
 //! * [`registry`]: datasets by name: the shipped `mnist10k` and `piano`, downloaded `mnist`,
 //!   `fashion-mnist` and `cifar10`, any folder of IDX or audio files, and the 2-D toys.
 //! * [`toy`]: 2-D and 1-D toy densities with their true log-densities.
@@ -16,6 +17,7 @@ pub mod audio;
 pub mod cifar;
 pub mod download;
 pub mod idx;
+pub mod images;
 pub mod registry;
 pub mod toy;
 

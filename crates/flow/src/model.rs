@@ -83,6 +83,16 @@ impl<C: FlowConfig> Network for Flow<C> {
     fn name(&self) -> &str {
         &self.core.model
     }
+    fn set_temperature(&mut self, t: f64) -> Result<()> {
+        if !(t.is_finite() && t >= 0.0) {
+            return Err(genzoo_core::CoreError::config(
+                "temperature",
+                format!("must be a finite number >= 0, got {t}"),
+            ));
+        }
+        self.core.temperature = t;
+        Ok(())
+    }
     fn family(&self) -> &str {
         "flow"
     }

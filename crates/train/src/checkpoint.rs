@@ -78,6 +78,9 @@ pub struct TrainState {
     pub evals_since_best: u64,
     pub has_ema: bool,
     pub last_losses: BTreeMap<String, f64>,
+    /// [`crate::guard::data_fingerprint`] of the training data (absent in older checkpoints).
+    #[serde(default)]
+    pub data_fingerprint: Option<String>,
 }
 
 fn dtype_of(kind: Kind, name: &str) -> Result<Dtype> {

@@ -3,13 +3,16 @@
 //! CSV and JSON tables that `cargo xtask compare` prints and writes.
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use genzoo_core::data::{DataKind, Split};
 use genzoo_core::io::write_atomic;
 use genzoo_core::model::{build_model, find_spec, EvalOptions, GenerativeModel, ModelSpec, Nll};
 use genzoo_core::{seed, CoreError, Result};
 
+use std::rc::Rc;
+
+use crate::quality::scorer::save_pairs;
+use crate::quality::Scorer;
 use crate::{TrainConfig, Trainer};
 
 /// One row of the table.
@@ -30,6 +33,28 @@ pub struct Row {
     pub samples_per_second: f64,
     pub data: String,
     pub metrics: BTreeMap<String, f64>,
+    /// Why the model has no results, when it failed (its other fields are then empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Row {
+    /// A row without results (for a model that failed: set `error`; for a reference: `metrics`).
+    pub fn empty(name: &str, family: &str) -> Row {
+        Row {
+            model: name.into(),
+            family: family.into(),
+            preset: String::new(),
+            params: 0,
+            train_seconds: 0.0,
+            train_steps: 0,
+            nll: None,
+            samples_per_second: 0.0,
+            data: String::new(),
+            metrics: BTreeMap::new(),
+            error: None,
+        }
+    }
 }
 
 /// How each model of a comparison is trained and evaluated.
@@ -45,8 +70,15 @@ pub struct CompareOptions {
     pub out: Option<PathBuf>,
     /// Metadata recorded in each run's `config.json` (the dataset's name).
     pub dataset: String,
-    /// Samples drawn (and timed) after training; the grid shows up to 64 of them.
+    /// Samples drawn (and timed) after training, in calls of at most
+    /// [`crate::quality::SAMPLE_CHUNK`]; the grid
+    /// shows up to 64 of them, and the scorer scores all of them.
     pub samples: i64,
+    /// The sample-quality scorer of this data (domain classifier or known modes), if any.
+    pub scorer: Option<Rc<dyn Scorer>>,
+    /// Sampling temperature for the models that have one (recorded as the `temperature`
+    /// metric of their rows); `None`: every model's own.
+    pub temperature: Option<f64>,
 }
 
 /// The preset a model runs with in a table: one named for the data (`mnist` for 28x28 images,
@@ -112,14 +144,25 @@ pub fn compare_model(
     trainer.set_meta("dataset", serde_json::json!(opts.dataset));
     trainer.set_meta("preset", serde_json::json!(preset));
     let s = trainer.fit(model.as_mut(), split)?;
-    let r = model.evaluate(&split.test, &cfg.eval)?;
+    let mut r = model.evaluate(&split.test, &cfg.eval)?;
+    if let Some(t) = opts.temperature {
+        // models without a temperature sample as they are
+        if model.set_temperature(t).is_ok() {
+            r.metrics.insert("temperature".into(), t);
+        }
+    }
     let n = opts.samples.max(1);
-    let t = Instant::now();
-    let samples = model.sample(n, opts.seed)?;
-    let sps = n as f64 / t.elapsed().as_secs_f64().max(1e-9);
+    let (samples, sps) = crate::quality::draw_samples(model.as_ref(), n, opts.seed)?;
     if let (Some(d), true) = (&run_dir, samples.dim() == 4) {
         let shown = samples.narrow(0, 0, n.min(64));
         crate::image::save_grid(d.join("samples.png"), &shown, 8)?;
+    }
+    if let Some(scorer) = &opts.scorer {
+        let scored = scorer.score(&samples)?;
+        if let Some(d) = &run_dir {
+            save_pairs(&d.join("memorization.png"), &scored, &samples, &split.train)?;
+        }
+        r.metrics.extend(scored.metrics);
     }
     let params = match s.fit.as_ref().and_then(|f| f.get("params")) {
         Some(p) => *p as usize,
@@ -141,6 +184,7 @@ pub fn compare_model(
         samples_per_second: sps,
         data: r.data,
         metrics: r.metrics,
+        error: None,
     };
     Ok((row, model))
 }
@@ -176,25 +220,70 @@ fn nll_cells(nll: Option<Nll>, digits: usize) -> [String; 3] {
     }
 }
 
-/// The table in Markdown, a few key metrics per row.
+/// Sample-quality columns of the Markdown table: (header, metric, digits), shown when any row
+/// has the metric.
+const QUALITY_COLUMNS: &[(&str, &str, usize)] = &[
+    ("fid-domain", "fid-domain", 2),
+    ("kid-domain", "kid-domain", 3),
+    ("precision", "precision", 3),
+    ("recall", "recall", 3),
+    ("classes", "classes_covered", 0),
+    ("memorized", "memorized_share", 4),
+    ("modes", "modes_covered", 0),
+    ("high quality", "high_quality_share", 3),
+];
+
+fn quality_cell(r: &Row, key: &str, digits: usize) -> String {
+    let Some(v) = r.metrics.get(key) else {
+        return "-".into();
+    };
+    match (key, r.metrics.get("kid-domain_std"), r.metrics.get("modes")) {
+        ("kid-domain", Some(sd), _) => format!("{v:.digits$} ± {sd:.digits$}"),
+        ("modes_covered", _, Some(m)) => format!("{v:.0}/{m:.0}"),
+        _ => format!("{v:.digits$}"),
+    }
+}
+
+/// The table in Markdown: likelihood, the sample-quality columns any row has, speed, and a few
+/// key metrics per row; a failed model shows its error.
 pub fn markdown(rows: &[Row]) -> String {
-    let mut s = String::from("| model | family | params | train s | test NLL | unit | kind | samples/s | metrics |\n|---|---|---:|---:|---:|---|---|---:|---|\n");
+    let quality: Vec<&(&str, &str, usize)> = QUALITY_COLUMNS
+        .iter()
+        .filter(|(_, k, _)| rows.iter().any(|r| r.metrics.contains_key(*k)))
+        .collect();
+    let mut s = String::from("| model | family | params | train s | test NLL | unit | kind |");
+    let mut rule = String::from("|---|---|---:|---:|---:|---|---|");
+    for (h, _, _) in &quality {
+        s += &format!(" {h} |");
+        rule += "---:|";
+    }
+    s += &format!(" samples/s | metrics |\n{rule}---:|---|\n");
     for r in rows {
-        let metrics: Vec<String> = KEY_METRICS
-            .iter()
-            .filter_map(|k| r.metrics.get(*k).map(|v| format!("{k} {v:.3}")))
-            .take(4)
-            .collect();
+        let metrics: Vec<String> = match &r.error {
+            Some(e) => vec![format!(
+                "failed: {}",
+                e.replace('|', "/").replace('\n', " ")
+            )],
+            None => KEY_METRICS
+                .iter()
+                .filter_map(|k| r.metrics.get(*k).map(|v| format!("{k} {v:.3}")))
+                .take(4)
+                .collect(),
+        };
         let [v, unit, kind] = nll_cells(r.nll, 3);
         s += &format!(
-            "| {} | {} | {} | {:.1} | {v} | {unit} | {kind} | {:.0} | {} |\n",
-            r.model,
-            r.family,
-            r.params,
-            r.train_seconds,
-            r.samples_per_second,
-            metrics.join(", ")
+            "| {} | {} | {} | {:.1} | {v} | {unit} | {kind} |",
+            r.model, r.family, r.params, r.train_seconds
         );
+        for (_, k, d) in &quality {
+            s += &format!(" {} |", quality_cell(r, k, *d));
+        }
+        let sps = if r.samples_per_second > 0.0 {
+            format!("{:.0}", r.samples_per_second)
+        } else {
+            "-".into()
+        };
+        s += &format!(" {sps} | {} |\n", metrics.join(", "));
     }
     s
 }
@@ -202,7 +291,7 @@ pub fn markdown(rows: &[Row]) -> String {
 /// The table as CSV, every metric a column (empty where a model lacks it).
 pub fn csv(rows: &[Row]) -> String {
     let keys: BTreeSet<&String> = rows.iter().flat_map(|r| r.metrics.keys()).collect();
-    let mut s = String::from("model,family,preset,params,train_seconds,train_steps,nll,nll_unit,nll_kind,samples_per_second,data");
+    let mut s = String::from("model,family,preset,params,train_seconds,train_steps,nll,nll_unit,nll_kind,samples_per_second,data,error");
     for k in &keys {
         s += &format!(",{k}");
     }
@@ -213,7 +302,7 @@ pub fn csv(rows: &[Row]) -> String {
             None => (String::new(), "", "none"),
         };
         s += &format!(
-            "{},{},{},{},{:.3},{},{v},{unit},{kind},{:.1},\"{}\"",
+            "{},{},{},{},{:.3},{},{v},{unit},{kind},{:.1},\"{}\",\"{}\"",
             r.model,
             r.family,
             r.preset,
@@ -221,7 +310,8 @@ pub fn csv(rows: &[Row]) -> String {
             r.train_seconds,
             r.train_steps,
             r.samples_per_second,
-            r.data.replace('"', "'")
+            r.data.replace('"', "'"),
+            r.error.as_deref().unwrap_or("").replace('"', "'")
         );
         for k in &keys {
             s += &format!(

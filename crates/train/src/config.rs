@@ -111,6 +111,9 @@ pub struct TrainConfig {
     pub log_every: u64,
     /// Samples in the grids written at evaluation time (0 = none).
     pub sample_count: i64,
+    /// Samples scored at each evaluation when the trainer has a sample-quality scorer
+    /// ([`crate::Trainer::set_scorer`]), so that `fid-domain` and friends can be the best metric.
+    pub quality_samples: i64,
 }
 
 impl Default for TrainConfig {
@@ -136,6 +139,7 @@ impl Default for TrainConfig {
             progress: true,
             log_every: 10,
             sample_count: 64,
+            quality_samples: 1000,
         }
     }
 }
@@ -214,6 +218,9 @@ impl TrainConfig {
         })?;
         if self.log_every == 0 {
             return bad("log_every", "must be > 0");
+        }
+        if self.quality_samples < 2 {
+            return bad("quality_samples", "must be >= 2");
         }
         if self.sample_count < 0 {
             return bad("sample_count", "must be >= 0");

@@ -4,23 +4,29 @@
 //! * [`config`]: [`TrainConfig`] and the TOML [`RunConfig`].
 //! * [`optim`], [`schedule`], [`ema`]: optimizers with checkpointable state, learning-rate
 //!   schedules, weight averaging.
+//! * [`guard`]: the training data's fingerprint (resume refuses other data) and the run
+//!   directory's lock (one writer at a time).
 //! * [`checkpoint`]: atomic safetensors checkpoints with the training state.
 //! * [`metrics`]: `metrics.jsonl` / `metrics.csv`; [`image`]: PNG grids of samples.
 //! * `plots` (feature `plots`): loss curves and scatter plots; [`progress`] (feature
 //!   `progress`): the terminal progress bar; `text` (feature `plots`): bitmap labels.
 //! * [`compare`]: the cross-model table as a library (train or fit, evaluate, time sampling;
 //!   Markdown, CSV, JSON).
+//! * [`quality`]: sample quality (the domain classifier, `fid-domain`, `kid-domain`, precision
+//!   and recall, memorization, modes covered), the same for every family.
 //! * [`runtime`]: process tuning for CPU training (glibc's allocator).
 pub mod checkpoint;
 pub mod compare;
 pub mod config;
 pub mod ema;
+pub mod guard;
 pub mod image;
 pub mod metrics;
 pub mod optim;
 #[cfg(feature = "plots")]
 pub mod plots;
 pub mod progress;
+pub mod quality;
 pub mod run;
 pub mod runtime;
 pub mod schedule;

@@ -109,6 +109,10 @@ pub(crate) struct Session<'a> {
     pub ema: &'a mut Option<Ema>,
     pub ckpt_dir: Option<&'a Path>,
     pub per_epoch: u64,
+    /// The training data's fingerprint, recorded in every checkpoint.
+    pub fingerprint: Option<String>,
+    /// Scores samples at every evaluation (sample-quality metrics join the report).
+    pub scorer: Option<&'a dyn crate::quality::Scorer>,
 }
 
 impl Session<'_> {
@@ -133,7 +137,13 @@ impl Session<'_> {
     ) -> Result<EvalReport> {
         let _guard = tch::no_grad_guard();
         seed::seed_torch_stream(self.cfg.seed, "eval", step);
-        let report = self.model.evaluate(test, &self.cfg.eval)?;
+        let mut report = self.model.evaluate(test, &self.cfg.eval)?;
+        if let Some(scorer) = self.scorer {
+            let seed = seed::derive(self.cfg.seed, "quality", step);
+            let (samples, _) =
+                crate::quality::draw_samples(&*self.model, self.cfg.quality_samples, seed)?;
+            report.metrics.extend(scorer.score(&samples)?.metrics);
+        }
         log_report(&report, step, log)?;
         let Some(samples_dir) = self
             .ckpt_dir
@@ -199,6 +209,7 @@ impl Session<'_> {
             evals_since_best,
             has_ema: self.ema.is_some(),
             last_losses: last_losses.clone(),
+            data_fingerprint: self.fingerprint.clone(),
         };
         let mut weights: Vec<(String, Tensor)> = ckpt::model_vars(self.model).into_iter().collect();
         weights.sort_by(|a, b| a.0.cmp(&b.0));

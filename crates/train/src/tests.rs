@@ -290,6 +290,7 @@ fn fill_state(model: &Tiny, step: u64) -> (TrainState, CheckpointTensors) {
         evals_since_best: 0,
         has_ema: false,
         last_losses: BTreeMap::new(),
+        data_fingerprint: None,
     };
     let weights = model.vs.variables().into_iter().collect();
     (
@@ -790,4 +791,97 @@ fn an_empty_test_split_is_refused_before_training() {
     cfg.eval_every = 0;
     let s = Trainer::new(cfg, None).unwrap().fit(&mut m, &data).unwrap();
     assert_eq!(s.steps, 3);
+}
+
+/// A scorer whose `fid-domain` is best at its second call, recording the sample counts.
+#[derive(Debug, Default)]
+struct CountingScorer {
+    sizes: std::cell::RefCell<Vec<i64>>,
+}
+
+impl crate::quality::Scorer for CountingScorer {
+    fn score(&self, samples: &Tensor) -> Result<crate::quality::Scored> {
+        let mut sizes = self.sizes.borrow_mut();
+        sizes.push(samples.size()[0]);
+        let k = sizes.len() as f64;
+        Ok(crate::quality::Scored {
+            metrics: [("fid-domain".to_string(), (k - 2.0).powi(2))].into(),
+            ..Default::default()
+        })
+    }
+    fn describe(&self) -> String {
+        "counting".into()
+    }
+}
+
+/// Issue 11: the trainer's periodic evaluation scores `quality_samples` samples, and a sample
+/// metric can pick the best checkpoint.
+#[test]
+fn a_sample_metric_picks_the_best_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Tiny::new(8, 1);
+    let mut cfg = TrainConfig::quick(4, 16, 0.01);
+    cfg.eval_every = 1;
+    cfg.quality_samples = 7;
+    cfg.final_eval = false;
+    cfg.best_metric = BestMetric {
+        name: "fid-domain".into(),
+        mode: MetricMode::Min,
+    };
+    let scorer = std::rc::Rc::new(CountingScorer::default());
+    let mut t = Trainer::new(cfg, Some(dir.path())).unwrap();
+    t.set_scorer(scorer.clone());
+    let s = t.fit(&mut model, &split()).unwrap();
+    let best = s.best.unwrap();
+    assert_eq!(
+        (best.metric.as_str(), best.step, best.value),
+        ("fid-domain", 2, 0.0)
+    );
+    assert_eq!(*scorer.sizes.borrow(), vec![7; 4]);
+    assert!(ckpt::resolve_best(dir.path())
+        .unwrap()
+        .ends_with("step-00000002"));
+    let text = std::fs::read_to_string(dir.path().join(crate::metrics::JSONL)).unwrap();
+    assert!(text.contains("fid-domain"));
+}
+
+/// Issue 13, case 3: a run interrupted on one data set does not resume on rewritten data; the
+/// error names both fingerprints. Case 9: a second writer of a run directory is refused, naming
+/// the holder.
+#[test]
+fn resume_refuses_changed_data_and_a_second_writer_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = split();
+    let mut m = Tiny::new(8, 1);
+    let mut t = Trainer::new(rich_config(12), Some(dir.path())).unwrap();
+    t.stop_at(6);
+    t.fit(&mut m, &data).unwrap();
+    assert!(!dir.path().join(crate::guard::LOCK).exists(), "the lock outlives the run");
+    let mut changed = split();
+    changed.train.x = &changed.train.x * 1.5;
+    let e = Trainer::resume(dir.path())
+        .unwrap()
+        .fit(&mut Tiny::new(8, 1), &changed)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("training data changed"), "{e}");
+    let (then, now) = (
+        crate::guard::data_fingerprint(&data.train).unwrap(),
+        crate::guard::data_fingerprint(&changed.train).unwrap(),
+    );
+    assert!(then != now && e.contains(&then) && e.contains(&now), "{e}");
+
+    let held = crate::guard::RunLock::acquire(dir.path()).unwrap();
+    let e = Trainer::resume(dir.path())
+        .unwrap()
+        .fit(&mut Tiny::new(8, 1), &data)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(&format!("pid {}", std::process::id())), "{e}");
+    drop(held);
+    let s = Trainer::resume(dir.path())
+        .unwrap()
+        .fit(&mut Tiny::new(8, 1), &data)
+        .unwrap();
+    assert_eq!(s.steps, 12);
 }

@@ -61,6 +61,7 @@ pub struct Trainer {
     resume_from: Option<PathBuf>,
     stop_at: Option<u64>,
     meta: serde_json::Map<String, serde_json::Value>,
+    scorer: Option<std::rc::Rc<dyn crate::quality::Scorer>>,
 }
 
 /// The EMA of `model`: every variable, or those of the groups `c.groups` names.
@@ -110,6 +111,7 @@ impl Trainer {
             resume_from: None,
             stop_at: None,
             meta: Default::default(),
+            scorer: None,
         })
     }
 
@@ -140,6 +142,7 @@ impl Trainer {
             resume_from: Some(from),
             stop_at: None,
             meta,
+            scorer: None,
         })
     }
 
@@ -161,6 +164,13 @@ impl Trainer {
         self.meta.insert(key.to_string(), value);
     }
 
+    /// Scores `TrainConfig::quality_samples` samples at every evaluation with `scorer`: its
+    /// metrics (`fid-domain`, `modes_covered`, ...) join the report, the metrics files and the
+    /// choice of the best checkpoint (`best_metric`).
+    pub fn set_scorer(&mut self, scorer: std::rc::Rc<dyn crate::quality::Scorer>) {
+        self.scorer = Some(scorer);
+    }
+
     /// Trains `model` on `split.train`, evaluating on `split.test`: gradient steps, or one fit
     /// for models with the `Fit` capability.
     ///
@@ -172,11 +182,20 @@ impl Trainer {
         let t_start = Instant::now();
         seed::set_threads(self.cfg.threads);
         let mut plan = Plan::new(&self.cfg, model, split, self.stop_at)?;
+        // One writer per run directory; the lock goes when this function returns.
+        let _lock = match &self.run_dir {
+            Some(d) => Some(crate::guard::RunLock::acquire(d)?),
+            None => None,
+        };
         if model.fitter().is_some() {
             return self.fit_closed_form(model, &plan, t_start);
         }
         let (mut opts, base_lr) = optimizers(&self.cfg, model)?;
         let mut state = RunState::default();
+        let fingerprint = crate::guard::data_fingerprint(&split.train)?;
+        if let Some(from) = &self.resume_from {
+            check_same_data(from, &fingerprint)?;
+        }
         let resumed_ema = match &self.resume_from {
             Some(from) => resume_into(from, model, &mut opts, &mut state)?,
             None => None,
@@ -207,6 +226,8 @@ impl Trainer {
             ema: &mut ema,
             ckpt_dir: ckpt_dir.as_deref(),
             per_epoch: plan.per_epoch,
+            fingerprint: Some(fingerprint),
+            scorer: self.scorer.as_deref(),
         };
         let train_secs = session.run_steps(&mut plan, &mut state, &mut log)?;
         let final_eval = session.finish(&plan, &mut state, &mut log)?;
@@ -393,6 +414,18 @@ fn optimizers(cfg: &TrainConfig, model: &dyn GenerativeModel) -> Result<Optimize
 
 /// Loads the checkpoint `from` into `model` and `opts` and the run's progress into `state`;
 /// returns the saved EMA tensors, if any.
+/// Refuses to resume the checkpoint `from` on training data other than the data it was trained
+/// on (checkpoints from before fingerprints were recorded are accepted).
+fn check_same_data(from: &Path, now: &str) -> Result<()> {
+    match ckpt::read_state(from)?.data_fingerprint {
+        Some(then) if then != now => Err(CoreError::Checkpoint {
+            path: from.to_path_buf(),
+            msg: format!("the training data changed since this checkpoint: it was trained on [{then}], the data now is [{now}]; resume on the same data, or start a new run"),
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn resume_into(
     from: &Path,
     model: &mut dyn GenerativeModel,

@@ -83,17 +83,46 @@ pub fn rbf_kernel(x: &Tensor, y: &Tensor, bandwidths: &[f64]) -> Result<Tensor> 
 pub fn mmd2_unbiased(x: &Tensor, y: &Tensor, bandwidths: &[f64]) -> Result<Tensor> {
     check_samples("x", x)?;
     check_samples("y", y)?;
-    let (n, m) = (x.size()[0] as f64, y.size()[0] as f64);
-    let off_diag_mean = |k: Tensor, n: f64| -> Result<Tensor> {
+    mmd2_unbiased_from_kernels(
+        &rbf_kernel(x, x, bandwidths)?,
+        &rbf_kernel(y, y, bandwidths)?,
+        &rbf_kernel(x, y, bandwidths)?,
+    )
+}
+
+/// The unbiased MMD^2 (Gretton et al. 2012, Lemma 6) from kernel matrices of any kernel:
+/// `k_xx [n, n]`, `k_yy [m, m]` (their diagonals are left out) and `k_xy [n, m]`; a scalar
+/// tensor. KID uses it with the cubic polynomial kernel.
+///
+/// # Errors
+/// [`CoreError::Shape`] naming the matrix that is not square (`k_xx`, `k_yy`, with n, m >= 2) or
+/// does not match (`k_xy`); a libtorch error.
+pub fn mmd2_unbiased_from_kernels(k_xx: &Tensor, k_yy: &Tensor, k_xy: &Tensor) -> Result<Tensor> {
+    let square = |name: &str, k: &Tensor| -> Result<f64> {
+        match k.size()[..] {
+            [a, b] if a == b && a >= 2 => Ok(a as f64),
+            _ => Err(CoreError::shape(
+                name,
+                format!("expected [n, n] with n >= 2, got {:?}", k.size()),
+            )),
+        }
+    };
+    let (n, m) = (square("k_xx", k_xx)?, square("k_yy", k_yy)?);
+    if k_xy.size() != [n as i64, m as i64] {
+        return Err(CoreError::shape(
+            "k_xy",
+            format!("expected [{n}, {m}], got {:?}", k_xy.size()),
+        ));
+    }
+    let off_diag_mean = |k: &Tensor, n: f64| -> Result<Tensor> {
         let total = k
             .f_sum(k.kind())?
             .f_sub(&k.f_diagonal(0, 0, 1)?.f_sum(k.kind())?)?;
         Ok(total.f_div_scalar(n * (n - 1.0))?)
     };
-    let kxx = off_diag_mean(rbf_kernel(x, x, bandwidths)?, n)?;
-    let kyy = off_diag_mean(rbf_kernel(y, y, bandwidths)?, m)?;
-    let kxy = rbf_kernel(x, y, bandwidths)?;
-    let kxy = kxy.f_mean(kxy.kind())?;
+    let kxx = off_diag_mean(k_xx, n)?;
+    let kyy = off_diag_mean(k_yy, m)?;
+    let kxy = k_xy.f_mean(k_xy.kind())?;
     Ok(kxx.f_add(&kyy)?.f_sub(&kxy.f_mul_scalar(2.0)?)?)
 }
 

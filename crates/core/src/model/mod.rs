@@ -32,6 +32,14 @@ pub use spec::{
 use crate::data::{Batch, Dataset};
 use crate::Result;
 
+/// The error of a model without a sampling temperature.
+pub(crate) fn no_temperature(model: &str) -> crate::CoreError {
+    crate::CoreError::config(
+        "temperature",
+        format!("{model} has no sampling temperature (flows and autoregressive models have one)"),
+    )
+}
+
 /// The interface shared by every genzoo model (implemented by [`Owned`]).
 pub trait GenerativeModel {
     /// Catalogue name (`vae-mlp`, `realnvp`, `gmm-full`).
@@ -74,6 +82,16 @@ pub trait GenerativeModel {
     /// # Errors
     /// A model not yet fitted, or a libtorch error.
     fn sample(&self, n: i64, seed: u64) -> Result<Tensor>;
+    /// Sets the temperature of later samples: flows scale the prior's standard deviation by `t`
+    /// (Kingma & Dhariwal 2018, sec. 5), autoregressive models divide their logits (or logistic
+    /// scales) by it. 1 is the model itself.
+    ///
+    /// # Errors
+    /// [`crate::CoreError::Config`] (`temperature`) for a model without a sampling temperature,
+    /// or a value it does not take (not finite, or not positive).
+    fn set_temperature(&mut self, _t: f64) -> Result<()> {
+        Err(no_temperature(self.name()))
+    }
     /// Per-example likelihoods, when the model has a likelihood (GANs and the plain autoencoder
     /// have none).
     fn per_example_nll(&self) -> Option<&dyn PerExampleNll> {

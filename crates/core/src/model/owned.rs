@@ -76,6 +76,13 @@ pub trait Network {
     fn fitter(&mut self) -> Option<&mut dyn Fit> {
         None
     }
+    /// See [`GenerativeModel::set_temperature`].
+    ///
+    /// # Errors
+    /// As [`GenerativeModel::set_temperature`].
+    fn set_temperature(&mut self, _t: f64) -> Result<()> {
+        Err(super::no_temperature(self.name()))
+    }
 }
 
 /// A network with the variable store of its weights: the generic model holder.
@@ -150,5 +157,8 @@ impl<N: Network> GenerativeModel for Owned<N> {
     }
     fn fitter(&mut self) -> Option<&mut dyn Fit> {
         self.net.fitter()
+    }
+    fn set_temperature(&mut self, t: f64) -> Result<()> {
+        self.net.set_temperature(t)
     }
 }
