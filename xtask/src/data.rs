@@ -61,7 +61,11 @@ impl DataArgs {
     /// The dataset's name as recorded in run directories.
     pub fn name(&self) -> String {
         match (&self.dataset, &self.data) {
-            (_, Some(d)) => d.display().to_string(),
+            // stored absolute, so the run can be evaluated from anywhere
+            (_, Some(d)) => std::fs::canonicalize(d)
+                .unwrap_or_else(|_| d.clone())
+                .display()
+                .to_string(),
             (Some(n), None) => n.clone(),
             (None, None) => "mnist10k".into(),
         }

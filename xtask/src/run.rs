@@ -37,6 +37,7 @@ pub struct TrainArgs {
     /// Train for this many epochs.
     #[arg(long)]
     epochs: Option<u64>,
+    /// Examples per training step (default: the TOML's `[train] batch_size`, else 64).
     #[arg(long)]
     batch_size: Option<i64>,
     /// Learning rate of every optimizer.
@@ -45,6 +46,8 @@ pub struct TrainArgs {
     /// auto, cpu, cuda or cuda:N (default: $GENZOO_DEVICE, else CUDA if available).
     #[arg(long)]
     device: Option<String>,
+    /// Seed of the initial weights, the data order and every random draw in training
+    /// (default: the TOML's `[train] seed`, else 0).
     #[arg(long)]
     seed: Option<u64>,
     /// Torch intra-op threads.
@@ -53,15 +56,27 @@ pub struct TrainArgs {
     /// Evaluate on the test split every this many steps.
     #[arg(long)]
     eval_every: Option<u64>,
+    /// Write a checkpoint every this many steps (default: the TOML's `[train]
+    /// checkpoint_every`, else 0: only at the end and at each new best evaluation).
+    #[arg(long)]
+    checkpoint_every: Option<u64>,
     /// Importance samples per test example for latent-variable models.
     #[arg(long)]
     importance_samples: Option<usize>,
     /// Run directory (default: runs/MODEL-DATASET).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Continue the run in this directory from its latest checkpoint, exactly.
+    /// Continue the run in this directory from its latest checkpoint, exactly. --steps,
+    /// --epochs, --lr, --eval-every, --checkpoint-every and --threads may change on resume (each
+    /// change is printed and recorded in config.json's `resume_changes`); --preset, the data,
+    /// --batch-size and --seed may not.
     #[arg(long, conflicts_with_all = ["model", "config"])]
     resume: Option<PathBuf>,
+    /// Fine-tuning: start a new run whose initial weights are those of RUN (a run directory,
+    /// a checkpoint, `RUN/best` or `RUN/latest`); same model and shapes, fresh optimizer and
+    /// step count.
+    #[arg(long, value_name = "RUN")]
+    init_from: Option<PathBuf>,
 }
 
 /// Builds a registered model for the data in `split`, its initial weights seeded by `seed`.
@@ -84,6 +99,40 @@ pub fn build_model(
         split.train.num_classes,
         device,
     )?)
+}
+
+/// On `--resume`: flags that would make the run a different experiment (model, preset, data,
+/// batch size, seed) are refused, naming them; the settings a resume may change are applied by
+/// `Trainer::apply_changes`.
+fn refuse_other_experiment(a: &TrainArgs, meta: &Value) -> Result<()> {
+    let mut bad = Vec::new();
+    if let Some(p) = &a.preset {
+        if meta["preset"].as_str() != Some(p.as_str()) {
+            bad.push(format!("--preset {p} (the run's is {})", meta["preset"]));
+        }
+    }
+    if a.data.dataset.is_some() || a.data.data.is_some() {
+        let asked = a.data.name();
+        if run_dataset(meta).ok().as_deref() != Some(asked.as_str()) {
+            bad.push(format!("data `{asked}` (the run's is {})", meta["dataset"]));
+        }
+    }
+    if a.batch_size.is_some() {
+        bad.push("--batch-size".into());
+    }
+    if a.seed.is_some() {
+        bad.push("--seed".into());
+    }
+    if a.init_from.is_some() {
+        bad.push("--init-from (it starts a new run)".into());
+    }
+    if bad.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "--resume continues the same experiment; these would make it another one: {}. Start a new run (with --init-from RUN to begin from this run's weights) instead",
+        bad.join(", ")
+    )
 }
 
 /// Gives `trainer` the data's sample-quality scorer when asked (`--quality`) or when the best
@@ -121,7 +170,19 @@ pub fn train(a: TrainArgs) -> Result<()> {
             device,
             0, // the weights are loaded from the checkpoint
         )?;
+        refuse_other_experiment(&a, &meta)?;
         let mut trainer = Trainer::resume(dir)?;
+        let changes = trainer.apply_changes(&genzoo_train::ResumeChanges {
+            steps: a.steps,
+            epochs: a.epochs,
+            lr: a.lr,
+            eval_every: a.eval_every,
+            checkpoint_every: a.checkpoint_every,
+            threads: a.threads,
+        })?;
+        for c in &changes {
+            println!("resume changes {c}");
+        }
         let best = meta
             .pointer("/train/best_metric/name")
             .and_then(Value::as_str)
@@ -181,6 +242,9 @@ pub fn train(a: TrainArgs) -> Result<()> {
     if let Some(n) = a.threads {
         t.threads = n;
     }
+    if let Some(c) = a.checkpoint_every {
+        t.checkpoint_every = c;
+    }
     if let Some(e) = a.eval_every {
         t.eval_every = e;
     }
@@ -213,6 +277,14 @@ pub fn train(a: TrainArgs) -> Result<()> {
     let mut trainer = Trainer::new(rc.train.clone(), Some(&out))?;
     trainer.set_meta("dataset", json!(dataset));
     trainer.set_meta("preset", json!(rc.preset));
+    if let Some(src) = &a.init_from {
+        let from = genzoo_train::checkpoint::resolve(src)?;
+        genzoo_train::checkpoint::load_weights(model.as_mut(), &from, false)?;
+        trainer.set_pretrained();
+        let from = std::fs::canonicalize(&from).unwrap_or(from);
+        println!("initial weights from {}", from.display());
+        trainer.set_meta("init_from", json!(from));
+    }
     attach_scorer(
         &mut trainer,
         a.quality,
@@ -642,4 +714,47 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     genzoo_core::io::write_atomic(&out, &serde_json::to_vec_pretty(&rec)?)?;
     println!("-> {}", out.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        a: TrainArgs,
+    }
+
+    /// Issue 13, case 2: `--resume` refuses the flags that make another experiment, naming
+    /// them, and accepts the ones a resume may change.
+    #[test]
+    fn resume_refuses_another_experiment_by_name() {
+        let meta = json!({"preset": "tiny", "dataset": "mnist10k"});
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from([&["x", "--resume", "R"], args].concat())
+                .unwrap()
+                .a
+        };
+        let e = refuse_other_experiment(&parse(&["--seed", "3", "--preset", "mnist"]), &meta)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--seed") && e.contains("--preset mnist"), "{e}");
+        let e = refuse_other_experiment(&parse(&["--dataset", "fashion-mnist"]), &meta)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("fashion-mnist"), "{e}");
+        let ok = parse(&[
+            "--steps",
+            "400",
+            "--lr",
+            "0.01",
+            "--preset",
+            "tiny",
+            "--dataset",
+            "mnist10k",
+        ]);
+        refuse_other_experiment(&ok, &meta).unwrap();
+    }
 }

@@ -42,4 +42,4 @@ pub use ema::EmaConfig;
 pub use optim::{OptimConfig, OptimKind, OptimOverride, Optimizer};
 pub use run::{load_model, read_meta, RunMeta};
 pub use schedule::{ScheduleConfig, ScheduleKind};
-pub use trainer::{BestRecord, TrainSummary, Trainer};
+pub use trainer::{BestRecord, ResumeChanges, TrainSummary, Trainer};

@@ -62,6 +62,8 @@ pub struct Trainer {
     stop_at: Option<u64>,
     meta: serde_json::Map<String, serde_json::Value>,
     scorer: Option<std::rc::Rc<dyn crate::quality::Scorer>>,
+    /// The model's weights were loaded from another run (fine-tuning): no data-dependent init.
+    pretrained: bool,
 }
 
 /// The EMA of `model`: every variable, or those of the groups `c.groups` names.
@@ -88,6 +90,19 @@ fn ema_for(c: crate::EmaConfig, model: &dyn GenerativeModel) -> Result<Ema> {
     }))
 }
 
+/// The settings a resumed run may change; anything else (model, preset, data, batch size, seed)
+/// would make it a different experiment.
+#[derive(Clone, Debug, Default)]
+pub struct ResumeChanges {
+    pub steps: Option<u64>,
+    pub epochs: Option<u64>,
+    /// The learning rate of every optimizer (the base and every group that sets its own).
+    pub lr: Option<f64>,
+    pub eval_every: Option<u64>,
+    pub checkpoint_every: Option<u64>,
+    pub threads: Option<usize>,
+}
+
 impl Trainer {
     /// A trainer for `cfg` writing into `run_dir` (`None`: no files at all). Fails if `run_dir`
     /// already holds a run (use [`Trainer::resume`]).
@@ -112,6 +127,7 @@ impl Trainer {
             stop_at: None,
             meta: Default::default(),
             scorer: None,
+            pretrained: false,
         })
     }
 
@@ -143,7 +159,87 @@ impl Trainer {
             stop_at: None,
             meta,
             scorer: None,
+            pretrained: false,
         })
+    }
+
+    /// Applies the settings a resumed run may change (issue 13, case 2): its length, learning
+    /// rate, evaluation and checkpoint cadence, threads. Returns one line per change
+    /// (`lr: 0.2 -> 0.01`), which is also appended to `config.json`'s `resume_changes`; the
+    /// changed configuration is saved with every later checkpoint.
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] naming the key when the changed configuration fails
+    /// [`TrainConfig::validate`].
+    pub fn apply_changes(&mut self, c: &ResumeChanges) -> Result<Vec<String>> {
+        let mut lines = Vec::new();
+        let cfg = &mut self.cfg;
+        let mut note = |key: &str, old: String, new: String| {
+            if old != new {
+                lines.push(format!("{key}: {old} -> {new}"));
+            }
+        };
+        if let Some(n) = c.steps {
+            note(
+                "steps",
+                format!("{:?}", cfg.steps),
+                format!("{:?}", Some(n)),
+            );
+            (cfg.steps, cfg.epochs) = (Some(n), None);
+        }
+        if let Some(n) = c.epochs {
+            note(
+                "epochs",
+                format!("{:?}", cfg.epochs),
+                format!("{:?}", Some(n)),
+            );
+            (cfg.steps, cfg.epochs) = (None, Some(n));
+        }
+        if let Some(lr) = c.lr {
+            note("lr", cfg.optimizer.lr.to_string(), lr.to_string());
+            cfg.optimizer.lr = lr;
+            for (g, o) in cfg.groups.iter_mut().filter(|(_, o)| o.lr.is_some()) {
+                note(
+                    &format!("groups.{g}.lr"),
+                    format!("{:?}", o.lr),
+                    format!("{:?}", Some(lr)),
+                );
+                o.lr = Some(lr);
+            }
+        }
+        if let Some(e) = c.eval_every {
+            note("eval_every", cfg.eval_every.to_string(), e.to_string());
+            cfg.eval_every = e;
+        }
+        if let Some(k) = c.checkpoint_every {
+            note(
+                "checkpoint_every",
+                cfg.checkpoint_every.to_string(),
+                k.to_string(),
+            );
+            cfg.checkpoint_every = k;
+        }
+        if let Some(t) = c.threads {
+            note("threads", cfg.threads.to_string(), t.to_string());
+            cfg.threads = t;
+        }
+        self.cfg.validate()?;
+        if !lines.is_empty() {
+            let entry = self
+                .meta
+                .entry("resume_changes")
+                .or_insert_with(|| serde_json::json!([]));
+            if let Some(a) = entry.as_array_mut() {
+                a.push(serde_json::json!(lines));
+            }
+        }
+        Ok(lines)
+    }
+
+    /// Fine-tuning: the model's weights come from another run, so the data-dependent
+    /// initialization of a fresh run (ActNorm) is skipped.
+    pub fn set_pretrained(&mut self) {
+        self.pretrained = true;
     }
 
     /// The training configuration.
@@ -193,6 +289,7 @@ impl Trainer {
         let (mut opts, base_lr) = optimizers(&self.cfg, model)?;
         let mut state = RunState::default();
         let fingerprint = crate::guard::data_fingerprint(&split.train)?;
+        self.check_best_metric(model, split)?;
         if let Some(from) = &self.resume_from {
             check_same_data(from, &fingerprint)?;
         }
@@ -204,7 +301,7 @@ impl Trainer {
         let mut log = MetricsLog::open(self.run_dir.as_deref(), Some(state.step))?;
 
         // Data-dependent initialization happens once, on the first batch of a fresh run.
-        if state.step == 0 && plan.stop > 0 {
+        if state.step == 0 && plan.stop > 0 && !self.pretrained {
             seed::seed_torch_stream(self.cfg.seed, "init", 0);
             model.init_from_batch(&plan.batches.next_batch())?;
         }
@@ -414,6 +511,47 @@ fn optimizers(cfg: &TrainConfig, model: &dyn GenerativeModel) -> Result<Optimize
 
 /// Loads the checkpoint `from` into `model` and `opts` and the run's progress into `state`;
 /// returns the saved EMA tensors, if any.
+impl Trainer {
+    /// Before step 0: a `best_metric` other than `nll` must be one the evaluation reports (an
+    /// evaluation of two test examples says which) or one the scorer reports, so that a
+    /// misspelled name stops the run now rather than at its first evaluation.
+    fn check_best_metric(&self, model: &dyn GenerativeModel, split: &Split) -> Result<()> {
+        let name = self.cfg.best_metric.name.as_str();
+        let evaluates = self.cfg.eval_every > 0 || self.cfg.final_eval;
+        if name == "nll" || !evaluates {
+            return Ok(());
+        }
+        if self.scorer.is_some() && crate::quality::METRICS.contains(&name) {
+            return Ok(());
+        }
+        let opts = genzoo_core::model::EvalOptions {
+            max_examples: Some(2),
+            ..self.cfg.eval.clone()
+        };
+        let report = tch::no_grad(|| model.evaluate(&split.test, &opts))?;
+        if report.metrics.contains_key(name) {
+            return Ok(());
+        }
+        let mut known: Vec<&str> = report.metrics.keys().map(String::as_str).collect();
+        if self.scorer.is_some() {
+            known.extend(crate::quality::METRICS);
+        }
+        Err(CoreError::config(
+            "train.best_metric.name",
+            format!(
+                "`{name}` is not a metric of {}; it reports: nll, {}{}",
+                model.name(),
+                known.join(", "),
+                if self.scorer.is_none() {
+                    " (sample-quality metrics such as fid-domain need `train --quality`)"
+                } else {
+                    ""
+                }
+            ),
+        ))
+    }
+}
+
 /// Refuses to resume the checkpoint `from` on training data other than the data it was trained
 /// on (checkpoints from before fingerprints were recorded are accepted).
 fn check_same_data(from: &Path, now: &str) -> Result<()> {

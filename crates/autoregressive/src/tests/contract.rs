@@ -120,7 +120,6 @@ fn digits() -> genzoo_core::data::Split {
 
 #[test]
 fn every_catalogue_model_trains_evaluates_exactly_and_samples() {
-    use genzoo_train::{TrainConfig, Trainer};
     let split = digits();
     // PixelRNN samples naively (784 whole-network passes per digit): its sampling is covered on
     // small images by the generic sampler's tests, not here.
@@ -139,15 +138,7 @@ fn every_catalogue_model_trains_evaluates_exactly_and_samples() {
             ..EvalOptions::default()
         };
         let before = model.evaluate(&split.test, &opts).unwrap().nll.unwrap();
-        let cfg = TrainConfig {
-            sample_count: 0,
-            progress: false,
-            ..TrainConfig::quick(40, 32, 1e-2)
-        };
-        Trainer::new(cfg, None)
-            .unwrap()
-            .fit(model.as_mut(), &split)
-            .unwrap();
+        super::train_briefly(model.as_mut(), &split, 40);
         let report = model.evaluate(&split.test, &opts).unwrap();
         let nll = report.nll.unwrap();
         assert_eq!(

@@ -155,3 +155,21 @@ pub(crate) fn pixelrnn(data: DataKind, kind: pixel_rnn::RnnKind, lik: Likelihood
         net: Box::new(net),
     }
 }
+
+/// Trains `model` for `steps` steps of batch 32 at learning rate 1e-2 (no files, no grids):
+/// the short run the catalogue tests compare NLLs before and after.
+pub(crate) fn train_briefly(
+    model: &mut dyn genzoo_core::model::GenerativeModel,
+    split: &genzoo_core::data::Split,
+    steps: u64,
+) {
+    let cfg = genzoo_train::TrainConfig {
+        sample_count: 0,
+        progress: false,
+        ..genzoo_train::TrainConfig::quick(steps, 32, 1e-2)
+    };
+    genzoo_train::Trainer::new(cfg, None)
+        .unwrap()
+        .fit(model, split)
+        .unwrap();
+}

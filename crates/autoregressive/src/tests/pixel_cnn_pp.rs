@@ -200,7 +200,6 @@ fn build(
 
 #[test]
 fn the_catalogue_model_trains_evaluates_in_bits_per_dim_and_samples_seeded() {
-    use genzoo_train::{TrainConfig, Trainer};
     let split = genzoo_core::data::Split {
         train: flat_colours(256, 1, "flat/train"),
         test: flat_colours(64, 2, "flat/test"),
@@ -209,15 +208,7 @@ fn the_catalogue_model_trains_evaluates_in_bits_per_dim_and_samples_seeded() {
     let mut model = build(split.train.kind, serde_json::json!({ "dropout": 0.5 })).unwrap();
     let opts = EvalOptions::default();
     let before = model.evaluate(&split.test, &opts).unwrap().nll.unwrap();
-    let cfg = TrainConfig {
-        sample_count: 0,
-        progress: false,
-        ..TrainConfig::quick(30, 32, 1e-2)
-    };
-    Trainer::new(cfg, None)
-        .unwrap()
-        .fit(model.as_mut(), &split)
-        .unwrap();
+    super::train_briefly(model.as_mut(), &split, 30);
     let report = model.evaluate(&split.test, &opts).unwrap();
     let nll = report.nll.unwrap();
     assert_eq!(

@@ -81,7 +81,6 @@ fn sampling_given_decoder_features_is_cached_and_equals_the_naive_loop() {
 
 #[test]
 fn vlae_trains_and_reports_the_is_nll_and_the_nats_the_latent_keeps() {
-    use genzoo_train::{TrainConfig, Trainer};
     let s = genzoo_data::load_mnist10k().unwrap();
     let split = genzoo_core::data::Split {
         train: s.train.take(512),
@@ -95,15 +94,7 @@ fn vlae_trains_and_reports_the_is_nll_and_the_nats_the_latent_keeps() {
         ..EvalOptions::default()
     };
     let before = model.evaluate(&split.test, &opts).unwrap().nll.unwrap();
-    let cfg = TrainConfig {
-        sample_count: 0,
-        progress: false,
-        ..TrainConfig::quick(40, 32, 1e-2)
-    };
-    Trainer::new(cfg, None)
-        .unwrap()
-        .fit(model.as_mut(), &split)
-        .unwrap();
+    super::train_briefly(model.as_mut(), &split, 40);
     let report = model.evaluate(&split.test, &opts).unwrap();
     let nll = report.nll.unwrap();
     assert_eq!(nll.kind, LikelihoodKind::IsEstimate);
