@@ -155,6 +155,30 @@ pub fn compare(a: CompareArgs) -> Result<()> {
         "wrote {}/compare.json, compare.csv, compare.md",
         out.display()
     );
+    // Every table is on disk; a model that failed or gave no valid number fails the command.
+    let bad: Vec<String> = rows
+        .iter()
+        .filter_map(|r| match &r.error {
+            Some(e) => Some(format!("{}: {e}", r.model)),
+            None => genzoo_core::model::EvalReport {
+                nll: r.nll,
+                data: r.data.clone(),
+                metrics: r.metrics.clone(),
+            }
+            .check_valid(&r.model)
+            .err()
+            .map(|e| e.to_string()),
+        })
+        .collect();
+    if !bad.is_empty() {
+        anyhow::bail!(
+            "{} of {} rows failed or hold a number that is not valid (tables written to {}):\n  {}",
+            bad.len(),
+            rows.len(),
+            out.display(),
+            bad.join("\n  ")
+        );
+    }
     Ok(())
 }
 

@@ -310,10 +310,15 @@ fn report_summary(out: &Path, s: &genzoo_train::TrainSummary) -> Result<()> {
         "{} steps in {:.1} s ({:.0} images/s); last losses {:?}",
         s.steps, s.seconds, s.images_per_second, s.last_losses
     );
+    println!("run directory: {}", out.display());
     if let Some(r) = &s.final_eval {
         print_report(r);
+        // the weights are saved; a result that is not a number still fails the command
+        let model = genzoo_train::read_meta(out)
+            .map(|m| m.model)
+            .unwrap_or_default();
+        r.check_valid(&model)?;
     }
-    println!("run directory: {}", out.display());
     Ok(())
 }
 
@@ -713,6 +718,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     let rec = json!({"model": model.name(), "family": model.family(), "report": r, "eval_seconds": secs, "options": opts});
     genzoo_core::io::write_atomic(&out, &serde_json::to_vec_pretty(&rec)?)?;
     println!("-> {}", out.display());
+    r.check_valid(model.name())?;
     Ok(())
 }
 

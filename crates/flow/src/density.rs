@@ -425,6 +425,12 @@ impl FlowCore {
             ),
             (None, false) => (LikelihoodKind::Exact, "continuous".to_string()),
         };
+        // A flow whose inverse does not give its input back has no change-of-variables density.
+        let (kind, what) = if recon > ROUND_TRIP_TOLERANCE {
+            (LikelihoodKind::Invalid, format!("{what}; INVALID: the round trip f^-1(f(x)) misses x by {recon:.3e} (> {ROUND_TRIP_TOLERANCE:e}), so the change of variables does not hold"))
+        } else {
+            (kind, what)
+        };
         Ok(EvalReport {
             nll: Some(Nll::from_nats(nll_nats, dims, unit, kind)),
             data: format!("{} ({n}), {what}", data.name),
@@ -432,6 +438,11 @@ impl FlowCore {
         })
     }
 }
+
+/// The largest round-trip error `max |f^-1(f(x)) - x|` (in the flow's input units: \[0, 1\]
+/// for dequantized images) at which a flow's NLL is still a change-of-variables density;
+/// float32 flows that work stay below 1e-4.
+pub const ROUND_TRIP_TOLERANCE: f64 = 1e-2;
 
 impl genzoo_core::model::PerExampleNll for FlowCore {
     /// Per-example NLL in the unit of [`FlowCore::evaluate`] (bits/dim on 8-bit images with the

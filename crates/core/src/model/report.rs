@@ -19,6 +19,11 @@ pub enum LikelihoodKind {
     /// that tightens as k grows.
     #[serde(rename = "is-estimate")]
     IsEstimate,
+    /// Not a likelihood: the number was computed, but what makes it one failed (a flow whose
+    /// inverse does not reproduce its input has no change-of-variables density). Shown, never
+    /// ranked.
+    #[serde(rename = "invalid")]
+    Invalid,
 }
 
 impl LikelihoodKind {
@@ -28,6 +33,7 @@ impl LikelihoodKind {
             LikelihoodKind::Exact => "exact",
             LikelihoodKind::Bound => "bound",
             LikelihoodKind::IsEstimate => "is-estimate",
+            LikelihoodKind::Invalid => "invalid",
         }
     }
 }
@@ -137,6 +143,36 @@ impl EvalReport {
     pub fn nll_value(&self) -> Option<f64> {
         self.nll.map(|n| n.value)
     }
+
+    /// Checks the headline numbers of `model`'s report: the NLL must be finite and of a valid
+    /// kind, and no metric may be NaN or infinite.
+    ///
+    /// # Errors
+    /// [`crate::CoreError::Model`] naming the model and what is not a number (or the invalid
+    /// likelihood and why).
+    pub fn check_valid(&self, model: &str) -> crate::Result<()> {
+        if let Some(n) = self.nll {
+            if !n.value.is_finite() {
+                return Err(crate::CoreError::model(
+                    model,
+                    format!("test NLL is {} on {}", n.value, self.data),
+                ));
+            }
+            if n.kind == LikelihoodKind::Invalid {
+                return Err(crate::CoreError::model(
+                    model,
+                    format!("test NLL {} is not a likelihood: {}", n.value, self.data),
+                ));
+            }
+        }
+        match self.metrics.iter().find(|(_, v)| !v.is_finite()) {
+            Some((k, v)) => Err(crate::CoreError::model(
+                model,
+                format!("metric `{k}` is {v} on {}", self.data),
+            )),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Per-example negative log-likelihoods of a dataset and what they are: the capability behind
@@ -151,4 +187,31 @@ pub struct ExampleNll {
     pub kind: LikelihoodKind,
     /// Which data and preprocessing the numbers are on (as [`EvalReport::data`]).
     pub data: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(value: f64, kind: LikelihoodKind, metric: f64) -> EvalReport {
+        EvalReport {
+            nll: Some(Nll::new(value, NllUnit::BitsPerDim, kind)),
+            data: "d/test".into(),
+            metrics: [("recon_error".to_string(), metric)].into(),
+        }
+    }
+
+    /// Issue 13, case 11: a NaN or infinite headline number, or an invalid likelihood, is an
+    /// error naming the model and what is wrong; a finite valid report passes.
+    #[test]
+    fn numbers_that_are_not_numbers_are_named() {
+        report(1.8, LikelihoodKind::Bound, 1e-6).check_valid("realnvp").unwrap();
+        let e = report(f64::NAN, LikelihoodKind::Bound, 0.0).check_valid("realnvp");
+        assert!(e.unwrap_err().to_string().contains("realnvp"));
+        let e = report(2.85e6, LikelihoodKind::Invalid, 1.05).check_valid("realnvp");
+        assert!(e.unwrap_err().to_string().contains("not a likelihood"));
+        let e = report(1.0, LikelihoodKind::Exact, f64::INFINITY).check_valid("m");
+        assert!(e.unwrap_err().to_string().contains("recon_error"));
+        assert_eq!(LikelihoodKind::Invalid.label(), "invalid");
+    }
 }
