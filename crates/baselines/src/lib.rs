@@ -65,6 +65,10 @@ pub struct FitStats {
     pub train_log_lik: Option<f64>,
     /// Model-specific numbers (`distortion`, `sigma2`, ...).
     pub metrics: BTreeMap<String, f64>,
+    /// What makes the fit degenerate (a latent dimension at or above the data's rank, a variance
+    /// floor the fit sits on), each a sentence; shown in the report and flagged as
+    /// `degenerate_fit`.
+    pub warnings: Vec<String>,
 }
 
 /// The interface every classical baseline implements.
@@ -350,6 +354,39 @@ fn nll_nats(model: &dyn Baseline, y: &Tensor, kind: DataKind) -> Result<Tensor> 
     })
 }
 
+/// Names a degenerate fit in the report: the fit's own warnings, and a discrete NLL (or
+/// training NLL) below 0, which no likelihood of 8-bit data can be: such an NLL's kind becomes
+/// `invalid`. Sets the `degenerate_fit` metric to 1 when anything is wrong.
+fn flag_degenerate(
+    nll: Option<Nll>,
+    mut data: String,
+    stats: &FitStats,
+    metrics: &mut BTreeMap<String, f64>,
+    kind: DataKind,
+) -> (Option<Nll>, String) {
+    let mut warnings = stats.warnings.clone();
+    let mut nll = nll;
+    if kind.is_image() {
+        let below = |v: Option<f64>| v.filter(|v| *v < 0.0);
+        for (what, v) in [
+            ("test", below(nll.map(|n| n.value))),
+            ("training", below(metrics.get("train_nll").copied())),
+        ] {
+            if let Some(v) = v {
+                warnings.push(format!("a {what} NLL of {v:.3} bits/dim, below the 0 that no likelihood of 8-bit data can go under: the density collapsed onto the examples (too few of them, or constant pixels)"));
+            }
+        }
+        if let Some(n) = nll.as_mut().filter(|n| n.value < 0.0) {
+            n.kind = LikelihoodKind::Invalid;
+        }
+    }
+    if !warnings.is_empty() {
+        metrics.insert("degenerate_fit".into(), 1.0);
+        data = format!("{data}; DEGENERATE FIT: {}", warnings.join("; "));
+    }
+    (nll, data)
+}
+
 /// The report of a fitted baseline on `test` (dequantized with the stream `(seed, 1)`): NLL with
 /// its unit and kind, the fit's numbers (`train_nll` in the same unit, `iterations`,
 /// `converged`), the model's metrics on `test` (`test_*`), and the KL to `truth` when given.
@@ -398,6 +435,7 @@ fn score(
     for (k, v) in model.metrics(&ytest)? {
         metrics.insert(format!("test_{k}"), v);
     }
+    let (nll, data) = flag_degenerate(nll, data, stats, &mut metrics, test.kind);
     if let (Some(truth), true) = (truth, model.has_density()) {
         if truth.dim() as i64 != dims {
             return Err(CoreError::Invalid(format!(

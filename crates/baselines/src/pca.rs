@@ -236,6 +236,21 @@ impl Baseline for Ppca {
             train_log_lik: Some(train_log_lik),
             ..Default::default()
         };
+        // The covariance of n examples has rank at most n - 1: a latent dimension at or above
+        // it leaves no variance for sigma^2, which then sits on the ridge floor.
+        let rank = lam
+            .iter()
+            .filter(|&&l| l > 1e-9 * lam[0].max(f64::MIN_POSITIVE))
+            .count() as i64;
+        stats.metrics.insert("rank".into(), rank as f64);
+        if q >= rank {
+            stats.warnings.push(format!("latent_dim {q} >= rank {rank} of the training covariance ({} examples): sigma^2 sits on the ridge floor {} and the test NLL measures that floor, not the data; use latent_dim < {rank}", x.size()[0], self.cfg.ridge));
+        } else if sigma2_mle < self.cfg.ridge {
+            stats.warnings.push(format!(
+                "the noise variance {sigma2_mle:.3e} is below the ridge floor {}",
+                self.cfg.ridge
+            ));
+        }
         stats.metrics.insert("latent_dim".into(), q as f64);
         stats.metrics.insert("sigma2".into(), sigma2);
         stats.metrics.insert("sigma2_mle".into(), sigma2_mle);

@@ -218,3 +218,73 @@ fn baselines_in_the_catalogue_match_evaluate() {
         .nll
         .is_none());
 }
+
+/// Issue 13, case 12: a PPCA whose latent dimension reaches the rank of its training covariance,
+/// and a Gaussian on constant (all-zero) images whose NLL goes below the 0 a discrete likelihood
+/// allows, are named as degenerate fits in their reports, and the negative NLL is `invalid`.
+#[test]
+fn degenerate_fits_are_named_not_reported_as_results() {
+    let mut rng = seed::rng(5, "img", 0);
+    let kind = DataKind::Image {
+        channels: 1,
+        height: 4,
+        width: 4,
+    };
+    let mk = |n: i64, zero: bool, rng: &mut rand_chacha::ChaCha8Rng| {
+        let v: Vec<u8> = (0..n * 16)
+            .map(|_| if zero { 0 } else { rng.gen::<u8>() })
+            .collect();
+        Dataset {
+            name: "d".into(),
+            kind,
+            x: Tensor::from_slice(&v).reshape([n, 1, 4, 4]),
+            y: None,
+            num_classes: None,
+        }
+    };
+    // 8 examples in 16 dimensions: rank 7, and latent_dim 12 >= 7
+    let (train, test) = (mk(8, false, &mut rng), mk(20, false, &mut rng));
+    let mut p = build(
+        "ppca",
+        "default",
+        Some(&serde_json::json!({"latent_dim": 12})),
+    )
+    .unwrap();
+    let r = evaluate(p.as_mut(), &train, &test, 0).unwrap().report;
+    assert_eq!(r.metrics.get("degenerate_fit"), Some(&1.0), "{r:?}");
+    assert!(r.data.contains("latent_dim 12 >= rank 7"), "{}", r.data);
+    // with room to spare, no flag
+    let big = mk(400, false, &mut rng);
+    let mut p = build(
+        "ppca",
+        "default",
+        Some(&serde_json::json!({"latent_dim": 4})),
+    )
+    .unwrap();
+    let r = evaluate(p.as_mut(), &big, &test, 0).unwrap().report;
+    assert!(!r.metrics.contains_key("degenerate_fit"), "{}", r.data);
+    // all-zero images, 8 of them in 16 dimensions with the `tiny` ridge: the Gaussian's
+    // density collapses onto the training examples (a training NLL far below 0)
+    let (zt, ze) = (mk(8, true, &mut rng), mk(10, true, &mut rng));
+    let mut g = build("gaussian", "tiny", None).unwrap();
+    let r = evaluate(g.as_mut(), &zt, &ze, 0).unwrap().report;
+    assert!(r.metrics["train_nll"] < 0.0, "{r:?}");
+    assert_eq!(r.metrics.get("degenerate_fit"), Some(&1.0));
+    assert!(r.data.contains("training NLL of -"), "{}", r.data);
+    // a negative test NLL is no likelihood at all: `invalid`, and commands fail on it
+    let mut m = BTreeMap::new();
+    let neg = Nll::new(-2.37, NllUnit::BitsPerDim, LikelihoodKind::Bound);
+    let (nll, data) = flag_degenerate(Some(neg), "d".into(), &FitStats::default(), &mut m, kind);
+    let nll = nll.unwrap();
+    assert_eq!(nll.kind, LikelihoodKind::Invalid);
+    assert!(
+        data.contains("test NLL of -2.370") && m["degenerate_fit"] == 1.0,
+        "{data}"
+    );
+    let r = genzoo_core::model::EvalReport {
+        nll: Some(nll),
+        data,
+        metrics: m,
+    };
+    assert!(r.check_valid("gaussian").is_err());
+}

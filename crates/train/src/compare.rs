@@ -191,6 +191,7 @@ pub fn compare_model(
 
 /// Metrics shown in the Markdown table when present (all of them are in the JSON and CSV).
 const KEY_METRICS: &[&str] = &[
+    "degenerate_fit",
     "kl_to_truth",
     "neg_elbo",
     "active_units",
