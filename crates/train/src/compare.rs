@@ -210,6 +210,21 @@ const KEY_METRICS: &[&str] = &[
     "train_nll",
 ];
 
+/// `name value`, with `± se` when the row has the metric's standard error (`name_se`), and
+/// the estimator's ceiling named when the value sits at it (mutual information near log n).
+fn metric_cell(r: &Row, k: &str, v: f64) -> String {
+    let mut cell = format!("{k} {v:.3}");
+    if let Some(se) = r.metrics.get(&format!("{k}_se")) {
+        cell += &format!(" ± {se:.3}");
+    }
+    if let (true, Some(b)) = (k == "mutual_info_nats", r.metrics.get("mutual_info_bound")) {
+        if v >= 0.97 * b {
+            cell += &format!(" (at its ceiling log n = {b:.3})");
+        }
+    }
+    cell
+}
+
 fn nll_cells(nll: Option<Nll>, digits: usize) -> [String; 3] {
     match nll {
         Some(n) => [
@@ -267,11 +282,14 @@ pub fn markdown(rows: &[Row]) -> String {
             )],
             None => KEY_METRICS
                 .iter()
-                .filter_map(|k| r.metrics.get(*k).map(|v| format!("{k} {v:.3}")))
+                .filter_map(|k| r.metrics.get(*k).map(|v| metric_cell(r, k, *v)))
                 .take(4)
                 .collect(),
         };
-        let [v, unit, kind] = nll_cells(r.nll, 3);
+        let [mut v, unit, kind] = nll_cells(r.nll, 3);
+        if let Some(se) = r.metrics.get("nll_se") {
+            v += &format!(" ± {se:.3}");
+        }
         s += &format!(
             "| {} | {} | {} | {:.1} | {v} | {unit} | {kind} |",
             r.model, r.family, r.params, r.train_seconds
@@ -343,4 +361,38 @@ pub fn write_tables(out: &Path, header: serde_json::Value, rows: &[Row]) -> Resu
     write_atomic(&out.join("compare.csv"), csv(rows).as_bytes())?;
     write_atomic(&out.join("compare.md"), table.as_bytes())?;
     Ok(table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 13, case 13: estimated metrics carry their standard error into the table, and a
+    /// mutual information at its estimator's ceiling says so.
+    #[test]
+    fn tables_show_standard_errors_and_ceilings() {
+        let mut r = Row::empty("gaussian", "baseline");
+        r.metrics = [("kl_to_truth", 1.412), ("kl_to_truth_se", 0.007)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        let mut v = Row::empty("vae-mlp", "vae");
+        v.metrics = [
+            ("mutual_info_nats", 6.88),
+            ("mutual_info_bound", 6.908),
+            ("nll_se", 0.9),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        v.nll = Some(Nll::new(
+            128.6,
+            genzoo_core::units::NllUnit::Nats,
+            genzoo_core::model::LikelihoodKind::IsEstimate,
+        ));
+        let t = markdown(&[r, v]);
+        assert!(t.contains("kl_to_truth 1.412 ± 0.007"), "{t}");
+        assert!(t.contains("(at its ceiling log n = 6.908)"), "{t}");
+        assert!(t.contains("128.600 ± 0.900"), "{t}");
+    }
 }

@@ -328,6 +328,18 @@ pub fn evaluate(
     metrics.insert("active_units".to_string(), active as f64);
     metrics.insert("latent_dim".to_string(), model.latent_dim() as f64);
     metrics.insert("mutual_info_nats".to_string(), mi);
+    // The estimator's ceiling: the mutual information estimated over n examples cannot exceed
+    // log n, so a value near it says the latent separates the test examples, not how much more.
+    metrics.insert("mutual_info_bound".to_string(), (n as f64).ln());
+    // The test NLL's standard error over the test examples (in the NLL's unit).
+    let lp_all = Tensor::f_cat(&lp, 0)?.f_to_kind(Kind::Double)?;
+    if n > 1 {
+        let sd = lp_all.f_std(true)?.f_double_value(&[])?;
+        metrics.insert(
+            "nll_se".to_string(),
+            unit.from_nats(sd / (n as f64).sqrt(), dims),
+        );
+    }
     let kl_vec: Vec<f64> = Vec::try_from(&kl_dims)?;
     let collapsed = kl_vec.iter().filter(|&&v| v < 0.01).count();
     for (j, v) in kl_vec.iter().enumerate() {
