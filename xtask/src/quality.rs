@@ -88,8 +88,18 @@ pub fn image_scorer(
     device: tch::Device,
 ) -> Result<ImageScorer> {
     let t = std::time::Instant::now();
-    let c = classifier::load_or_train(cache, split, dataset, preset, device)
-        .with_context(|| format!("the domain classifier of `{dataset}`"))?;
+    // The shipped data ships its classifier (datasets/classifiers, keyed by the data's SHA-256);
+    // anything else is trained once and cached.
+    let shipped = genzoo_data::registry::shipped_root().map(|d| d.join("classifiers"));
+    let c = match shipped
+        .map(|d| classifier::load(&d, split, dataset, preset, device))
+        .transpose()?
+        .flatten()
+    {
+        Some(c) => c,
+        None => classifier::load_or_train(cache, split, dataset, preset, device)
+            .with_context(|| format!("the domain classifier of `{dataset}`"))?,
+    };
     if t.elapsed().as_secs_f64() > 1.0 {
         println!(
             "trained the domain classifier of {dataset} in {:.0} s: test accuracy {:.2}% (binarized {:.2}%)",

@@ -400,7 +400,8 @@ fn meta_str<'a>(meta: &'a Value, key: &str) -> Result<&'a str> {
 }
 
 /// `eval --samples PATH`: scores images from files against a dataset's test split; writes
-/// `PATH.quality.json` (or `--out`) and `PATH.memorization.png`.
+/// `PATH.quality.json` (or `--out`) and the closest sample/training pairs beside it
+/// (`*.memorization.png`).
 fn eval_samples(a: &EvalArgs, path: &Path, device: Device) -> Result<()> {
     let dataset = a.dataset.clone().unwrap_or_else(|| "mnist10k".into());
     let split = load(&dataset, a.data_root.as_deref())?;
@@ -435,7 +436,7 @@ fn eval_samples(a: &EvalArgs, path: &Path, device: Device) -> Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{stem}.quality.json")));
     genzoo_train::quality::scorer::save_pairs(
-        Path::new(&format!("{stem}.memorization.png")),
+        &out.with_extension("memorization.png"),
         &scored,
         &samples,
         &split.train,

@@ -361,20 +361,19 @@ pub fn cache_dir(cache: &Path, dataset: &str, checksum: &str, preset: &str) -> P
     ))
 }
 
-/// The classifier of `split` from the cache under `cache` when one was trained on exactly this
-/// training data (same SHA-256) with this preset, else a new one trained and saved there
-/// (atomically: `classifier.safetensors`, then `classifier.json`).
+/// The classifier of `split` cached under `cache` (read-only) when one was trained on exactly
+/// this training data (same SHA-256) with this preset; `None` when there is none.
 ///
 /// # Errors
-/// As [`train`]; [`CoreError::Io`] naming a cache file that cannot be written;
-/// [`CoreError::Checkpoint`] naming a cached weight file that does not fit.
-pub fn load_or_train(
+/// [`CoreError::Format`] naming a `classifier.json` that cannot be parsed;
+/// [`CoreError::Checkpoint`] naming a weight file that does not fit; a libtorch error.
+pub fn load(
     cache: &Path,
     split: &Split,
     dataset: &str,
     preset: &str,
     device: Device,
-) -> Result<Trained> {
+) -> Result<Option<Trained>> {
     check_images(&split.train)?;
     let sum = checksum(&split.train)?;
     let dir = cache_dir(cache, dataset, &sum, preset);
@@ -382,22 +381,45 @@ pub fn load_or_train(
         dir.join("classifier.json"),
         dir.join("classifier.safetensors"),
     );
-    if let Ok(bytes) = std::fs::read(&json) {
-        let info: Info =
-            serde_json::from_slice(&bytes).map_err(|e| CoreError::format(&json, e.to_string()))?;
-        if info.checksum == sum {
-            let mut vs = nn::VarStore::new(device);
-            let net = DomainClassifier::new(&vs.root(), &info.config)?;
-            let src = read_safetensors(&weights)?;
-            let dst: std::collections::BTreeMap<String, Tensor> =
-                vs.variables().into_iter().collect();
-            tch::no_grad(|| load_checked(&dst, &src, &weights))?;
-            vs.freeze();
-            return Ok(Trained { vs, net, info });
-        }
+    let Ok(bytes) = std::fs::read(&json) else {
+        return Ok(None);
+    };
+    let info: Info =
+        serde_json::from_slice(&bytes).map_err(|e| CoreError::format(&json, e.to_string()))?;
+    if info.checksum != sum {
+        return Ok(None);
+    }
+    let mut vs = nn::VarStore::new(device);
+    let net = DomainClassifier::new(&vs.root(), &info.config)?;
+    let src = read_safetensors(&weights)?;
+    let dst: std::collections::BTreeMap<String, Tensor> = vs.variables().into_iter().collect();
+    tch::no_grad(|| load_checked(&dst, &src, &weights))?;
+    vs.freeze();
+    Ok(Some(Trained { vs, net, info }))
+}
+
+/// The classifier of `split` from the cache under `cache` ([`load`]), else a new one trained
+/// and saved there (atomically: `classifier.safetensors`, then `classifier.json`).
+///
+/// # Errors
+/// As [`train`] and [`load`]; [`CoreError::Io`] naming a cache file that cannot be written.
+pub fn load_or_train(
+    cache: &Path,
+    split: &Split,
+    dataset: &str,
+    preset: &str,
+    device: Device,
+) -> Result<Trained> {
+    if let Some(t) = load(cache, split, dataset, preset, device)? {
+        return Ok(t);
     }
     let mut t = train(split, dataset, preset, 0, device)?;
     t.vs.freeze();
+    let dir = cache_dir(cache, dataset, &t.info.checksum, preset);
+    let (json, weights) = (
+        dir.join("classifier.json"),
+        dir.join("classifier.safetensors"),
+    );
     std::fs::create_dir_all(&dir).map_err(|e| CoreError::io(&dir, e))?;
     let vars: Vec<(String, Tensor)> = t.vs.variables().into_iter().collect();
     write_atomic(&weights, &safetensors_bytes(&vars)?)?;
