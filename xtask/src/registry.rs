@@ -8,6 +8,7 @@ pub fn all_specs() -> Vec<ModelSpec> {
     v.extend(genzoo_autoregressive::registry());
     v.extend(genzoo_vae::registry());
     v.extend(genzoo_flow::registry());
+    v.extend(genzoo_gan::registry());
     v
 }
 

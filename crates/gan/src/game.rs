@@ -1,0 +1,348 @@
+//! The two-player game every model of the family plays (Goodfellow et al. 2014, Algorithm 1):
+//! the [`Game`] settings (objective, `n_critic`, WGAN's clip and penalty weight, the divergence
+//! bound), the [`Adversarial`] trait a generator/discriminator pair implements, and [`Gan`],
+//! which makes any pair a `genzoo_core::model::Network`.
+//!
+//! One training step is one discriminator (critic) step on the step's batch and, after every
+//! `n_critic`-th discriminator step (counted by `opt.group_steps("disc")`, which survives a
+//! resume), one generator step: the critic sees a fresh real batch at each of its steps, as in
+//! Algorithm 1 of WGAN and WGAN-GP. Each player back-propagates into its own parameter group
+//! (`disc`, `gen`: the weights under `disc.` and `gen.`), so each has its own optimizer and
+//! learning rate (`[train.groups.disc]` and `[train.groups.gen]`: TTUR, Adam's betas).
+use serde::{Deserialize, Serialize};
+use tch::{nn, Device, Kind, Tensor};
+
+use crate::objective::{clip_weights, gradient_penalty, Objective};
+use genzoo_core::data::{transforms, Batch, DataKind, Dataset};
+use genzoo_core::model::{EvalOptions, EvalReport, Losses, Network, Optimize, ParamGroup};
+use genzoo_core::{CoreError, Result};
+
+/// The discriminator's parameter group.
+pub const DISC: &str = "disc";
+/// The generator's parameter group.
+pub const GEN: &str = "gen";
+
+/// How the players play (flattened into each model's config: `objective`, `n_critic`,
+/// `gp_lambda`, `clip`, `max_loss`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Game {
+    pub objective: Objective,
+    /// Discriminator steps per generator step; `None` (`null`): the objective's paper value,
+    /// 5 for `wgan-clip` and `wgan-gp`, 1 otherwise ([`Game::critic_steps`]).
+    pub n_critic: Option<u64>,
+    /// The gradient penalty's weight lambda (`wgan-gp`; 10 in Gulrajani et al. 2017).
+    pub gp_lambda: f64,
+    /// The weight clipping bound c (`wgan-clip`; 0.01 in Arjovsky et al. 2017).
+    pub clip: f64,
+    /// A player whose loss exceeds this in absolute value has diverged: the step fails.
+    pub max_loss: f64,
+}
+
+impl Game {
+    /// `objective` with its paper's settings: `n_critic` by objective, lambda 10, c 0.01,
+    /// `max_loss` 1e5.
+    pub fn new(objective: Objective) -> Game {
+        Game {
+            objective,
+            n_critic: None,
+            gp_lambda: 10.0,
+            clip: 0.01,
+            max_loss: 1e5,
+        }
+    }
+
+    /// Discriminator steps per generator step: `n_critic`, or 5 for the Wasserstein objectives
+    /// (Arjovsky et al. 2017; Gulrajani et al. 2017, Algorithm 1) and 1 for the others.
+    pub fn critic_steps(&self) -> u64 {
+        self.n_critic.unwrap_or(match self.objective {
+            Objective::WganClip | Objective::WganGp => 5,
+            _ => 1,
+        })
+    }
+
+    /// Checks the settings, naming the key.
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] for `n_critic` = 0, `gp_lambda` negative, `clip` or `max_loss` not
+    /// positive (or any of them not finite).
+    pub fn validate(&self) -> Result<()> {
+        if self.n_critic == Some(0) {
+            return Err(CoreError::config("n_critic", "must be >= 1"));
+        }
+        for (key, v, zero_ok) in [
+            ("gp_lambda", self.gp_lambda, true),
+            ("clip", self.clip, false),
+            ("max_loss", self.max_loss, false),
+        ] {
+            if !(v.is_finite() && (v > 0.0 || (zero_ok && v == 0.0))) {
+                return Err(CoreError::config(
+                    key,
+                    format!(
+                        "{v} must be finite and {}",
+                        if zero_ok { ">= 0" } else { "> 0" }
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A generator and a discriminator: what a model of this family is. Weights live under
+/// `p / "gen"` and `p / "disc"`. Images are modelled in `[-1, 1]` (tanh outputs), vectors as
+/// stored.
+pub trait Adversarial {
+    /// Catalogue name.
+    fn name(&self) -> &str;
+    /// The configuration, as written to `config.json`.
+    fn config_json(&self) -> serde_json::Value;
+    /// How the players play.
+    fn game(&self) -> &Game;
+    /// The data modelled.
+    fn data(&self) -> DataKind;
+    /// The noise dimension: `z ~ N(0, I)` of shape `[b, latent_dim]`.
+    fn latent_dim(&self) -> i64;
+    /// The device of the weights.
+    fn device(&self) -> Device;
+    /// `G(z)`: noise `[b, latent_dim]` to examples `[b, ...example shape]` (images in `[-1, 1]`);
+    /// `train` selects batch statistics over running ones.
+    ///
+    /// # Errors
+    /// A libtorch error.
+    fn generate(&self, z: &Tensor, train: bool) -> Result<Tensor>;
+    /// `D(x)`: examples `[b, ...example shape]` to raw outputs (logits, critic values) `[b]`.
+    ///
+    /// # Errors
+    /// A libtorch error.
+    fn discriminate(&self, x: &Tensor, train: bool) -> Result<Tensor>;
+    /// Every trainable tensor of the discriminator (what `wgan-clip` clips).
+    fn disc_params(&self) -> Vec<Tensor>;
+}
+
+/// Makes an [`Adversarial`] pair a model: training, evaluation without a likelihood, sampling.
+#[derive(Debug)]
+pub struct Gan<N> {
+    pub net: N,
+}
+
+impl<N: Adversarial> Gan<N> {
+    /// Wraps `net`.
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] for invalid [`Game`] settings.
+    pub fn new(net: N) -> Result<Self> {
+        net.game().validate()?;
+        Ok(Gan { net })
+    }
+
+    /// A stored batch (`u8 [b, c, h, w]` images or `f32 [b, d]` vectors) in model space.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`x`) for data of another shape or kind than the model's.
+    pub fn to_model_space(&self, x: &Tensor) -> Result<Tensor> {
+        let data = self.net.data();
+        let want = data.example_shape();
+        if x.dim() != want.len() + 1 || x.size()[1..] != want[..] || x.size()[0] < 1 {
+            return Err(CoreError::shape(
+                "x",
+                format!(
+                    "{}: expected [b >= 1, {want:?}], got {:?}",
+                    self.net.name(),
+                    x.size()
+                ),
+            ));
+        }
+        let x = x.f_to_device(self.net.device())?;
+        if data.is_image() {
+            if x.kind() != Kind::Uint8 {
+                return Err(CoreError::shape(
+                    "x",
+                    "expected stored 8-bit pixels (Uint8)",
+                ));
+            }
+            Ok(transforms::scale_symmetric(&x))
+        } else {
+            Ok(x.f_to_kind(Kind::Float)?)
+        }
+    }
+
+    /// `n` seeded generated examples in model space (running batch-norm statistics), drawn in
+    /// chunks of `chunk` from noise drawn at once: the same for any chunk size.
+    fn generate_seeded(&self, n: i64, seed: u64, chunk: i64) -> Result<Tensor> {
+        if n < 1 {
+            return Err(CoreError::Invalid(format!(
+                "sample: n = {n}, need at least 1"
+            )));
+        }
+        tch::no_grad(|| {
+            genzoo_core::seed::seed_torch_stream(seed, "gan-sample", 0);
+            let z = Tensor::f_randn([n, self.net.latent_dim()], (Kind::Float, self.net.device()))?;
+            let parts = (0..n)
+                .step_by(chunk.max(1) as usize)
+                .map(|i| self.net.generate(&z.narrow(0, i, chunk.min(n - i)), false))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Tensor::f_cat(&parts, 0)?)
+        })
+    }
+
+    fn noise(&self, b: i64) -> Result<Tensor> {
+        Ok(Tensor::f_randn(
+            [b, self.net.latent_dim()],
+            (Kind::Float, self.net.device()),
+        )?)
+    }
+
+    /// One discriminator step: its losses (with `d_real`, `d_fake` and, for WGAN-GP, `gp`).
+    fn disc_step(&self, real: &Tensor, opt: &mut dyn Optimize) -> Result<Losses> {
+        let game = self.net.game();
+        let fake = tch::no_grad(|| self.net.generate(&self.noise(real.size()[0])?, true))?;
+        let (d_real, d_fake) = (
+            self.net.discriminate(real, true)?,
+            self.net.discriminate(&fake, true)?,
+        );
+        let d = game.objective.d_losses(&d_real, &d_fake)?;
+        let mut loss = part(&d, "d_loss")?;
+        let mut extra = vec![];
+        if game.objective == Objective::WganGp {
+            let gp = gradient_penalty(
+                |x| self.net.discriminate(x, true),
+                real,
+                &fake,
+                game.gp_lambda,
+            )?;
+            loss = loss.f_add(&gp)?;
+            extra.push(("gp", gp.detach()));
+        }
+        let mut losses = Losses::empty().with("d_loss", loss.shallow_clone());
+        for (name, t) in d.parts().iter().skip(1) {
+            losses = losses.with(name, t.shallow_clone());
+        }
+        for (name, t) in extra {
+            losses = losses.with(name, t);
+        }
+        losses = losses
+            .with("d_real", d_real.f_mean(Kind::Float)?.detach())
+            .with("d_fake", d_fake.f_mean(Kind::Float)?.detach());
+        check_player(self.net.name(), opt.step(), DISC, &losses, game.max_loss)?;
+        opt.minimize(DISC, &loss)?;
+        if game.objective == Objective::WganClip {
+            clip_weights(&self.net.disc_params(), game.clip)?;
+        }
+        Ok(losses)
+    }
+
+    /// One generator step on `b` fresh noise vectors; `losses` so far are reported on failure.
+    fn gen_step(&self, b: i64, losses: Losses, opt: &mut dyn Optimize) -> Result<Losses> {
+        let game = self.net.game();
+        let out = self
+            .net
+            .discriminate(&self.net.generate(&self.noise(b)?, true)?, true)?;
+        let g = game.objective.g_losses(&out)?;
+        let loss = part(&g, "g_loss")?;
+        let losses = losses.with("g_loss", loss.shallow_clone());
+        check_player(self.net.name(), opt.step(), GEN, &losses, game.max_loss)?;
+        opt.minimize(GEN, &loss)?;
+        Ok(losses)
+    }
+}
+
+/// The part `name` of an objective's losses.
+fn part(losses: &Losses, name: &str) -> Result<Tensor> {
+    losses
+        .get(name)
+        .map(Tensor::shallow_clone)
+        .ok_or_else(|| CoreError::Invalid(format!("the objective returned no `{name}`")))
+}
+
+/// Checks one player's losses before its optimizer steps, so that a diverging player never
+/// updates its weights. `player` is [`DISC`] (whose loss is `d_loss`) or [`GEN`] (`g_loss`);
+/// `losses` are every part of the step so far.
+///
+/// # Errors
+/// [`CoreError::NonFinite`] (as the trainer reports one) when a part is NaN or infinite, and
+/// [`CoreError::Model`] when the player's loss exceeds `max` in absolute value; both name `step`
+/// and every part with its value.
+pub fn check_player(model: &str, step: u64, player: &str, losses: &Losses, max: f64) -> Result<()> {
+    let values = losses.to_map();
+    let parts = losses
+        .parts()
+        .iter()
+        .map(|(k, _)| format!("{k}={}", values.get(k).copied().unwrap_or(f64::NAN)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if values.len() != losses.parts().len() || values.values().any(|v| !v.is_finite()) {
+        return Err(CoreError::NonFinite {
+            step,
+            parts: format!("{parts} (the {player} player of {model})"),
+        });
+    }
+    let key = if player == DISC { "d_loss" } else { "g_loss" };
+    match values.get(key) {
+        Some(v) if v.abs() > max => Err(CoreError::model(
+            model,
+            format!(
+                "the {player} player diverged at step {step}: |{key}| = {} > max_loss = {max} ({parts})",
+                v.abs()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+impl<N: Adversarial> Network for Gan<N> {
+    fn name(&self) -> &str {
+        self.net.name()
+    }
+    fn family(&self) -> &str {
+        "gan"
+    }
+    fn config_json(&self) -> serde_json::Value {
+        self.net.config_json()
+    }
+    fn param_groups(&self, vs: &nn::VarStore) -> Option<Vec<ParamGroup>> {
+        let mut vars: Vec<(String, Tensor)> = vs
+            .variables()
+            .into_iter()
+            .filter(|(_, t)| t.requires_grad())
+            .collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        let group = |name: &str| ParamGroup {
+            name: name.to_string(),
+            vars: vars
+                .iter()
+                .filter(|(n, _)| n.starts_with(&format!("{name}.")))
+                .map(|(n, t)| (n.clone(), t.shallow_clone()))
+                .collect(),
+        };
+        Some(vec![group(DISC), group(GEN)])
+    }
+    fn train_step(&mut self, batch: &Batch, opt: &mut dyn Optimize) -> Result<Losses> {
+        let real = self.to_model_space(&batch.x)?;
+        let losses = self.disc_step(&real, opt)?;
+        if opt.group_steps(DISC)? % self.net.game().critic_steps() == 0 {
+            return self.gen_step(real.size()[0], losses, opt);
+        }
+        Ok(losses)
+    }
+    fn evaluate(&self, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {
+        crate::eval::evaluate(self, data, opts)
+    }
+    fn sample(&self, n: i64, seed: u64) -> Result<Tensor> {
+        let x = self.generate_seeded(n, seed, 500)?;
+        Ok(if self.net.data().is_image() {
+            transforms::symmetric_to_unit(&x)
+        } else {
+            x
+        })
+    }
+}
+
+impl<N: Adversarial> Gan<N> {
+    /// `n` seeded samples in model space (images in `[-1, 1]`), what evaluation scores.
+    ///
+    /// # Errors
+    /// `n < 1`, or a libtorch error.
+    pub fn sample_model_space(&self, n: i64, seed: u64) -> Result<Tensor> {
+        self.generate_seeded(n, seed, 500)
+    }
+}
