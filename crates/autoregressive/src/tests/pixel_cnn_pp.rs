@@ -154,7 +154,10 @@ fn samples_follow_the_models_own_probabilities() {
     // the generic sampler cannot read the mixture: `cached = false` still uses the model's own
     ar.sampling.cached = false;
     let again = (ar.sample(20_000, 5).unwrap() * 255.0).to_kind(Kind::Double);
-    assert!(again.equal(&s), "cached = false changed PixelCNN++'s samples");
+    assert!(
+        again.equal(&s),
+        "cached = false changed PixelCNN++'s samples"
+    );
     let (m, l) = (
         s.mean(Kind::Double).double_value(&[]),
         s.lt(127.5)

@@ -205,7 +205,9 @@ mod tests {
     /// error naming the model and what is wrong; a finite valid report passes.
     #[test]
     fn numbers_that_are_not_numbers_are_named() {
-        report(1.8, LikelihoodKind::Bound, 1e-6).check_valid("realnvp").unwrap();
+        report(1.8, LikelihoodKind::Bound, 1e-6)
+            .check_valid("realnvp")
+            .unwrap();
         let e = report(f64::NAN, LikelihoodKind::Bound, 0.0).check_valid("realnvp");
         assert!(e.unwrap_err().to_string().contains("realnvp"));
         let e = report(2.85e6, LikelihoodKind::Invalid, 1.05).check_valid("realnvp");
