@@ -424,8 +424,9 @@ fn resolve_pointer(path: &Path, which: &str) -> Result<PathBuf> {
 pub fn read_state(dir: &Path) -> Result<TrainState> {
     let p = dir.join("state.json");
     let text = fs::read(&p).map_err(|e| CoreError::io(&p, e))?;
-    let st: TrainState =
+    let mut st: TrainState =
         serde_json::from_slice(&text).map_err(|e| CoreError::format(&p, e.to_string()))?;
+    add_missing_keys(&st.model.clone(), &mut st.model_config);
     if st.format != FORMAT {
         return Err(CoreError::format(
             &p,
@@ -436,6 +437,28 @@ pub fn read_state(dir: &Path) -> Result<TrainState> {
         ));
     }
     Ok(st)
+}
+
+/// Configuration keys added to a model after runs were saved with it, each with the value that
+/// rebuilds what those runs trained (a key a saved config lacks would otherwise take today's
+/// preset value, another model): `(model, key, value as JSON)`.
+const ADDED_KEYS: &[(&str, &str, &str)] = &[
+    // Glow's soft clamp of the coupling log-scale (2026-12-01): older runs are unclamped.
+    ("glow", "scale_clamp", "null"),
+];
+
+/// Completes the saved configuration `config` of `model` with the [`ADDED_KEYS`] it lacks.
+fn add_missing_keys(model: &str, config: &mut serde_json::Value) {
+    let Some(obj) = config.as_object_mut() else {
+        return;
+    };
+    for (m, key, value) in ADDED_KEYS {
+        if model == *m && !obj.contains_key(*key) {
+            if let Ok(v) = serde_json::from_str(value) {
+                obj.insert((*key).to_string(), v);
+            }
+        }
+    }
 }
 
 /// Fails unless `state` was saved from a model of the same name and configuration; the error
@@ -509,4 +532,24 @@ pub fn load_weights(model: &mut dyn GenerativeModel, path: &Path, ema: bool) -> 
     let src = read_safetensors(&file)?;
     load_checked(&model_vars(model), &src, &file)?;
     Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    /// A Glow run saved before `scale_clamp` existed rebuilds unclamped; a saved value and
+    /// other models are left alone.
+    #[test]
+    fn saved_configs_gain_the_keys_added_since_with_their_old_meaning() {
+        let mut old = json!({"levels": 2});
+        super::add_missing_keys("glow", &mut old);
+        assert_eq!(old, json!({"levels": 2, "scale_clamp": null}));
+        let mut new = json!({"levels": 2, "scale_clamp": 3.0});
+        super::add_missing_keys("glow", &mut new);
+        assert_eq!(new["scale_clamp"], json!(3.0));
+        let mut other = json!({"levels": 2});
+        super::add_missing_keys("realnvp", &mut other);
+        assert_eq!(other, json!({"levels": 2}));
+    }
 }

@@ -3,8 +3,10 @@
 //! init), an invertible 1x1 convolution (sec. 3.2, plain or LU-decomposed, eq. 10) and an affine
 //! coupling on channel halves with scale `sigmoid(h + 2)` (sec. 3.3; additive with
 //! `additive = true`). Split levels use a learned Gaussian prior conditioned on the kept half; the
-//! top prior is a learned diagonal Gaussian. Input `y - 1/2`. Exact bits/dim with uniform
-//! dequantization, a bound with variational. Sampling at temperature T (sec. 5).
+//! top prior is a learned diagonal Gaussian. The `mnist` and `tiny` presets soft-clamp the
+//! coupling log-scale (`scale_clamp`, Behrmann et al. 2021's remedy for exploding inverses).
+//! Input `y - 1/2`. Exact bits/dim with uniform dequantization, a bound with variational.
+//! Sampling at temperature T (sec. 5).
 use tch::nn;
 
 use crate::bijector::Sequential;
@@ -38,6 +40,12 @@ pub struct Config {
     pub dequant: DequantKind,
     pub temperature: f64,
     pub conditional: bool,
+    /// Soft clamp `alpha` of each coupling's log-scale, `s <- alpha tanh(s / alpha)`
+    /// ([`Coupling::with_scale_clamp`]): bounds how much one coupling's inverse can expand, so
+    /// that the samples of an under-trained model stay finite. `None` (the paper, and runs made
+    /// before this key existed): the unbounded `log sigmoid(h + 2)`.
+    #[serde(default)]
+    pub scale_clamp: Option<f64>,
 }
 
 /// Preset names; the first, the one a user starts with, is the default.
@@ -55,6 +63,7 @@ impl Config {
             dequant: DequantKind::Uniform,
             temperature: 0.7,
             conditional: false,
+            scale_clamp: None,
         };
         match name {
             "paper" => Some(paper),
@@ -62,12 +71,14 @@ impl Config {
                 levels: 2,
                 steps: 8,
                 hidden: 128,
+                scale_clamp: Some(3.0),
                 ..paper
             }),
             "tiny" => Some(Config {
                 levels: 2,
                 steps: 2,
                 hidden: 16,
+                scale_clamp: Some(3.0),
                 ..paper
             }),
             _ => None,
@@ -119,15 +130,18 @@ impl FlowConfig for Config {
                 let sp = &q / format!("step{s}");
                 steps.push(ActNorm::new(&(&sp / "actnorm"), c));
                 steps.push(Conv1x1::new(&(&sp / "invconv"), c, cfg.lu));
-                steps.push(Coupling::new(
-                    &(&sp / "coupling"),
-                    &[c, h, w],
-                    MaskKind::Channel,
-                    0,
-                    kind,
-                    &net,
-                    k.unwrap_or(0),
-                )?);
+                steps.push(
+                    Coupling::new(
+                        &(&sp / "coupling"),
+                        &[c, h, w],
+                        MaskKind::Channel,
+                        0,
+                        kind,
+                        &net,
+                        k.unwrap_or(0),
+                    )?
+                    .with_scale_clamp(cfg.scale_clamp)?,
+                );
             }
             let last = l == cfg.levels - 1;
             levels.push(Level {
