@@ -267,6 +267,14 @@ pub fn train(a: TrainArgs) -> Result<()> {
         device,
         rc.train.seed,
     )?;
+    // Without a config file, the optimizer is the model's own recipe (GANs: beta1 = 0.5).
+    if let (None, Some(b)) = (&a.config, model.adam_betas()) {
+        rc.train.optimizer.betas = b;
+        println!(
+            "Adam betas ({}, {}), as the model's papers train it",
+            b[0], b[1]
+        );
+    }
     let out = a.out.clone().unwrap_or_else(|| {
         PathBuf::from("runs").join(format!(
             "{}-{}",
@@ -463,7 +471,12 @@ fn load_checkpoint(
         Some(d) => d.to_string(),
         None => run_dataset(&meta)?,
     };
-    let split = load(&dataset, data_root)?;
+    let split = load(&dataset, data_root).with_context(|| {
+        format!(
+            "the run's data `{dataset}` cannot be loaded (moved or deleted?): `sample` needs no \
+             data; to evaluate, pass --dataset NAME or --dataset DIR with test data of the same kind"
+        )
+    })?;
     if run.data_kind != split.train.kind {
         bail!(
             "the checkpoint was trained on {:?} data but `{dataset}` holds {:?}",
@@ -482,6 +495,7 @@ pub struct SampleArgs {
     /// Number of samples.
     #[arg(short, default_value_t = 64)]
     n: i64,
+    /// Seed of the noise the samples are drawn from
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// PNG grid to write (default: RUN/samples/sample-SEED.png).
@@ -490,6 +504,7 @@ pub struct SampleArgs {
     /// Images per row.
     #[arg(long, default_value_t = 8)]
     nrow: i64,
+    /// auto, cpu, cuda or cuda:N (default: $GENZOO_DEVICE, else CUDA if available)
     #[arg(long)]
     device: Option<String>,
     /// Use the EMA weights when the checkpoint has them.
@@ -646,6 +661,7 @@ pub struct EvalArgs {
     /// Evaluate on at most this many test examples.
     #[arg(long)]
     max_examples: Option<i64>,
+    /// Seed of every random choice of the evaluation (binarization, importance samples, sample draws)
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// JSON file to write (default: RUN/eval.json).
@@ -655,6 +671,7 @@ pub struct EvalArgs {
     /// per-example likelihood.
     #[arg(long)]
     per_example: Option<PathBuf>,
+    /// auto, cpu, cuda or cuda:N (default: $GENZOO_DEVICE, else CUDA if available)
     #[arg(long)]
     device: Option<String>,
     /// Use the EMA weights when the checkpoint has them.
@@ -763,5 +780,55 @@ mod tests {
             "mnist10k",
         ]);
         refuse_other_experiment(&ok, &meta).unwrap();
+    }
+    /// Issue 13, case 4: a run whose training data have gone still samples (the run directory
+    /// holds what rebuilds the model) and evaluates on test data named elsewhere; without it,
+    /// the error names the missing data and the way out.
+    #[test]
+    fn a_run_whose_data_moved_samples_and_evaluates_elsewhere() {
+        use genzoo_core::data::{DataKind, Dataset, Split};
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run");
+        let moved = dir.path().join("d_small");
+        let ds = |n: i64| Dataset {
+            name: "d_small".into(),
+            kind: DataKind::Image {
+                channels: 1,
+                height: 28,
+                width: 28,
+            },
+            x: tch::Tensor::randint(256, [n, 1, 28, 28], (tch::Kind::Uint8, Device::Cpu)),
+            y: None,
+            num_classes: None,
+        };
+        let split = Split {
+            train: ds(32),
+            test: ds(8),
+        };
+        let mut model = build_model("vae-mlp", Some("tiny"), None, &split, Device::Cpu, 0).unwrap();
+        let cfg = genzoo_train::TrainConfig {
+            progress: false,
+            sample_count: 0,
+            final_eval: false,
+            ..genzoo_train::TrainConfig::quick(2, 8, 1e-3)
+        };
+        let mut t = Trainer::new(cfg, Some(&run)).unwrap();
+        t.set_meta("dataset", json!(moved.display().to_string()));
+        t.fit(model.as_mut(), &split).unwrap();
+        // sampling needs no data
+        let (m, _) = genzoo_train::run::load_model(&run, &all_specs(), Device::Cpu, false).unwrap();
+        assert_eq!(m.sample(2, 0).unwrap().size(), [2, 1, 28, 28]);
+        // evaluation names the missing data and `--dataset`
+        let e = format!(
+            "{:#}",
+            load_checkpoint(&run, None, None, Device::Cpu, false)
+                .err()
+                .unwrap()
+        );
+        assert!(e.contains("d_small") && e.contains("--dataset"), "{e}");
+        // ... and runs on test data of the same kind named elsewhere
+        let (_, other, _) =
+            load_checkpoint(&run, None, Some("mnist10k"), Device::Cpu, false).unwrap();
+        assert_eq!(other.test.kind, split.test.kind);
     }
 }

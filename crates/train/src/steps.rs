@@ -13,7 +13,7 @@ use crate::config::{MetricMode, TrainConfig};
 use crate::ema::Ema;
 use crate::metrics::MetricsLog;
 use crate::optim::{clip_grads, Optimizer};
-use crate::progress::Progress;
+use crate::progress::{loss_summary, Progress};
 use crate::trainer::Plan;
 use genzoo_core::data::Dataset;
 use genzoo_core::model::{EvalReport, GenerativeModel, Optimize};
@@ -295,8 +295,7 @@ impl Session<'_> {
                 let ips = (step - window.1) as f64 * plan.batch_size as f64 / dt.max(1e-9);
                 window = (Instant::now(), step);
                 self.log_train(step, ips, &state.last_losses, log)?;
-                let total = state.last_losses.get("total").copied().unwrap_or(f64::NAN);
-                progress.update(step, total, ips);
+                progress.update(step, &loss_summary(&state.last_losses), ips);
             }
             let mut stop_now = false;
             if cfg.eval_every > 0 && step % cfg.eval_every == 0 {
