@@ -4,6 +4,7 @@
 //!   Gated PixelCNN and WaveNet.
 //! * [`engine`]: the engine's overhead against a bare tch loop training the same MLP.
 //! * [`vae`]: the MLP VAE's training throughput and the importance-sampled NLL benchmark.
+//! * [`gan`]: DCGAN's and the toy MLP GAN's training throughput.
 //! * [`flow`]: training and sampling throughput of each flow's benchmark architecture.
 //! * [`quality`]: the cost of the sample-quality columns (features, FID, KID, precision/recall,
 //!   memorization) on 10,000 images.
@@ -16,6 +17,7 @@
 pub mod autoregressive;
 pub mod engine;
 pub mod flow;
+pub mod gan;
 pub mod harness;
 pub mod quality;
 pub mod vae;

@@ -5,7 +5,7 @@ use clap::Args;
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// engine, vae-mlp, vae-is-nll, grad-variance, realnvp, glow, maf, toy-flow, flow-sampling, pixelcnn, made, pixelcnn-sample, wavenet-sample, fid-domain
+    /// engine, vae-mlp, vae-is-nll, grad-variance, realnvp, glow, maf, toy-flow, flow-sampling, pixelcnn, made, pixelcnn-sample, wavenet-sample, fid-domain, dcgan, gan-toy
     name: String,
     /// Rounds, alternating genzoo and PyTorch.
     #[arg(long, default_value_t = 3)]
