@@ -39,8 +39,10 @@ pub struct CompareArgs {
     /// --quick, else 5000).
     #[arg(long)]
     importance_samples: Option<usize>,
+    /// auto, cpu, cuda or cuda:N (default: $GENZOO_DEVICE, else CUDA if available)
     #[arg(long)]
     device: Option<String>,
+    /// Seed of every model's initial weights, training, evaluation and samples
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Samples drawn, timed and scored per model (default 10,000; 1,000 with --quick; models
@@ -135,6 +137,8 @@ pub fn compare(a: CompareArgs) -> Result<()> {
         samples,
         scorer: scorer.clone(),
         temperature: a.temperature,
+        overrides: None,
+        ema: None,
     };
     let header = json!({"dataset": dataset, "quick": a.quick, "steps": steps, "importance_samples": k, "samples": samples,
         "quality": scorer.as_ref().map(|s| s.describe())});
@@ -323,6 +327,8 @@ mod tests {
             samples: 4,
             scorer: None,
             temperature: None,
+            overrides: None,
+            ema: None,
         };
         let models = ["ae-conv", "gaussian"].map(String::from);
         let mut rows = vec![];

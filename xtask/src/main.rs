@@ -12,6 +12,7 @@ mod data;
 mod quality;
 mod registry;
 mod run;
+mod tricks;
 
 /// genzoo: train, evaluate, sample and compare deep generative models on libtorch.
 #[derive(Parser)]
@@ -33,6 +34,9 @@ enum Cmd {
     Eval(run::EvalArgs),
     /// Train and evaluate several models on one dataset and print the cross-model table.
     Compare(compare::CompareArgs),
+    /// The GAN training tricks' table: each trick alone over several seeds on a 2-D toy (modes
+    /// covered, high-quality share).
+    Tricks(tricks::TricksArgs),
     /// Side-by-side throughput against the same model in PyTorch Python: prints `ratio R`.
     Bench(bench::BenchArgs),
     /// List the registered models and their presets.
@@ -54,6 +58,7 @@ fn main() {
         Cmd::Sample(a) => run::sample(a),
         Cmd::Eval(a) => run::eval(a),
         Cmd::Compare(a) => compare::compare(a),
+        Cmd::Tricks(a) => tricks::tricks(a),
         Cmd::Bench(a) => bench::bench(a),
         Cmd::Models => registry::print_models(),
         Cmd::Device { device } => device_check(device.as_deref()),

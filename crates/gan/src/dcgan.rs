@@ -18,8 +18,10 @@ use tch::nn::{ConvConfig, ConvTransposeConfig, Module, ModuleT};
 use tch::{nn, Device, Tensor};
 
 use crate::game::{Adversarial, Game};
+use crate::head::DiscHead;
 use crate::nets::{layer_params, leaky_relu, DCGAN_INIT};
 use crate::objective::Objective;
+use crate::spectral_norm::SpectralNorm;
 use genzoo_core::data::DataKind;
 use genzoo_core::{CoreError, Result};
 
@@ -202,16 +204,32 @@ impl DcGenerator {
     }
 }
 
-/// DCGAN's discriminator: `conv1..` with `norm2..` (none after the first convolution), `fc`.
+impl DcGenerator {
+    /// Every trainable tensor.
+    fn params(&self) -> Vec<Tensor> {
+        let mut v = layer_params(&self.fc.ws, self.fc.bs.as_ref());
+        for bn in &self.bn {
+            v.extend(bn.ws.iter().chain(bn.bs.iter()).map(Tensor::shallow_clone));
+        }
+        for t in &self.tconv {
+            v.extend(layer_params(&t.ws, t.bs.as_ref()));
+        }
+        v
+    }
+}
+
+/// DCGAN's discriminator: `conv1..` with `norm2..` (none after the first convolution), then
+/// the head ([`DiscHead`], output layer `fc`); with `spectral_norm`, each weight's `sn_u`.
 #[derive(Debug)]
 pub struct DcDiscriminator {
     conv: Vec<nn::Conv2D>,
     norm: Vec<Option<DiscNorm>>,
-    fc: nn::Linear,
+    sn: Vec<Option<SpectralNorm>>,
+    head: DiscHead,
 }
 
 impl DcDiscriminator {
-    fn new(d: &nn::Path, cfg: &Config, s: Sizes) -> Self {
+    fn new(d: &nn::Path, cfg: &Config, s: Sizes) -> Result<Self> {
         let k = s.levels;
         // Maps per level: the image channels, then disc_channels << (i - 1).
         let ch: Vec<i64> = (0..=k)
@@ -223,7 +241,8 @@ impl DcDiscriminator {
                 }
             })
             .collect();
-        let (mut conv, mut norm) = (vec![], vec![]);
+        let tricks = &cfg.game.tricks;
+        let (mut conv, mut norm, mut sn) = (vec![], vec![], vec![]);
         for i in 1..=k {
             let normed = i > 1 && cfg.disc_norm != Norm::None;
             let c = ConvConfig {
@@ -233,7 +252,13 @@ impl DcDiscriminator {
                 ws_init: DCGAN_INIT,
                 ..Default::default()
             };
-            conv.push(nn::conv2d(d / format!("conv{i}"), ch[i - 1], ch[i], 4, c));
+            let cp = d / format!("conv{i}");
+            sn.push(if tricks.spectral_norm {
+                Some(SpectralNorm::new(&cp, ch[i])?)
+            } else {
+                None
+            });
+            conv.push(nn::conv2d(cp, ch[i - 1], ch[i], 4, c));
             let (np, side) = (d / format!("norm{i}"), s.side >> i);
             norm.push(match (normed, cfg.disc_norm) {
                 (false, _) | (_, Norm::None) => None,
@@ -248,19 +273,30 @@ impl DcDiscriminator {
                 }
             });
         }
-        DcDiscriminator {
+        Ok(DcDiscriminator {
             conv,
             norm,
-            fc: nn::linear(d / "fc", ch[k] * s.base * s.base, 1, LINEAR),
-        }
+            sn,
+            head: DiscHead::new(d, "fc", ch[k] * s.base * s.base, tricks, LINEAR)?,
+        })
     }
 
-    /// Images `[b, c, h, w]` to outputs `[b]`.
-    fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+    /// Images `[b, c, h, w]` to the flattened last maps `[b, k]` and outputs `[b]`.
+    fn forward(&self, x: &Tensor, train: bool) -> Result<(Tensor, Tensor)> {
         let b = x.size()[0];
         let mut h = x.shallow_clone();
-        for (conv, norm) in self.conv.iter().zip(&self.norm) {
-            h = conv.forward(&h);
+        for ((conv, norm), sn) in self.conv.iter().zip(&self.norm).zip(&self.sn) {
+            h = match sn {
+                Some(sn) => h.f_conv2d(
+                    &sn.weight(&conv.ws, train, 1)?,
+                    conv.bs.as_ref(),
+                    [2, 2],
+                    [1, 1],
+                    [1, 1],
+                    1,
+                )?,
+                None => conv.forward(&h),
+            };
             h = match norm {
                 Some(DiscNorm::Batch(bn)) => bn.forward_t(&h, train),
                 Some(DiscNorm::Layer(ln)) => ln.forward(&h),
@@ -268,7 +304,9 @@ impl DcDiscriminator {
             };
             h = leaky_relu(&h, 0.2)?;
         }
-        Ok(self.fc.forward(&h.f_reshape([b, -1])?).f_reshape([b])?)
+        let f = h.f_reshape([b, -1])?;
+        let out = self.head.forward(&f, train)?;
+        Ok((f, out))
     }
 
     /// Every trainable tensor.
@@ -283,7 +321,7 @@ impl DcDiscriminator {
             };
             v.extend(ws.into_iter().chain(bs).map(Tensor::shallow_clone));
         }
-        v.extend(layer_params(&self.fc.ws, self.fc.bs.as_ref()));
+        v.extend(self.head.params());
         v
     }
 }
@@ -310,7 +348,7 @@ impl Dcgan {
         Ok(Dcgan {
             cfg: cfg.clone(),
             gen: DcGenerator::new(&(p / "gen"), cfg, sizes),
-            disc: DcDiscriminator::new(&(p / "disc"), cfg, sizes),
+            disc: DcDiscriminator::new(&(p / "disc"), cfg, sizes)?,
             device: p.device(),
         })
     }
@@ -375,13 +413,21 @@ impl Adversarial for Dcgan {
     fn device(&self) -> Device {
         self.device
     }
-    fn generate(&self, z: &Tensor, train: bool) -> Result<Tensor> {
+    fn generate(&self, z: &Tensor, _y: Option<&Tensor>, train: bool) -> Result<Tensor> {
         self.gen.forward(z, train)
     }
-    fn discriminate(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+    fn disc_features(
+        &self,
+        x: &Tensor,
+        _y: Option<&Tensor>,
+        train: bool,
+    ) -> Result<(Tensor, Tensor)> {
         self.disc.forward(x, train)
     }
     fn disc_params(&self) -> Vec<Tensor> {
         self.disc.params()
+    }
+    fn gen_params(&self) -> Vec<Tensor> {
+        self.gen.params()
     }
 }

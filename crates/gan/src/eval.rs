@@ -44,14 +44,21 @@ pub fn auc(real: &Tensor, fake: &Tensor) -> Result<f64> {
     Ok(wins.f_mean(Kind::Double)?.f_double_value(&[])? / sorted.size()[0] as f64)
 }
 
-/// Discriminator outputs `[n]` of `x` (model space) in chunks of `chunk`, running statistics.
-fn scores<N: Adversarial>(gan: &Gan<N>, x: &Tensor, chunk: i64) -> Result<Tensor> {
+/// Discriminator outputs `[n]` of `x` (model space, with labels `y` for a conditional pair) in
+/// chunks of `chunk`, running statistics.
+fn scores<N: Adversarial>(
+    gan: &Gan<N>,
+    x: &Tensor,
+    y: Option<&Tensor>,
+    chunk: i64,
+) -> Result<Tensor> {
     let n = x.size()[0];
     let parts = (0..n)
         .step_by(chunk.max(1) as usize)
         .map(|i| {
-            gan.net
-                .discriminate(&x.narrow(0, i, chunk.min(n - i)), false)
+            let m = chunk.min(n - i);
+            let yi = y.map(|y| y.narrow(0, i, m));
+            gan.net.discriminate(&x.narrow(0, i, m), yi.as_ref(), false)
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Tensor::f_cat(&parts, 0)?)
@@ -81,7 +88,11 @@ pub fn evaluate<N: Adversarial>(
     let samples = tch::no_grad(|| -> Result<Tensor> {
         let real = gan.to_model_space(&data.x)?;
         let samples = gan.sample_model_space(n, opts.seed)?;
-        let (r, f) = (scores(gan, &real, chunk)?, scores(gan, &samples, chunk)?);
+        let (y_real, y_fake) = (gan.labels_of(data.y.as_ref(), n)?, gan.cycled_labels(n)?);
+        let (r, f) = (
+            scores(gan, &real, y_real.as_ref(), chunk)?,
+            scores(gan, &samples, y_fake.as_ref(), chunk)?,
+        );
         let mut put = |k: &str, v: f64| metrics.insert(k.to_string(), v);
         put("d_real", r.f_mean(Kind::Double)?.f_double_value(&[])?);
         put("d_fake", f.f_mean(Kind::Double)?.f_double_value(&[])?);

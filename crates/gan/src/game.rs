@@ -9,12 +9,22 @@
 //! Algorithm 1 of WGAN and WGAN-GP. Each player back-propagates into its own parameter group
 //! (`disc`, `gen`: the weights under `disc.` and `gen.`), so each has its own optimizer and
 //! learning rate (`[train.groups.disc]` and `[train.groups.gen]`: TTUR, Adam's betas).
+//!
+//! The [`Tricks`] switched on in the game act here: instance noise on every discriminator input,
+//! one-sided label smoothing of the discriminator's loss, feature matching as the generator's
+//! loss, and historical averaging's penalty on both players (with its running means in the
+//! variable store, `hist.disc.*` and `hist.gen.*`, so that a resume continues them).
 use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Kind, Tensor};
 
 use crate::objective::{clip_weights, gradient_penalty, Objective};
+use crate::tricks::{
+    add_instance_noise, feature_matching, smoothed_logistic_d, HistoricalAverage, Tricks,
+};
 use genzoo_core::data::{transforms, Batch, DataKind, Dataset};
-use genzoo_core::model::{EvalOptions, EvalReport, Losses, Network, Optimize, ParamGroup};
+use genzoo_core::model::{
+    ConditionalSample, EvalOptions, EvalReport, Losses, Network, Optimize, ParamGroup,
+};
 use genzoo_core::{CoreError, Result};
 
 /// The discriminator's parameter group.
@@ -23,7 +33,7 @@ pub const DISC: &str = "disc";
 pub const GEN: &str = "gen";
 
 /// How the players play (flattened into each model's config: `objective`, `n_critic`,
-/// `gp_lambda`, `clip`, `max_loss`).
+/// `gp_lambda`, `clip`, `max_loss` and the [`Tricks`] keys).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Game {
     pub objective: Objective,
@@ -36,6 +46,9 @@ pub struct Game {
     pub clip: f64,
     /// A player whose loss exceeds this in absolute value has diverged: the step fails.
     pub max_loss: f64,
+    /// The training tricks, every one off unless switched on.
+    #[serde(flatten)]
+    pub tricks: Tricks,
 }
 
 impl Game {
@@ -48,6 +61,7 @@ impl Game {
             gp_lambda: 10.0,
             clip: 0.01,
             max_loss: 1e5,
+            tricks: Tricks::default(),
         }
     }
 
@@ -64,8 +78,12 @@ impl Game {
     ///
     /// # Errors
     /// [`CoreError::Config`] for `n_critic` = 0, `gp_lambda` negative, `clip` or `max_loss` not
-    /// positive (or any of them not finite).
+    /// positive (or any of them not finite), or a trick's bad value ([`Tricks::validate`]).
     pub fn validate(&self) -> Result<()> {
+        self.tricks.validate(matches!(
+            self.objective,
+            Objective::Minimax | Objective::NonSaturating
+        ))?;
         if self.n_critic == Some(0) {
             return Err(CoreError::config("n_critic", "must be >= 1"));
         }
@@ -104,35 +122,100 @@ pub trait Adversarial {
     fn latent_dim(&self) -> i64;
     /// The device of the weights.
     fn device(&self) -> Device;
-    /// `G(z)`: noise `[b, latent_dim]` to examples `[b, ...example shape]` (images in `[-1, 1]`);
-    /// `train` selects batch statistics over running ones.
+    /// The classes both players are conditioned on (conditional GANs, Mirza & Osindero 2014):
+    /// labels `i64 [b]` in `0..k` go with every `generate` and `disc_features` call. `None`: an
+    /// unconditional pair, which ignores labels.
+    fn num_classes(&self) -> Option<i64> {
+        None
+    }
+    /// `G(z, y)`: noise `[b, latent_dim]` (and labels `[b]` for a conditional pair) to examples
+    /// `[b, ...example shape]` (images in `[-1, 1]`); `train` selects batch statistics over
+    /// running ones.
     ///
     /// # Errors
-    /// A libtorch error.
-    fn generate(&self, z: &Tensor, train: bool) -> Result<Tensor>;
-    /// `D(x)`: examples `[b, ...example shape]` to raw outputs (logits, critic values) `[b]`.
+    /// A libtorch error; a conditional pair without labels.
+    fn generate(&self, z: &Tensor, y: Option<&Tensor>, train: bool) -> Result<Tensor>;
+    /// The discriminator on examples `[b, ...example shape]` (and labels `[b]`): its last hidden
+    /// features `[b, k]` (what feature matching matches) and its raw outputs (logits, critic
+    /// values) `[b]`; `train` selects batch statistics and updates spectral normalization's
+    /// estimates.
     ///
     /// # Errors
-    /// A libtorch error.
-    fn discriminate(&self, x: &Tensor, train: bool) -> Result<Tensor>;
-    /// Every trainable tensor of the discriminator (what `wgan-clip` clips).
+    /// A libtorch error; a conditional pair without labels.
+    fn disc_features(
+        &self,
+        x: &Tensor,
+        y: Option<&Tensor>,
+        train: bool,
+    ) -> Result<(Tensor, Tensor)>;
+    /// `D(x, y)`: examples `[b, ...example shape]` to raw outputs `[b]`.
+    ///
+    /// # Errors
+    /// As [`Adversarial::disc_features`].
+    fn discriminate(&self, x: &Tensor, y: Option<&Tensor>, train: bool) -> Result<Tensor> {
+        Ok(self.disc_features(x, y, train)?.1)
+    }
+    /// Every trainable tensor of the discriminator (what `wgan-clip` clips), in a fixed order.
     fn disc_params(&self) -> Vec<Tensor>;
+    /// Every trainable tensor of the generator, in a fixed order.
+    fn gen_params(&self) -> Vec<Tensor>;
+}
+
+/// Historical averaging's running means of both players.
+#[derive(Debug)]
+struct History {
+    disc: HistoricalAverage,
+    gen: HistoricalAverage,
 }
 
 /// Makes an [`Adversarial`] pair a model: training, evaluation without a likelihood, sampling.
 #[derive(Debug)]
 pub struct Gan<N> {
     pub net: N,
+    history: Option<History>,
 }
 
 impl<N: Adversarial> Gan<N> {
-    /// Wraps `net`.
+    /// Wraps `net`, built under `p` (historical averaging's means go under `p / "hist"`).
     ///
     /// # Errors
     /// [`CoreError::Config`] for invalid [`Game`] settings.
-    pub fn new(net: N) -> Result<Self> {
+    pub fn new(p: &nn::Path, net: N) -> Result<Self> {
         net.game().validate()?;
-        Ok(Gan { net })
+        let history = (net.game().tricks.historical_averaging > 0.0).then(|| History {
+            disc: HistoricalAverage::new(&(p / "hist" / DISC), &net.disc_params()),
+            gen: HistoricalAverage::new(&(p / "hist" / GEN), &net.gen_params()),
+        });
+        Ok(Gan { net, history })
+    }
+
+    /// Historical averaging's penalty of `player` (0 before its first step) and its running
+    /// mean, or `None` without the trick.
+    fn history_of(
+        &self,
+        player: &str,
+        opt: &dyn Optimize,
+    ) -> Result<Option<(Tensor, &HistoricalAverage, Vec<Tensor>)>> {
+        let Some(h) = &self.history else {
+            return Ok(None);
+        };
+        let (avg, params) = if player == DISC {
+            (&h.disc, self.net.disc_params())
+        } else {
+            (&h.gen, self.net.gen_params())
+        };
+        let lambda = self.net.game().tricks.historical_averaging;
+        let pen = if opt.group_steps(player)? == 0 {
+            Tensor::f_zeros([], (Kind::Float, self.net.device()))?
+        } else {
+            avg.penalty(&params, lambda)?
+        };
+        Ok(Some((pen, avg, params)))
+    }
+
+    /// The instance-noise std of this step ([`Tricks::instance_noise_at`]).
+    fn noise_std(&self, opt: &dyn Optimize) -> f64 {
+        self.net.game().tricks.instance_noise_at(opt.step())
     }
 
     /// A stored batch (`u8 [b, c, h, w]` images or `f32 [b, d]` vectors) in model space.
@@ -168,7 +251,13 @@ impl<N: Adversarial> Gan<N> {
 
     /// `n` seeded generated examples in model space (running batch-norm statistics), drawn in
     /// chunks of `chunk` from noise drawn at once: the same for any chunk size.
-    fn generate_seeded(&self, n: i64, seed: u64, chunk: i64) -> Result<Tensor> {
+    fn generate_seeded(
+        &self,
+        n: i64,
+        seed: u64,
+        chunk: i64,
+        labels: Option<&Tensor>,
+    ) -> Result<Tensor> {
         if n < 1 {
             return Err(CoreError::Invalid(format!(
                 "sample: n = {n}, need at least 1"
@@ -179,7 +268,11 @@ impl<N: Adversarial> Gan<N> {
             let z = Tensor::f_randn([n, self.net.latent_dim()], (Kind::Float, self.net.device()))?;
             let parts = (0..n)
                 .step_by(chunk.max(1) as usize)
-                .map(|i| self.net.generate(&z.narrow(0, i, chunk.min(n - i)), false))
+                .map(|i| {
+                    let m = chunk.min(n - i);
+                    let y = labels.map(|y| y.narrow(0, i, m));
+                    self.net.generate(&z.narrow(0, i, m), y.as_ref(), false)
+                })
                 .collect::<Result<Vec<_>>>()?;
             Ok(Tensor::f_cat(&parts, 0)?)
         })
@@ -193,25 +286,48 @@ impl<N: Adversarial> Gan<N> {
     }
 
     /// One discriminator step: its losses (with `d_real`, `d_fake` and, for WGAN-GP, `gp`).
-    fn disc_step(&self, real: &Tensor, opt: &mut dyn Optimize) -> Result<Losses> {
+    fn disc_step(
+        &self,
+        real: &Tensor,
+        y: Option<&Tensor>,
+        opt: &mut dyn Optimize,
+    ) -> Result<Losses> {
         let game = self.net.game();
-        let fake = tch::no_grad(|| self.net.generate(&self.noise(real.size()[0])?, true))?;
+        let sigma = self.noise_std(opt);
+        // Generated examples carry the real batch's labels (its class frequencies).
+        let fake = tch::no_grad(|| self.net.generate(&self.noise(real.size()[0])?, y, true))?;
+        let (real, fake) = (
+            add_instance_noise(real, sigma)?,
+            add_instance_noise(&fake, sigma)?,
+        );
         let (d_real, d_fake) = (
-            self.net.discriminate(real, true)?,
-            self.net.discriminate(&fake, true)?,
+            self.net.discriminate(&real, y, true)?,
+            self.net.discriminate(&fake, y, true)?,
         );
         let d = game.objective.d_losses(&d_real, &d_fake)?;
         let mut loss = part(&d, "d_loss")?;
+        let eps = game.tricks.label_smoothing;
+        if eps > 0.0 {
+            loss = smoothed_logistic_d(&d_real, &d_fake, eps)?;
+        }
         let mut extra = vec![];
+        if sigma > 0.0 {
+            extra.push(("instance_noise", Tensor::from(sigma)));
+        }
         if game.objective == Objective::WganGp {
             let gp = gradient_penalty(
-                |x| self.net.discriminate(x, true),
-                real,
+                |x| self.net.discriminate(x, y, true),
+                &real,
                 &fake,
                 game.gp_lambda,
             )?;
             loss = loss.f_add(&gp)?;
             extra.push(("gp", gp.detach()));
+        }
+        let history = self.history_of(DISC, opt)?;
+        if let Some((pen, _, _)) = &history {
+            loss = loss.f_add(pen)?;
+            extra.push(("hist_d", pen.detach()));
         }
         let mut losses = Losses::empty().with("d_loss", loss.shallow_clone());
         for (name, t) in d.parts().iter().skip(1) {
@@ -228,20 +344,48 @@ impl<N: Adversarial> Gan<N> {
         if game.objective == Objective::WganClip {
             clip_weights(&self.net.disc_params(), game.clip)?;
         }
+        if let Some((_, avg, params)) = history {
+            avg.update(&params, opt.group_steps(DISC)?)?;
+        }
         Ok(losses)
     }
 
-    /// One generator step on `b` fresh noise vectors; `losses` so far are reported on failure.
-    fn gen_step(&self, b: i64, losses: Losses, opt: &mut dyn Optimize) -> Result<Losses> {
+    /// One generator step on `real.size()[0]` fresh noise vectors (`real`: what feature matching
+    /// matches); `losses` so far are reported on failure.
+    fn gen_step(
+        &self,
+        real: &Tensor,
+        y: Option<&Tensor>,
+        losses: Losses,
+        opt: &mut dyn Optimize,
+    ) -> Result<Losses> {
         let game = self.net.game();
-        let out = self
+        let sigma = self.noise_std(opt);
+        let fake = self.net.generate(&self.noise(real.size()[0])?, y, true)?;
+        let (f_fake, out) = self
             .net
-            .discriminate(&self.net.generate(&self.noise(b)?, true)?, true)?;
+            .disc_features(&add_instance_noise(&fake, sigma)?, y, true)?;
         let g = game.objective.g_losses(&out)?;
-        let loss = part(&g, "g_loss")?;
+        let mut losses = losses;
+        let mut loss = if game.tricks.feature_matching {
+            let real = add_instance_noise(real, sigma)?;
+            let f_real = tch::no_grad(|| self.net.disc_features(&real, y, true))?.0;
+            losses = losses.with("g_adversarial", part(&g, "g_loss")?.detach());
+            feature_matching(&f_real, &f_fake)?
+        } else {
+            part(&g, "g_loss")?
+        };
+        let history = self.history_of(GEN, opt)?;
+        if let Some((pen, _, _)) = &history {
+            loss = loss.f_add(pen)?;
+            losses = losses.with("hist_g", pen.detach());
+        }
         let losses = losses.with("g_loss", loss.shallow_clone());
         check_player(self.net.name(), opt.step(), GEN, &losses, game.max_loss)?;
         opt.minimize(GEN, &loss)?;
+        if let Some((_, avg, params)) = history {
+            avg.update(&params, opt.group_steps(GEN)?)?;
+        }
         Ok(losses)
     }
 }
@@ -318,17 +462,43 @@ impl<N: Adversarial> Network for Gan<N> {
     }
     fn train_step(&mut self, batch: &Batch, opt: &mut dyn Optimize) -> Result<Losses> {
         let real = self.to_model_space(&batch.x)?;
-        let losses = self.disc_step(&real, opt)?;
+        let y = self.labels_of(batch.y.as_ref(), real.size()[0])?;
+        let losses = self.disc_step(&real, y.as_ref(), opt)?;
         if opt.group_steps(DISC)? % self.net.game().critic_steps() == 0 {
-            return self.gen_step(real.size()[0], losses, opt);
+            return self.gen_step(&real, y.as_ref(), losses, opt);
         }
         Ok(losses)
     }
     fn evaluate(&self, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {
         crate::eval::evaluate(self, data, opts)
     }
+    /// Adam with beta1 = 0.5 for both players (Radford et al. 2016, sec. 4).
+    fn adam_betas(&self) -> Option<[f64; 2]> {
+        Some([0.5, 0.999])
+    }
+    fn class_sampler(&self) -> Option<&dyn ConditionalSample> {
+        self.net
+            .num_classes()
+            .map(|_| self as &dyn ConditionalSample)
+    }
     fn sample(&self, n: i64, seed: u64) -> Result<Tensor> {
-        let x = self.generate_seeded(n, seed, 500)?;
+        let x = self.generate_seeded(n, seed, 500, self.cycled_labels(n)?.as_ref())?;
+        Ok(if self.net.data().is_image() {
+            transforms::symmetric_to_unit(&x)
+        } else {
+            x
+        })
+    }
+}
+
+impl<N: Adversarial> ConditionalSample for Gan<N> {
+    fn num_classes(&self) -> i64 {
+        self.net.num_classes().unwrap_or(0)
+    }
+    fn sample_classes(&self, labels: &Tensor, seed: u64) -> Result<Tensor> {
+        let n = labels.size().first().copied().unwrap_or(0);
+        let y = self.labels_of(Some(labels), n)?;
+        let x = self.generate_seeded(n, seed, 500, y.as_ref())?;
         Ok(if self.net.data().is_image() {
             transforms::symmetric_to_unit(&x)
         } else {
@@ -343,6 +513,43 @@ impl<N: Adversarial> Gan<N> {
     /// # Errors
     /// `n < 1`, or a libtorch error.
     pub fn sample_model_space(&self, n: i64, seed: u64) -> Result<Tensor> {
-        self.generate_seeded(n, seed, 500)
+        self.generate_seeded(n, seed, 500, self.cycled_labels(n)?.as_ref())
+    }
+
+    /// The labels [`Network::sample`] draws `n` examples of: `0, 1, ..., k - 1, 0, ...` for a
+    /// conditional pair of `k` classes, `None` otherwise.
+    ///
+    /// # Errors
+    /// A libtorch error.
+    pub fn cycled_labels(&self, n: i64) -> Result<Option<Tensor>> {
+        match self.net.num_classes() {
+            Some(k) => Ok(Some(
+                Tensor::f_arange(n.max(0), (Kind::Int64, self.net.device()))?.f_remainder(k)?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// The labels of a batch of `b` for the players: `None` for an unconditional pair; for a
+    /// conditional one, `y` checked.
+    ///
+    /// # Errors
+    /// [`CoreError::Shape`] (`labels`) when a conditional pair gets no labels, labels of another
+    /// shape than `[b]`, or labels outside `0..k`.
+    pub fn labels_of(&self, y: Option<&Tensor>, b: i64) -> Result<Option<Tensor>> {
+        let Some(k) = self.net.num_classes() else {
+            return Ok(None);
+        };
+        let y = y.ok_or_else(|| {
+            CoreError::shape(
+                "labels",
+                format!(
+                    "{} is conditioned on {k} classes: it needs labelled data",
+                    self.net.name()
+                ),
+            )
+        })?;
+        crate::cgan::check_labels(y, b, k)?;
+        Ok(Some(y.f_to_device(self.net.device())?))
     }
 }

@@ -13,6 +13,11 @@
 //!   own optimizer, and a diverging player stopped before its update.
 //! * [`mlp_gan`]: the 2014 GAN with multilayer perceptrons, on flattened images and 2-D toys.
 //! * [`dcgan`]: DCGAN (Radford et al. 2016), transposed and strided convolutions with batch norm.
+//! * [`cgan`]: the conditional GAN (Mirza & Osindero 2014), the label into both players, with
+//!   the projection discriminator of Miyato & Koyama 2018 as an option.
+//! * [`tricks`], [`head`], [`spectral_norm`]: the training tricks (feature matching, minibatch
+//!   discrimination and standard deviation, historical averaging, one-sided label smoothing,
+//!   instance noise, spectral normalization; the EMA is the trainer's), each a config switch.
 //! * [`eval`]: no likelihood; the discriminator's view of test data against samples
 //!   (`disc_auc`, `disc_accuracy`) and, on the Gaussian-mixture toys, the modes covered.
 //! * [`nets`]: the shared building blocks.
@@ -56,12 +61,16 @@
 //! # Ok(())
 //! # }
 //! ```
+pub mod cgan;
 pub mod dcgan;
 pub mod eval;
 pub mod game;
+pub mod head;
 pub mod mlp_gan;
 pub mod nets;
 pub mod objective;
+pub mod spectral_norm;
+pub mod tricks;
 
 #[cfg(test)]
 mod tests;
@@ -115,7 +124,28 @@ pub fn registry() -> Vec<ModelSpec> {
                     a,
                     (mlp_gan::Config::preset, mlp_gan::PRESETS),
                     |c| c.data = a.data,
-                    |p, c| Gan::new(mlp_gan::MlpGan::new(p, c)?),
+                    |p, c| Gan::new(p, mlp_gan::MlpGan::new(p, c)?),
+                )
+            },
+        },
+        ModelSpec {
+            name: "cgan",
+            family: "gan",
+            about: "conditional GAN: the label into both players, concatenated or projected (Mirza & Osindero 2014; Miyato & Koyama 2018)",
+            presets: cgan::PRESETS,
+            accepts: images_or_vectors,
+            build: |a| {
+                build_network(
+                    "cgan",
+                    a,
+                    (cgan::Config::preset, cgan::PRESETS),
+                    |c| {
+                        c.data = a.data;
+                        if let Some(k) = a.num_classes {
+                            c.num_classes = k;
+                        }
+                    },
+                    |p, c| Gan::new(p, cgan::Cgan::new(p, c)?),
                 )
             },
         },
@@ -131,7 +161,7 @@ pub fn registry() -> Vec<ModelSpec> {
                     a,
                     (dcgan::Config::preset, dcgan::PRESETS),
                     |c| c.data = a.data,
-                    |p, c| Gan::new(dcgan::Dcgan::new(p, c)?),
+                    |p, c| Gan::new(p, dcgan::Dcgan::new(p, c)?),
                 )
             },
         },

@@ -11,10 +11,10 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Tensor};
 
 use crate::game::{Adversarial, Game};
-use crate::nets::{Act, Mlp};
+use crate::nets::{MlpPlayers, MlpSizes};
 use crate::objective::Objective;
 use genzoo_core::data::DataKind;
-use genzoo_core::{CoreError, Result};
+use genzoo_core::Result;
 
 /// The MLP GAN's configuration. Unknown keys are refused by the catalogue
 /// (`genzoo_core::model::config_from`); the [`Game`] keys sit at the top level.
@@ -69,12 +69,12 @@ impl Config {
     }
 }
 
-/// The MLP generator and discriminator: weights `gen.fc1..` and `disc.fc1..`.
+/// The MLP generator and discriminator ([`MlpPlayers`]): weights `gen.fc1..` and `disc.fc1..`
+/// (the discriminator's hidden layers, then its head whose output layer is the next `fcN`).
 #[derive(Debug)]
 pub struct MlpGan {
     pub cfg: Config,
-    pub gen: Mlp,
-    pub disc: Mlp,
+    pub players: MlpPlayers,
     device: Device,
 }
 
@@ -82,39 +82,18 @@ impl MlpGan {
     /// Builds both players under `p / "gen"` and `p / "disc"`.
     ///
     /// # Errors
-    /// [`CoreError::Config`] for data other than images or vectors (`data`), `latent_dim` < 1, a
-    /// hidden width below 1 (`gen_hidden`, `disc_hidden`), or invalid [`Game`] settings.
+    /// As [`MlpPlayers::new`], or invalid [`Game`] settings.
     pub fn new(p: &nn::Path, cfg: &Config) -> Result<Self> {
-        if !(cfg.data.is_image() || cfg.data.is_vector()) {
-            return Err(CoreError::config(
-                "data",
-                format!("gan-mlp models images or vectors, got {:?}", cfg.data),
-            ));
-        }
-        if cfg.latent_dim < 1 {
-            return Err(CoreError::config("latent_dim", "must be >= 1"));
-        }
         cfg.game.validate()?;
-        let d = cfg.data.dims();
-        let sizes = |first: i64, hidden: &[i64], last: i64| {
-            let mut v = vec![first];
-            v.extend(hidden);
-            v.push(last);
-            v
+        let sizes = MlpSizes {
+            data: cfg.data,
+            gen_in: cfg.latent_dim,
+            disc_extra_in: 0,
+            gen_hidden: &cfg.gen_hidden,
+            disc_hidden: &cfg.disc_hidden,
         };
         Ok(MlpGan {
-            gen: Mlp::new(
-                &(p / "gen"),
-                &sizes(cfg.latent_dim, &cfg.gen_hidden, d),
-                Act::Relu,
-                "gen_hidden",
-            )?,
-            disc: Mlp::new(
-                &(p / "disc"),
-                &sizes(d, &cfg.disc_hidden, 1),
-                Act::LeakyRelu,
-                "disc_hidden",
-            )?,
+            players: MlpPlayers::new(p, "gan-mlp", sizes, &cfg.game.tricks)?,
             cfg: cfg.clone(),
             device: p.device(),
         })
@@ -140,22 +119,22 @@ impl Adversarial for MlpGan {
     fn device(&self) -> Device {
         self.device
     }
-    fn generate(&self, z: &Tensor, _train: bool) -> Result<Tensor> {
-        let x = self.gen.forward(z)?;
-        let mut shape = vec![z.size()[0]];
-        shape.extend(self.cfg.data.example_shape());
-        let x = if self.cfg.data.is_image() {
-            x.f_tanh()?
-        } else {
-            x
-        };
-        Ok(x.f_reshape(shape.as_slice())?)
+    fn generate(&self, z: &Tensor, _y: Option<&Tensor>, train: bool) -> Result<Tensor> {
+        self.players.generate(z, train)
     }
-    fn discriminate(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
-        let b = x.size()[0];
-        Ok(self.disc.forward(&x.f_reshape([b, -1])?)?.f_reshape([b])?)
+    fn disc_features(
+        &self,
+        x: &Tensor,
+        _y: Option<&Tensor>,
+        train: bool,
+    ) -> Result<(Tensor, Tensor)> {
+        self.players
+            .discriminate(&x.f_reshape([x.size()[0], -1])?, train)
     }
     fn disc_params(&self) -> Vec<Tensor> {
-        self.disc.params()
+        self.players.disc_params()
+    }
+    fn gen_params(&self) -> Vec<Tensor> {
+        self.players.gen.params()
     }
 }

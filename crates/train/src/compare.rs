@@ -13,7 +13,7 @@ use std::rc::Rc;
 
 use crate::quality::scorer::save_pairs;
 use crate::quality::Scorer;
-use crate::{TrainConfig, Trainer};
+use crate::{OptimConfig, TrainConfig, Trainer};
 
 /// One row of the table.
 #[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
@@ -79,6 +79,10 @@ pub struct CompareOptions {
     /// Sampling temperature for the models that have one (recorded as the `temperature`
     /// metric of their rows); `None`: every model's own.
     pub temperature: Option<f64>,
+    /// Overrides of each model's preset (as `[model]` in a run config), e.g. a GAN trick.
+    pub overrides: Option<serde_json::Value>,
+    /// An EMA of the weights, used for evaluation and sampling (a GAN: of its generator).
+    pub ema: Option<crate::ema::EmaConfig>,
 }
 
 /// The preset a model runs with in a table: one named for the data (`mnist` for 28x28 images,
@@ -121,7 +125,7 @@ pub fn compare_model(
         specs,
         name,
         Some(preset),
-        None,
+        opts.overrides.as_ref(),
         split.train.kind,
         split.train.num_classes,
         device,
@@ -130,10 +134,16 @@ pub fn compare_model(
         steps: Some(opts.steps),
         seed: opts.seed,
         final_eval: false,
-        progress: false,
+        // Which model runs and how far: a bar on a terminal, a line per tenth in a log.
+        progress: true,
         // The table draws its own samples below; no second grid at the end of training.
         sample_count: 0,
         eval: opts.eval.clone(),
+        ema: opts.ema.clone(),
+        optimizer: OptimConfig {
+            betas: model.adam_betas().unwrap_or(OptimConfig::default().betas),
+            ..OptimConfig::default()
+        },
         ..TrainConfig::default()
     };
     let run_dir = opts.out.as_ref().map(|o| o.join(name));
@@ -144,6 +154,13 @@ pub fn compare_model(
     trainer.set_meta("dataset", serde_json::json!(opts.dataset));
     trainer.set_meta("preset", serde_json::json!(preset));
     let s = trainer.fit(model.as_mut(), split)?;
+    if opts.ema.is_some() {
+        // The table scores the averaged weights: load them from the final checkpoint.
+        let dir = run_dir.as_deref().ok_or_else(|| {
+            CoreError::config("ema", "comparing EMA weights needs an output folder")
+        })?;
+        crate::checkpoint::load_weights(model.as_mut(), dir, true)?;
+    }
     let mut r = model.evaluate(&split.test, &cfg.eval)?;
     if let Some(t) = opts.temperature {
         // models without a temperature sample as they are
@@ -191,6 +208,7 @@ pub fn compare_model(
 
 /// Metrics shown in the Markdown table when present (all of them are in the JSON and CSV).
 const KEY_METRICS: &[&str] = &[
+    "mode_collapse",
     "degenerate_fit",
     "kl_to_truth",
     "neg_elbo",
@@ -213,6 +231,12 @@ const KEY_METRICS: &[&str] = &[
 /// `name value`, with `± se` when the row has the metric's standard error (`name_se`), and
 /// the estimator's ceiling named when the value sits at it (mutual information near log n).
 fn metric_cell(r: &Row, k: &str, v: f64) -> String {
+    if k == "mode_collapse" {
+        return match v >= 1.0 {
+            true => "MODE COLLAPSE (under 90% of the modes or classes covered)".into(),
+            false => String::new(),
+        };
+    }
     let mut cell = format!("{k} {v:.3}");
     if let Some(se) = r.metrics.get(&format!("{k}_se")) {
         cell += &format!(" ± {se:.3}");
@@ -283,6 +307,7 @@ pub fn markdown(rows: &[Row]) -> String {
             None => KEY_METRICS
                 .iter()
                 .filter_map(|k| r.metrics.get(*k).map(|v| metric_cell(r, k, *v)))
+                .filter(|c| !c.is_empty())
                 .take(4)
                 .collect(),
         };
@@ -390,7 +415,21 @@ mod tests {
             genzoo_core::units::NllUnit::Nats,
             genzoo_core::model::LikelihoodKind::IsEstimate,
         ));
-        let t = markdown(&[r, v]);
+        let mut collapsed = Row::empty("gan-mlp", "gan");
+        collapsed.metrics = [
+            ("modes_covered", 17.0),
+            ("modes", 25.0),
+            ("mode_collapse", 1.0),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let mut fine = collapsed.clone();
+        fine.model = "gan-mlp-sn".into();
+        fine.metrics.insert("mode_collapse".into(), 0.0);
+        let t = markdown(&[r, v, collapsed, fine]);
+        assert!(t.contains("17/25 | - | MODE COLLAPSE"), "{t}");
+        assert_eq!(t.matches("MODE COLLAPSE").count(), 1, "{t}");
         assert!(t.contains("kl_to_truth 1.412 ± 0.007"), "{t}");
         assert!(t.contains("(at its ceiling log n = 6.908)"), "{t}");
         assert!(t.contains("128.600 ± 0.900"), "{t}");

@@ -30,6 +30,7 @@ pub mod quality;
 pub mod run;
 pub mod runtime;
 pub mod schedule;
+pub mod seeds;
 mod steps;
 #[cfg(test)]
 mod tests;

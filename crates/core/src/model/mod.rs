@@ -92,6 +92,12 @@ pub trait GenerativeModel {
     fn set_temperature(&mut self, _t: f64) -> Result<()> {
         Err(no_temperature(self.name()))
     }
+    /// The Adam betas the model's papers train it with, where they differ from Adam's (0.9,
+    /// 0.999): GANs use (0.5, 0.999) (Radford et al. 2016, sec. 4). `compare` trains with them;
+    /// `None`: Adam's own.
+    fn adam_betas(&self) -> Option<[f64; 2]> {
+        None
+    }
     /// Per-example likelihoods, when the model has a likelihood (GANs and the plain autoencoder
     /// have none).
     fn per_example_nll(&self) -> Option<&dyn PerExampleNll> {

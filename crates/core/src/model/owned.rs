@@ -83,6 +83,10 @@ pub trait Network {
     fn set_temperature(&mut self, _t: f64) -> Result<()> {
         Err(super::no_temperature(self.name()))
     }
+    /// See [`GenerativeModel::adam_betas`].
+    fn adam_betas(&self) -> Option<[f64; 2]> {
+        None
+    }
 }
 
 /// A network with the variable store of its weights: the generic model holder.
@@ -160,5 +164,8 @@ impl<N: Network> GenerativeModel for Owned<N> {
     }
     fn set_temperature(&mut self, t: f64) -> Result<()> {
         self.net.set_temperature(t)
+    }
+    fn adam_betas(&self) -> Option<[f64; 2]> {
+        self.net.adam_betas()
     }
 }

@@ -291,7 +291,7 @@ fn a_diverging_generator_is_named_with_its_step() {
     let mut cfg = cfg;
     cfg.game.n_critic = Some(1);
     let mut m = Owned::build(tch::Device::Cpu, |p| {
-        Gan::new(mlp_gan::MlpGan::new(p, &cfg)?)
+        Gan::new(p, mlp_gan::MlpGan::new(p, &cfg)?)
     })
     .unwrap();
     set_var(&m, "disc.fc2.bias", 1e6);

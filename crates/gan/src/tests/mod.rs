@@ -9,10 +9,15 @@
 //! * [`models`]: one training step and one seeded sample for every model and preset, every
 //!   objective on both models, DCGAN's sizes, evaluation reports, configuration errors.
 //! * [`toy`]: the MLP GAN covers the modes of the 8-Gaussian ring.
+//! * [`tricks`]: the training tricks by hand, spectral normalization's singular value, the
+//!   discriminator against D* on 1-D Gaussians, every trick in a step of both models.
+//! * [`cgan`]: the label reaches both players; a short run puts each class at its own mode.
+mod cgan;
 mod game;
 mod models;
 mod objective;
 mod toy;
+mod tricks;
 
 use genzoo_core::data::{DataKind, Dataset, Split};
 use genzoo_core::model::{build_model, GenerativeModel};
@@ -40,6 +45,22 @@ pub(crate) fn image_split(n: i64, c: i64, side: i64) -> Split {
     Split {
         train: images(n, c, side, 1),
         test: images(n, c, side, 2),
+    }
+}
+
+/// A split of `n` random 28x28 grey images with random labels of `k` classes.
+pub(crate) fn labelled_split(n: i64, k: i64) -> Split {
+    let labelled = |seed| {
+        let d = images(n, 1, 28, seed);
+        Dataset {
+            y: Some(Tensor::randint(k, [n], (Kind::Int64, Device::Cpu))),
+            num_classes: Some(k),
+            ..d
+        }
+    };
+    Split {
+        train: labelled(3),
+        test: labelled(4),
     }
 }
 

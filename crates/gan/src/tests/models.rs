@@ -14,6 +14,7 @@ use crate::{dcgan, eval, registry};
 #[test]
 fn every_model_and_preset_trains_one_step_and_samples() {
     let (grey, rgb, toy) = (image_split(8, 1, 28), image_split(8, 3, 32), toy_split(8));
+    let labelled = super::labelled_split(8, 10);
     let mut seen = 0;
     for spec in registry() {
         assert_eq!(spec.family, "gan");
@@ -21,6 +22,7 @@ fn every_model_and_preset_trains_one_step_and_samples() {
             let split = match (spec.name, preset) {
                 ("gan-mlp", "toy") => &toy,
                 ("dcgan", "paper") => &rgb,
+                ("cgan", _) => &labelled,
                 _ => &grey,
             };
             let what = format!("{}/{preset}", spec.name);
@@ -50,7 +52,7 @@ fn every_model_and_preset_trains_one_step_and_samples() {
             seen += 1;
         }
     }
-    assert_eq!(seen, 7);
+    assert_eq!(seen, 10);
 }
 
 #[test]
@@ -137,14 +139,14 @@ fn dcgan_goes_7_14_28_for_grey_and_4_8_16_32_for_rgb() {
         };
         let m = Owned::build(Device::Cpu, |p| dcgan::Dcgan::new(p, &cfg)).unwrap();
         let z = Tensor::randn([2, cfg.latent_dim], (Kind::Float, Device::Cpu));
-        let x = m.net.generate(&z, true).unwrap();
+        let x = m.net.generate(&z, None, true).unwrap();
         assert_eq!(x.size(), [2, c, side, side]);
         assert!(x.abs().max().double_value(&[]) <= 1.0, "tanh output");
-        assert_eq!(m.net.discriminate(&x, true).unwrap().size(), [2]);
+        assert_eq!(m.net.discriminate(&x, None, true).unwrap().size(), [2]);
         // Sampling uses running statistics: a row does not depend on its batch; training uses
         // the batch's.
-        let first = |train: bool| m.net.generate(&z.narrow(0, 0, 1), train).unwrap();
-        let (pair, pair_eval) = (x.narrow(0, 0, 1), m.net.generate(&z, false).unwrap());
+        let first = |train: bool| m.net.generate(&z.narrow(0, 0, 1), None, train).unwrap();
+        let (pair, pair_eval) = (x.narrow(0, 0, 1), m.net.generate(&z, None, false).unwrap());
         assert!(first(false).allclose(&pair_eval.narrow(0, 0, 1), 1e-5, 1e-6, false));
         if side == 28 {
             assert!(
@@ -269,7 +271,7 @@ fn bad_settings_and_data_are_refused_by_name() {
     // A batch of another shape than the model's.
     let cfg = crate::mlp_gan::Config::preset("tiny").unwrap();
     let g = Owned::build(Device::Cpu, |p| {
-        Gan::new(crate::mlp_gan::MlpGan::new(p, &cfg)?)
+        Gan::new(p, crate::mlp_gan::MlpGan::new(p, &cfg)?)
     })
     .unwrap();
     let wrong = Tensor::zeros([2, 3, 32, 32], (Kind::Uint8, Device::Cpu));

@@ -267,7 +267,7 @@ fn gradient_penalty_gradient_matches_finite_differences_for_an_mlp_critic() {
     vs.double();
     let x_hat = Tensor::randn([6, 2], (Kind::Double, tch::Device::Cpu));
     let penalty = || {
-        let critic = |x: &Tensor| Ok(mlp.forward(x)?.view([-1]));
+        let critic = |x: &Tensor| Ok(mlp.forward(x, true)?.view([-1]));
         obj::gradient_penalty_at(critic, &x_hat, 10.0).unwrap()
     };
     let params = mlp.params();

@@ -183,6 +183,11 @@ impl Scorer for ImageScorer {
         m.insert("recall".into(), pr.recall);
         let c = classes::class_coverage(&probs)?;
         m.insert("classes_covered".into(), c.classes_covered as f64);
+        let k = probs.size()[1] as f64;
+        m.insert(
+            "mode_collapse".into(),
+            collapsed(c.classes_covered as f64, k),
+        );
         m.insert("class_kl_uniform".into(), c.kl_to_uniform);
         m.insert("is-domain".into(), c.inception_score);
         let mem = knn::memorization(
@@ -248,6 +253,19 @@ impl ModeScorer {
     }
 }
 
+/// Below this share of the modes (or classes) covered, a model's samples are named a mode
+/// collapse (the `mode_collapse` metric is 1): 9 of 10 digit classes, 23 of 25 grid modes.
+pub const COLLAPSE_SHARE: f64 = 0.9;
+
+/// 1 when `covered` of `total` modes is below [`COLLAPSE_SHARE`], else 0.
+pub fn collapsed(covered: f64, total: f64) -> f64 {
+    if covered < COLLAPSE_SHARE * total {
+        1.0
+    } else {
+        0.0
+    }
+}
+
 impl Scorer for ModeScorer {
     fn score(&self, samples: &Tensor) -> Result<Scored> {
         let c = modes::mode_coverage(
@@ -260,6 +278,10 @@ impl Scorer for ModeScorer {
         m.insert("modes_covered".into(), c.modes_covered as f64);
         m.insert("modes".into(), c.modes as f64);
         m.insert("high_quality_share".into(), c.high_quality_share);
+        m.insert(
+            "mode_collapse".into(),
+            collapsed(c.modes_covered as f64, c.modes as f64),
+        );
         m.insert("quality_samples".into(), samples.size()[0] as f64);
         Ok(Scored {
             metrics: m,

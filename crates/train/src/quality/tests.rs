@@ -62,11 +62,13 @@ fn the_test_set_scored_against_itself_is_perfect() {
         // the test digits are not copies of training digits
         assert!(m["memorized_share"] < 0.05, "{m:?}");
         assert!(m["classes_covered"] >= 9.0, "{m:?}");
+        assert_eq!(m["mode_collapse"], 0.0, "{m:?}");
     }
     // a collapsed set: one digit repeated covers one class and is far from the test set
     let one = transforms::scale_unit(&split.test.x.narrow(0, 0, 1)).repeat([200, 1, 1, 1]);
     let m = s.score(&one).unwrap().metrics;
     assert_eq!(m["classes_covered"], 1.0);
+    assert_eq!(m["mode_collapse"], 1.0, "a collapse is named: {m:?}");
     assert!(m["recall"] < 0.1 && m["fid-domain"] > 1.0, "{m:?}");
     // training digits drawn as "samples" are memorized
     let copies = transforms::scale_unit(&split.train.x.narrow(0, 0, 100));
@@ -79,4 +81,68 @@ fn the_test_set_scored_against_itself_is_perfect() {
         (tch::Kind::Float, Device::Cpu),
     ));
     assert!(e.unwrap_err().to_string().contains("samples"));
+}
+
+/// The grid's scorer names a collapse below 90% of the modes: 23 of 25 covered is not one, 22 is.
+#[test]
+fn the_mode_scorer_names_a_collapse_below_nine_tenths_of_the_modes() {
+    use super::ModeScorer;
+    let centres: Vec<Vec<f64>> = (0..25)
+        .map(|i| vec![(i % 5) as f64, (i / 5) as f64])
+        .collect();
+    let s = ModeScorer::new(&centres, 0.01).unwrap();
+    for (covered, collapse) in [(25, 0.0), (23, 0.0), (22, 1.0)] {
+        // 40 points on each of the first `covered` centres.
+        let pts: Vec<f64> = centres[..covered]
+            .iter()
+            .flat_map(|c| std::iter::repeat_n(c.clone(), 40))
+            .flatten()
+            .collect();
+        let x = tch::Tensor::from_slice(&pts)
+            .view([-1, 2])
+            .to_kind(tch::Kind::Float);
+        let m = s.score(&x).unwrap().metrics;
+        assert_eq!(m["modes_covered"], covered as f64, "{m:?}");
+        assert_eq!(m["mode_collapse"], collapse, "{covered}: {m:?}");
+    }
+}
+
+/// CIFAR-10's shape (three channels, 32x32) goes through the same classifier: a tiny run on
+/// random labelled RGB images trains, caches and embeds `[n, features]` with 10-way softmaxes,
+/// and the image scorer on it scores RGB samples.
+#[test]
+fn the_classifier_and_scorer_take_rgb_images() {
+    use genzoo_core::data::{DataKind, Dataset};
+    let rgb = |n: i64, seed: i64| {
+        tch::manual_seed(seed);
+        Dataset {
+            name: format!("rgb-{seed}"),
+            kind: DataKind::Image {
+                channels: 3,
+                height: 32,
+                width: 32,
+            },
+            x: tch::Tensor::randint(256, [n, 3, 32, 32], (tch::Kind::Uint8, Device::Cpu)),
+            y: Some(tch::Tensor::randint(
+                10,
+                [n],
+                (tch::Kind::Int64, Device::Cpu),
+            )),
+            num_classes: Some(10),
+        }
+    };
+    let split = Split {
+        train: rgb(200, 1),
+        test: rgb(50, 2),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let c = load_or_train(dir.path(), &split, "rgb", "tiny", Device::Cpu).unwrap();
+    assert_eq!(c.info.config.in_channels, 3);
+    let x = transforms::scale_unit(&split.test.x);
+    let (f, p) = c.embed(&x).unwrap();
+    assert_eq!((f.size()[0], p.size()), (50, vec![50, 10]));
+    assert!((p.sum(tch::Kind::Float).double_value(&[]) - 50.0).abs() < 1e-3);
+    let s = ImageScorer::new(c, &split.train, &split.test, QualityOptions::default()).unwrap();
+    let m = s.score(&x).unwrap().metrics;
+    assert!(m["fid-domain"].abs() < 1e-6, "{m:?}");
 }
