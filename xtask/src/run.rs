@@ -518,6 +518,10 @@ pub struct SampleArgs {
     /// Draw every sample of class K (class-conditional models: cvae, cond-realnvp).
     #[arg(long, value_name = "K")]
     class: Option<i64>,
+    /// Draw a traversal grid of latent factor F instead (InfoGAN: continuous code F sweeping
+    /// [-2, 2] along each row of --nrow columns, one row per value of the categorical code).
+    #[arg(long, value_name = "F")]
+    traverse: Option<usize>,
     /// Complete the first N test images of the run's dataset from their upper half (models with
     /// partial sampling: the VAEs); the grid shows the half-known inputs above the completions.
     #[arg(long)]
@@ -535,6 +539,15 @@ fn draw(a: &SampleArgs, model: &dyn GenerativeModel) -> Result<tch::Tensor> {
         })?;
         let labels = tch::Tensor::full([a.n], k, (tch::Kind::Int64, model.var_store().device()));
         return Ok(cs.sample_classes(&labels, a.seed)?);
+    }
+    if let Some(f) = a.traverse {
+        let t = model.traverser().with_context(|| {
+            format!(
+                "`{}` has no latent factors to traverse: drop --traverse",
+                model.name()
+            )
+        })?;
+        return Ok(t.traverse(f, a.nrow, a.seed)?);
     }
     if a.complete {
         let p = model.partial_sampler().with_context(|| {
@@ -590,7 +603,7 @@ pub fn sample(a: SampleArgs) -> Result<()> {
             .join(format!("sample-{}{tag}.png", a.seed))
     });
     let record = json!({"checkpoint": a.checkpoint, "model": model.name(), "n": a.n, "seed": a.seed,
-        "temperature": a.temperature, "class": a.class, "complete": a.complete, "seconds": secs});
+        "temperature": a.temperature, "class": a.class, "traverse": a.traverse, "complete": a.complete, "seconds": secs});
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -724,6 +737,11 @@ pub fn eval(a: EvalArgs) -> Result<()> {
         let (samples, _) =
             genzoo_train::quality::draw_samples(model.as_ref(), a.quality_samples, opts.seed)?;
         r.metrics.extend(scorer.score(&samples)?.metrics);
+        r.metrics.extend(scorer.score_classes(
+            model.as_ref(),
+            genzoo_train::compare::CLASS_SAMPLES,
+            opts.seed,
+        )?);
     }
     let secs = t.elapsed().as_secs_f64();
     print_report(&r);
@@ -749,6 +767,43 @@ mod tests {
     struct Cli {
         #[command(flatten)]
         a: TrainArgs,
+    }
+
+    #[derive(Parser)]
+    struct SampleCli {
+        #[command(flatten)]
+        a: SampleArgs,
+    }
+
+    /// `sample --traverse F` draws InfoGAN's traversal grid (one row per category, `--nrow`
+    /// columns) and names the flag for a model without latent factors.
+    #[test]
+    fn sample_draws_traversals_and_names_the_flag_for_other_models() {
+        let split = genzoo_data::toy::Toy::EightGaussians.split(8, 8, 0);
+        let images = genzoo_core::data::Split {
+            train: genzoo_core::data::Dataset {
+                name: "random".into(),
+                kind: genzoo_core::data::DataKind::Image {
+                    channels: 1,
+                    height: 28,
+                    width: 28,
+                },
+                x: tch::Tensor::randint(256, [8, 1, 28, 28], (tch::Kind::Uint8, Device::Cpu)),
+                y: None,
+                num_classes: None,
+            },
+            test: split.test.take(0),
+        };
+        let args =
+            SampleCli::try_parse_from(["x", "--checkpoint", "R", "--traverse", "0", "--nrow", "4"])
+                .unwrap()
+                .a;
+        let info = build_model("infogan", Some("tiny"), None, &images, Device::Cpu, 0).unwrap();
+        let grid = draw(&args, info.as_ref()).unwrap();
+        assert_eq!(grid.size(), [3 * 4, 1, 28, 28]);
+        let other = build_model("gan-mlp", Some("toy"), None, &split, Device::Cpu, 0).unwrap();
+        let e = format!("{:#}", draw(&args, other.as_ref()).unwrap_err());
+        assert!(e.contains("--traverse") && e.contains("gan-mlp"), "{e}");
     }
 
     /// Issue 13, case 2: `--resume` refuses the flags that make another experiment, naming

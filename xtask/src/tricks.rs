@@ -70,7 +70,7 @@ pub fn tricks(a: TricksArgs) -> Result<()> {
         "--base must be a JSON object of model keys"
     );
     let specs = all_specs();
-    let cells: Vec<_> = genzoo_gan::tricks::ablation_cells(a.steps)
+    let cells: Vec<_> = genzoo_gan::tricks::ablation_cells(a.steps, &a.model)
         .into_iter()
         .filter(|c| {
             a.only

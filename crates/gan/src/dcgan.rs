@@ -149,6 +149,9 @@ pub struct DcGenerator {
     tconv: Vec<nn::ConvTranspose2D>,
     /// Maps at the base resolution, and that side.
     base: (i64, i64),
+    /// Virtual batch norm's reference noise `gen.vbn_ref_z [N, latent_dim]` (drawn once at
+    /// build, checkpointed, not trained).
+    vbn_ref: Option<Tensor>,
 }
 
 impl DcGenerator {
@@ -187,20 +190,37 @@ impl DcGenerator {
                 .collect(),
             tconv,
             base: (ch[0], s.base),
+            vbn_ref: cfg.game.tricks.virtual_batch_norm.map(|n| {
+                let r = g.zeros_no_train("vbn_ref_z", &[n, cfg.latent_dim]);
+                let _ = tch::no_grad(|| r.shallow_clone().normal_(0.0, 1.0));
+                r
+            }),
         }
     }
 
-    /// `z [b, latent_dim]` to images `[b, c, h, w]` in `[-1, 1]`.
+    /// `z [b, latent_dim]` to images `[b, c, h, w]` in `[-1, 1]`. With virtual batch norm the
+    /// reference noise runs ahead of `z` and every batch norm takes its statistics
+    /// ([`crate::tricks::virtual_batch_norm`]; the same in training and sampling).
     fn forward(&self, z: &Tensor, train: bool) -> Result<Tensor> {
         let (c0, side) = self.base;
+        let n_ref = self.vbn_ref.as_ref().map_or(0, |r| r.size()[0]);
+        let input = match &self.vbn_ref {
+            Some(r) => Tensor::f_cat(&[r.shallow_clone(), z.shallow_clone()], 0)?,
+            None => z.shallow_clone(),
+        };
         let mut h = self
             .fc
-            .forward(z)
-            .f_reshape([z.size()[0], c0, side, side])?;
+            .forward(&input)
+            .f_reshape([input.size()[0], c0, side, side])?;
         for (bn, tconv) in self.bn.iter().zip(&self.tconv) {
-            h = tconv.forward(&bn.forward_t(&h, train).f_relu()?);
+            let normed = if n_ref > 0 {
+                crate::tricks::virtual_batch_norm(&h, n_ref, bn.ws.as_ref(), bn.bs.as_ref())?
+            } else {
+                bn.forward_t(&h, train)
+            };
+            h = tconv.forward(&normed.f_relu()?);
         }
-        Ok(h.f_tanh()?)
+        Ok(h.f_narrow(0, n_ref, z.size()[0])?.f_tanh()?)
     }
 }
 
@@ -226,6 +246,7 @@ pub struct DcDiscriminator {
     norm: Vec<Option<DiscNorm>>,
     sn: Vec<Option<SpectralNorm>>,
     head: DiscHead,
+    features: i64,
 }
 
 impl DcDiscriminator {
@@ -273,12 +294,19 @@ impl DcDiscriminator {
                 }
             });
         }
+        let features = ch[k] * s.base * s.base;
         Ok(DcDiscriminator {
             conv,
             norm,
             sn,
-            head: DiscHead::new(d, "fc", ch[k] * s.base * s.base, tricks, LINEAR)?,
+            head: DiscHead::new(d, "fc", features, tricks, LINEAR)?,
+            features,
         })
+    }
+
+    /// Width of the flattened last maps, the features [`DcDiscriminator::forward`] returns.
+    pub fn features(&self) -> i64 {
+        self.features
     }
 
     /// Images `[b, c, h, w]` to the flattened last maps `[b, k]` and outputs `[b]`.

@@ -74,14 +74,8 @@ pub fn evaluate<N: Adversarial>(
     data: &Dataset,
     opts: &EvalOptions,
 ) -> Result<EvalReport> {
-    let data = data.take(opts.max_examples.unwrap_or(data.len()));
+    let data = genzoo_vae::eval::eval_subset(data, opts)?;
     let n = data.len();
-    if n == 0 {
-        return Err(CoreError::shape(
-            format!("{}.x", data.name),
-            "no examples to evaluate",
-        ));
-    }
     let chunk = opts.batch_size.max(1);
     let objective = gan.net.game().objective;
     let mut metrics = BTreeMap::new();

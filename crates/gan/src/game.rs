@@ -23,7 +23,7 @@ use crate::tricks::{
 };
 use genzoo_core::data::{transforms, Batch, DataKind, Dataset};
 use genzoo_core::model::{
-    ConditionalSample, EvalOptions, EvalReport, Losses, Network, Optimize, ParamGroup,
+    ConditionalSample, EvalOptions, EvalReport, Losses, Network, Optimize, ParamGroup, Traverse,
 };
 use genzoo_core::{CoreError, Result};
 
@@ -155,6 +155,51 @@ pub trait Adversarial {
     fn discriminate(&self, x: &Tensor, y: Option<&Tensor>, train: bool) -> Result<Tensor> {
         Ok(self.disc_features(x, y, train)?.1)
     }
+    /// The latent vectors of `b` examples, `[b, latent_dim]`, from torch's generator. Default:
+    /// `z ~ N(0, I)`. InfoGAN draws its codes here, its first categorical code set to `classes`
+    /// (`i64 [b]`) when given ([`Adversarial::latent_classes`]).
+    ///
+    /// # Errors
+    /// A libtorch error; `classes` outside the code's range.
+    fn sample_latent(&self, b: i64, classes: Option<&Tensor>) -> Result<Tensor> {
+        let _ = classes;
+        Ok(Tensor::f_randn(
+            [b, self.latent_dim()],
+            (Kind::Float, self.device()),
+        )?)
+    }
+    /// Categories of a latent code that selects what is drawn without labels in training
+    /// (InfoGAN's first categorical code): `Some(k)` makes `sample --class` fix that code.
+    fn latent_classes(&self) -> Option<i64> {
+        None
+    }
+    /// InfoGAN's mutual-information term for examples generated from `z` (`[b, latent_dim]`),
+    /// given the discriminator's features of them (`[b, k]`): the weighted loss `lambda L_I` to
+    /// minimize as its total, with named parts. Both players add it to their losses (Chen et al.
+    /// 2016, eq. 6). Default: `None`, no such term.
+    ///
+    /// # Errors
+    /// A libtorch error.
+    fn info_loss(&self, z: &Tensor, features: &Tensor) -> Result<Option<Losses>> {
+        let _ = (z, features);
+        Ok(None)
+    }
+    /// How many latent factors [`Adversarial::traversal_latent`] can sweep (0: none).
+    fn traversal_factors(&self) -> usize {
+        0
+    }
+    /// The latent vectors of a traversal grid of `factor` over `steps` columns, `[rows * steps,
+    /// latent_dim]`, row-major, from torch's generator (seeded by the caller).
+    ///
+    /// # Errors
+    /// [`CoreError::Invalid`] for a model without traversable factors or `factor` out of range.
+    fn traversal_latent(&self, factor: usize, steps: i64) -> Result<Tensor> {
+        let _ = steps;
+        Err(CoreError::Invalid(format!(
+            "{} has no latent factor {factor} to traverse",
+            self.name()
+        )))
+    }
     /// Every trainable tensor of the discriminator (what `wgan-clip` clips), in a fixed order.
     fn disc_params(&self) -> Vec<Tensor>;
     /// Every trainable tensor of the generator, in a fixed order.
@@ -218,35 +263,12 @@ impl<N: Adversarial> Gan<N> {
         self.net.game().tricks.instance_noise_at(opt.step())
     }
 
-    /// A stored batch (`u8 [b, c, h, w]` images or `f32 [b, d]` vectors) in model space.
+    /// A stored batch in model space ([`model_space`]).
     ///
     /// # Errors
     /// [`CoreError::Shape`] (`x`) for data of another shape or kind than the model's.
     pub fn to_model_space(&self, x: &Tensor) -> Result<Tensor> {
-        let data = self.net.data();
-        let want = data.example_shape();
-        if x.dim() != want.len() + 1 || x.size()[1..] != want[..] || x.size()[0] < 1 {
-            return Err(CoreError::shape(
-                "x",
-                format!(
-                    "{}: expected [b >= 1, {want:?}], got {:?}",
-                    self.net.name(),
-                    x.size()
-                ),
-            ));
-        }
-        let x = x.f_to_device(self.net.device())?;
-        if data.is_image() {
-            if x.kind() != Kind::Uint8 {
-                return Err(CoreError::shape(
-                    "x",
-                    "expected stored 8-bit pixels (Uint8)",
-                ));
-            }
-            Ok(transforms::scale_symmetric(&x))
-        } else {
-            Ok(x.f_to_kind(Kind::Float)?)
-        }
+        model_space(self.net.name(), self.net.data(), self.net.device(), x)
     }
 
     /// `n` seeded generated examples in model space (running batch-norm statistics), drawn in
@@ -263,9 +285,14 @@ impl<N: Adversarial> Gan<N> {
                 "sample: n = {n}, need at least 1"
             )));
         }
+        // Labels condition a conditional pair's players, or fix a latent code (InfoGAN).
+        let (labels, code) = match self.net.num_classes() {
+            Some(_) => (labels, None),
+            None => (None, labels),
+        };
         tch::no_grad(|| {
             genzoo_core::seed::seed_torch_stream(seed, "gan-sample", 0);
-            let z = Tensor::f_randn([n, self.net.latent_dim()], (Kind::Float, self.net.device()))?;
+            let z = self.net.sample_latent(n, code)?;
             let parts = (0..n)
                 .step_by(chunk.max(1) as usize)
                 .map(|i| {
@@ -278,13 +305,6 @@ impl<N: Adversarial> Gan<N> {
         })
     }
 
-    fn noise(&self, b: i64) -> Result<Tensor> {
-        Ok(Tensor::f_randn(
-            [b, self.net.latent_dim()],
-            (Kind::Float, self.net.device()),
-        )?)
-    }
-
     /// One discriminator step: its losses (with `d_real`, `d_fake` and, for WGAN-GP, `gp`).
     fn disc_step(
         &self,
@@ -295,24 +315,33 @@ impl<N: Adversarial> Gan<N> {
         let game = self.net.game();
         let sigma = self.noise_std(opt);
         // Generated examples carry the real batch's labels (its class frequencies).
-        let fake = tch::no_grad(|| self.net.generate(&self.noise(real.size()[0])?, y, true))?;
+        let z = self.net.sample_latent(real.size()[0], None)?;
+        let fake = tch::no_grad(|| self.net.generate(&z, y, true))?;
         let (real, fake) = (
             add_instance_noise(real, sigma)?,
             add_instance_noise(&fake, sigma)?,
         );
-        let (d_real, d_fake) = (
-            self.net.discriminate(&real, y, true)?,
-            self.net.discriminate(&fake, y, true)?,
-        );
+        let d_real = self.net.discriminate(&real, y, true)?;
+        let (f_fake, d_fake) = self.net.disc_features(&fake, y, true)?;
         let d = game.objective.d_losses(&d_real, &d_fake)?;
         let mut loss = part(&d, "d_loss")?;
         let eps = game.tricks.label_smoothing;
         if eps > 0.0 {
             loss = smoothed_logistic_d(&d_real, &d_fake, eps)?;
         }
-        let mut extra = vec![];
+        let mut extra: Vec<(String, Tensor)> = vec![];
+        if let Some(info) = self.net.info_loss(&z, &f_fake)? {
+            loss = loss.f_add(info.total()?)?;
+            extra.push(("d_info".into(), info.total()?.detach()));
+            extra.extend(
+                info.parts()
+                    .iter()
+                    .filter(|(k, _)| k != "total")
+                    .map(|(k, t)| (k.clone(), t.detach())),
+            );
+        }
         if sigma > 0.0 {
-            extra.push(("instance_noise", Tensor::from(sigma)));
+            extra.push(("instance_noise".into(), Tensor::from(sigma)));
         }
         if game.objective == Objective::WganGp {
             let gp = gradient_penalty(
@@ -322,19 +351,19 @@ impl<N: Adversarial> Gan<N> {
                 game.gp_lambda,
             )?;
             loss = loss.f_add(&gp)?;
-            extra.push(("gp", gp.detach()));
+            extra.push(("gp".into(), gp.detach()));
         }
         let history = self.history_of(DISC, opt)?;
         if let Some((pen, _, _)) = &history {
             loss = loss.f_add(pen)?;
-            extra.push(("hist_d", pen.detach()));
+            extra.push(("hist_d".into(), pen.detach()));
         }
         let mut losses = Losses::empty().with("d_loss", loss.shallow_clone());
         for (name, t) in d.parts().iter().skip(1) {
             losses = losses.with(name, t.shallow_clone());
         }
         for (name, t) in extra {
-            losses = losses.with(name, t);
+            losses = losses.with(&name, t);
         }
         losses = losses
             .with("d_real", d_real.f_mean(Kind::Float)?.detach())
@@ -361,7 +390,8 @@ impl<N: Adversarial> Gan<N> {
     ) -> Result<Losses> {
         let game = self.net.game();
         let sigma = self.noise_std(opt);
-        let fake = self.net.generate(&self.noise(real.size()[0])?, y, true)?;
+        let z = self.net.sample_latent(real.size()[0], None)?;
+        let fake = self.net.generate(&z, y, true)?;
         let (f_fake, out) = self
             .net
             .disc_features(&add_instance_noise(&fake, sigma)?, y, true)?;
@@ -375,6 +405,10 @@ impl<N: Adversarial> Gan<N> {
         } else {
             part(&g, "g_loss")?
         };
+        if let Some(info) = self.net.info_loss(&z, &f_fake)? {
+            loss = loss.f_add(info.total()?)?;
+            losses = losses.with("g_info", info.total()?.detach());
+        }
         let history = self.history_of(GEN, opt)?;
         if let Some((pen, _, _)) = &history {
             loss = loss.f_add(pen)?;
@@ -388,6 +422,53 @@ impl<N: Adversarial> Gan<N> {
         }
         Ok(losses)
     }
+}
+
+/// A stored batch of `model`'s `data` (`u8 [b, c, h, w]` images or `f32 [b, d]` vectors) in
+/// model space on `device`: images scaled to `[-1, 1]`, vectors as stored.
+///
+/// # Errors
+/// [`CoreError::Shape`] (`x`) for data of another shape or kind than the model's.
+pub fn model_space(model: &str, data: DataKind, device: Device, x: &Tensor) -> Result<Tensor> {
+    let want = data.example_shape();
+    if x.dim() != want.len() + 1 || x.size()[1..] != want[..] || x.size()[0] < 1 {
+        return Err(CoreError::shape(
+            "x",
+            format!("{model}: expected [b >= 1, {want:?}], got {:?}", x.size()),
+        ));
+    }
+    let x = x.f_to_device(device)?;
+    if data.is_image() {
+        if x.kind() != Kind::Uint8 {
+            return Err(CoreError::shape(
+                "x",
+                "expected stored 8-bit pixels (Uint8)",
+            ));
+        }
+        Ok(transforms::scale_symmetric(&x))
+    } else {
+        Ok(x.f_to_kind(Kind::Float)?)
+    }
+}
+
+/// The two players' parameter groups of every model of the family: [`DISC`] (the trainable
+/// variables under `disc.`) and [`GEN`] (under `gen.`), each sorted by name.
+pub fn player_groups(vs: &nn::VarStore) -> Vec<ParamGroup> {
+    let mut vars: Vec<(String, Tensor)> = vs
+        .variables()
+        .into_iter()
+        .filter(|(_, t)| t.requires_grad())
+        .collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    let group = |name: &str| ParamGroup {
+        name: name.to_string(),
+        vars: vars
+            .iter()
+            .filter(|(n, _)| n.starts_with(&format!("{name}.")))
+            .map(|(n, t)| (n.clone(), t.shallow_clone()))
+            .collect(),
+    };
+    vec![group(DISC), group(GEN)]
 }
 
 /// The part `name` of an objective's losses.
@@ -444,21 +525,7 @@ impl<N: Adversarial> Network for Gan<N> {
         self.net.config_json()
     }
     fn param_groups(&self, vs: &nn::VarStore) -> Option<Vec<ParamGroup>> {
-        let mut vars: Vec<(String, Tensor)> = vs
-            .variables()
-            .into_iter()
-            .filter(|(_, t)| t.requires_grad())
-            .collect();
-        vars.sort_by(|a, b| a.0.cmp(&b.0));
-        let group = |name: &str| ParamGroup {
-            name: name.to_string(),
-            vars: vars
-                .iter()
-                .filter(|(n, _)| n.starts_with(&format!("{name}.")))
-                .map(|(n, t)| (n.clone(), t.shallow_clone()))
-                .collect(),
-        };
-        Some(vec![group(DISC), group(GEN)])
+        Some(player_groups(vs))
     }
     fn train_step(&mut self, batch: &Batch, opt: &mut dyn Optimize) -> Result<Losses> {
         let real = self.to_model_space(&batch.x)?;
@@ -479,35 +546,71 @@ impl<N: Adversarial> Network for Gan<N> {
     fn class_sampler(&self) -> Option<&dyn ConditionalSample> {
         self.net
             .num_classes()
+            .or(self.net.latent_classes())
             .map(|_| self as &dyn ConditionalSample)
+    }
+    fn traverser(&self) -> Option<&dyn Traverse> {
+        (self.net.traversal_factors() > 0).then_some(self as &dyn Traverse)
     }
     fn sample(&self, n: i64, seed: u64) -> Result<Tensor> {
         let x = self.generate_seeded(n, seed, 500, self.cycled_labels(n)?.as_ref())?;
-        Ok(if self.net.data().is_image() {
-            transforms::symmetric_to_unit(&x)
-        } else {
-            x
-        })
+        Ok(self.to_sample_space(x))
     }
 }
 
 impl<N: Adversarial> ConditionalSample for Gan<N> {
     fn num_classes(&self) -> i64 {
-        self.net.num_classes().unwrap_or(0)
+        self.net
+            .num_classes()
+            .or(self.net.latent_classes())
+            .unwrap_or(0)
+    }
+    fn classes_are_labels(&self) -> bool {
+        self.net.num_classes().is_some()
     }
     fn sample_classes(&self, labels: &Tensor, seed: u64) -> Result<Tensor> {
         let n = labels.size().first().copied().unwrap_or(0);
-        let y = self.labels_of(Some(labels), n)?;
+        let y = match self.net.latent_classes() {
+            Some(k) if self.net.num_classes().is_none() => {
+                crate::cgan::check_labels(labels, n, k)?;
+                Some(labels.f_to_device(self.net.device())?)
+            }
+            _ => self.labels_of(Some(labels), n)?,
+        };
         let x = self.generate_seeded(n, seed, 500, y.as_ref())?;
-        Ok(if self.net.data().is_image() {
-            transforms::symmetric_to_unit(&x)
-        } else {
-            x
-        })
+        Ok(self.to_sample_space(x))
+    }
+}
+
+impl<N: Adversarial> Traverse for Gan<N> {
+    fn factors(&self) -> usize {
+        self.net.traversal_factors()
+    }
+    fn traverse(&self, factor: usize, steps: i64, seed: u64) -> Result<Tensor> {
+        if steps < 2 {
+            return Err(CoreError::Invalid(format!(
+                "traverse: steps = {steps}, need at least 2"
+            )));
+        }
+        let x = tch::no_grad(|| {
+            genzoo_core::seed::seed_torch_stream(seed, "gan-traverse", 0);
+            let z = self.net.traversal_latent(factor, steps)?;
+            self.net.generate(&z, None, false)
+        })?;
+        Ok(self.to_sample_space(x))
     }
 }
 
 impl<N: Adversarial> Gan<N> {
+    /// Generated examples in model space to the layout of samples (images to `[0, 1]`).
+    fn to_sample_space(&self, x: Tensor) -> Tensor {
+        if self.net.data().is_image() {
+            transforms::symmetric_to_unit(&x)
+        } else {
+            x
+        }
+    }
+
     /// `n` seeded samples in model space (images in `[-1, 1]`), what evaluation scores.
     ///
     /// # Errors

@@ -15,6 +15,15 @@
 //! * [`dcgan`]: DCGAN (Radford et al. 2016), transposed and strided convolutions with batch norm.
 //! * [`cgan`]: the conditional GAN (Mirza & Osindero 2014), the label into both players, with
 //!   the projection discriminator of Miyato & Koyama 2018 as an option.
+//! * [`infogan`]: InfoGAN (Chen et al. 2016), categorical and continuous codes recovered by a Q
+//!   head on the discriminator, the mutual-information lower bound reported, code traversals.
+//! * [`aae`]: the adversarial autoencoder (Makhzani et al. 2016), a discriminator on codes in
+//!   place of the KL, with a Gaussian or a 10-component mixture prior; [`avb`]: adversarial
+//!   variational Bayes (Mescheder et al. 2017), an implicit encoder and a discriminator `T(x, z)`
+//!   estimating the KL. Both are evaluated as the VAEs are (importance-sampled NLL, ELBO), with
+//!   [`latent_game`] what they share.
+//! * [`bigan`]: BiGAN / ALI (Donahue et al. 2017; Dumoulin et al. 2017), an encoder learned by a
+//!   discriminator on `(x, z)` pairs; reconstructions `G(E(x))` reported.
 //! * [`tricks`], [`head`], [`spectral_norm`]: the training tricks (feature matching, minibatch
 //!   discrimination and standard deviation, historical averaging, one-sided label smoothing,
 //!   instance noise, spectral normalization; the EMA is the trainer's), each a config switch.
@@ -61,11 +70,16 @@
 //! # Ok(())
 //! # }
 //! ```
+pub mod aae;
+pub mod avb;
+pub mod bigan;
 pub mod cgan;
 pub mod dcgan;
 pub mod eval;
 pub mod game;
 pub mod head;
+pub mod infogan;
+pub mod latent_game;
 pub mod mlp_gan;
 pub mod nets;
 pub mod objective;
@@ -162,6 +176,70 @@ pub fn registry() -> Vec<ModelSpec> {
                     (dcgan::Config::preset, dcgan::PRESETS),
                     |c| c.data = a.data,
                     |p, c| Gan::new(p, dcgan::Dcgan::new(p, c)?),
+                )
+            },
+        },
+        ModelSpec {
+            name: "infogan",
+            family: "gan",
+            about: "InfoGAN: categorical and continuous codes the samples vary with, without labels (Chen et al. 2016)",
+            presets: infogan::PRESETS,
+            accepts: dcgan_images,
+            build: |a| {
+                build_network(
+                    "infogan",
+                    a,
+                    (infogan::Config::preset, infogan::PRESETS),
+                    |c| c.players.data = a.data,
+                    |p, c| Gan::new(p, infogan::InfoGan::new(p, c)?),
+                )
+            },
+        },
+        ModelSpec {
+            name: "aae",
+            family: "gan",
+            about: "adversarial autoencoder: codes matched to a Gaussian or mixture prior by a discriminator (Makhzani et al. 2016)",
+            presets: aae::PRESETS,
+            accepts: images_or_vectors,
+            build: |a| {
+                build_network(
+                    "aae",
+                    a,
+                    (aae::Config::preset, aae::PRESETS),
+                    |c| c.data = a.data,
+                    aae::Aae::new,
+                )
+            },
+        },
+        ModelSpec {
+            name: "avb",
+            family: "gan",
+            about: "adversarial variational Bayes: an implicit encoder, its KL estimated by a discriminator T(x, z) (Mescheder et al. 2017)",
+            presets: avb::PRESETS,
+            accepts: images_or_vectors,
+            build: |a| {
+                build_network(
+                    "avb",
+                    a,
+                    (avb::Config::preset, avb::PRESETS),
+                    |c| c.data = a.data,
+                    avb::Avb::new,
+                )
+            },
+        },
+        ModelSpec {
+            name: "bigan",
+            family: "gan",
+            about: "BiGAN / ALI: an encoder learned by a discriminator on (x, z) pairs (Donahue et al. 2017; Dumoulin et al. 2017)",
+            presets: bigan::PRESETS,
+            accepts: images_or_vectors,
+            build: |a| {
+                build_network(
+                    "bigan",
+                    a,
+                    (bigan::Config::preset, bigan::PRESETS),
+                    |c| c.data = a.data,
+                    bigan::Bigan::new,
                 )
             },
         },

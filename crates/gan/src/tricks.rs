@@ -10,10 +10,12 @@
 //! | `label_smoothing` | one-sided: the discriminator's target for real data is `1 - eps` | Salimans et al. 2016, sec. 3.4 |
 //! | `instance_noise` | Gaussian noise of std `sigma` on every discriminator input, annealed linearly to 0 over `instance_noise_steps` | Sønderby et al. 2017; Arjovsky & Bottou 2017 |
 //! | `spectral_norm` | every discriminator weight divided by its largest singular value (one power iteration per training step) | Miyato et al. 2018, eq. 8 and Algorithm 1 |
+//! | `virtual_batch_norm` | the generator's batch norm takes its statistics from a fixed reference batch of `N` noise vectors plus the example itself, so that no example depends on the others of its batch | Salimans et al. 2016, sec. 3.4 |
 //!
 //! An EMA of the generator's weights (Karras et al. 2018; Yazıcı et al. 2019) is the trainer's
 //! `[train.ema]` with `groups = ["gen"]`: samples and evaluation then use the averaged weights.
-//! Virtual batch normalization (Salimans et al. 2016, sec. 3.4) is not implemented.
+//! Virtual batch normalization acts in the generators with batch norm (DCGAN's, InfoGAN's;
+//! [`virtual_batch_norm`]); the MLP generators have none and refuse the key.
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
@@ -42,6 +44,9 @@ pub struct Tricks {
     pub instance_noise_steps: u64,
     /// Spectral normalization of every discriminator weight (Miyato et al. 2018).
     pub spectral_norm: bool,
+    /// Virtual batch normalization's reference batch size `N` (Salimans et al. 2016 draw it
+    /// once; `null`: off, ordinary batch norm).
+    pub virtual_batch_norm: Option<i64>,
 }
 
 impl Default for Tricks {
@@ -55,6 +60,7 @@ impl Default for Tricks {
             instance_noise: 0.0,
             instance_noise_steps: 10_000,
             spectral_norm: false,
+            virtual_batch_norm: None,
         }
     }
 }
@@ -95,6 +101,12 @@ impl Tricks {
         if self.instance_noise > 0.0 && self.instance_noise_steps == 0 {
             return Err(CoreError::config("instance_noise_steps", "must be >= 1"));
         }
+        if let Some(n) = self.virtual_batch_norm.filter(|&n| n < 1) {
+            return Err(CoreError::config(
+                "virtual_batch_norm",
+                format!("the reference batch needs >= 1 example, got {n}"),
+            ));
+        }
         if let Some([b, c]) = self.minibatch_discrimination {
             if b < 1 || c < 1 {
                 return Err(CoreError::config(
@@ -120,6 +132,78 @@ impl Tricks {
         let left = 1.0 - step as f64 / self.instance_noise_steps as f64;
         self.instance_noise * left.max(0.0)
     }
+}
+
+/// Virtual batch normalization (Salimans et al. 2016, sec. 3.4) of maps `h [N + b, c, ...]`
+/// whose first `N` rows come from the reference batch: the reference rows are normalized with
+/// their own per-channel statistics, and each other row `i` with those of the reference batch
+/// and itself, `mu_i = (N mu_ref + m_i) / (N + 1)` and likewise for the mean square (`m_i` the
+/// mean over row i's positions), then scaled by `gamma` and shifted by `beta` (`[c]`).
+///
+/// # Errors
+/// [`CoreError::Shape`] (`h`) for fewer than `N + 1` rows or fewer than 2 dimensions; a libtorch
+/// error.
+pub fn virtual_batch_norm(
+    h: &Tensor,
+    n_ref: i64,
+    gamma: Option<&Tensor>,
+    beta: Option<&Tensor>,
+) -> Result<Tensor> {
+    let size = h.size();
+    if size.len() < 2 || size[0] <= n_ref || n_ref < 1 {
+        return Err(CoreError::shape(
+            "h",
+            format!("virtual batch norm of {size:?} with a reference batch of {n_ref}"),
+        ));
+    }
+    let eps = 1e-5;
+    // Per-row, per-channel means of h and h^2 over positions: [N + b, c].
+    let spatial: Vec<i64> = (2..size.len() as i64).collect();
+    let row_mean = |t: &Tensor| -> Result<Tensor> {
+        Ok(if spatial.is_empty() {
+            t.shallow_clone()
+        } else {
+            t.f_mean_dim(spatial.as_slice(), false, Kind::Float)?
+        })
+    };
+    let (m, sq) = (row_mean(h)?, row_mean(&h.f_square()?)?);
+    let (m_ref, sq_ref) = (
+        m.f_narrow(0, 0, n_ref)?.f_mean_dim(0, true, Kind::Float)?,
+        sq.f_narrow(0, 0, n_ref)?.f_mean_dim(0, true, Kind::Float)?,
+    );
+    let w = n_ref as f64 / (n_ref + 1) as f64;
+    let mix = |r: &Tensor, own: &Tensor| -> Result<Tensor> {
+        Ok(r.f_mul_scalar(w)?.f_add(&own.f_mul_scalar(1.0 - w)?)?)
+    };
+    let b = size[0] - n_ref;
+    let mu = Tensor::f_cat(
+        &[
+            m_ref.f_expand([n_ref, -1], false)?,
+            mix(&m_ref, &m.f_narrow(0, n_ref, b)?)?,
+        ],
+        0,
+    )?;
+    let ms = Tensor::f_cat(
+        &[
+            sq_ref.f_expand([n_ref, -1], false)?,
+            mix(&sq_ref, &sq.f_narrow(0, n_ref, b)?)?,
+        ],
+        0,
+    )?;
+    let var = ms.f_sub(&mu.f_square()?)?.f_clamp_min(0.0)?;
+    let mut view = vec![size[0], size[1]];
+    view.extend(std::iter::repeat_n(1, spatial.len()));
+    let (mu, var) = (mu.f_view(view.as_slice())?, var.f_view(view.as_slice())?);
+    let mut out = h.f_sub(&mu)?.f_div(&var.f_add_scalar(eps)?.f_sqrt()?)?;
+    let mut chan = vec![1, size[1]];
+    chan.extend(std::iter::repeat_n(1, spatial.len()));
+    if let Some(g) = gamma {
+        out = out.f_mul(&g.f_view(chan.as_slice())?)?;
+    }
+    if let Some(bt) = beta {
+        out = out.f_add(&bt.f_view(chan.as_slice())?)?;
+    }
+    Ok(out)
 }
 
 /// `x + sigma eps`, `eps ~ N(0, I)` from torch's generator; `x` itself for `sigma = 0`.
@@ -252,10 +336,26 @@ pub struct TrickCell {
     pub ema: Option<genzoo_train::EmaConfig>,
 }
 
-/// The tricks table's cells for a run of `steps` steps: the plain game, then each trick alone
-/// (instance noise annealed over the first half of the run), then the EMA with each batch-level
-/// feature.
-pub fn ablation_cells(steps: u64) -> Vec<TrickCell> {
+/// The tricks table's cells for a run of `steps` steps of `model`: the plain game, then each
+/// trick alone (instance noise annealed over the first half of the run; virtual batch norm with
+/// a reference batch of 64 only for the models whose generator has batch norm, `dcgan` and
+/// `infogan`), then the EMA with each batch-level feature.
+pub fn ablation_cells(steps: u64, model: &str) -> Vec<TrickCell> {
+    let mut cells = trick_cells(steps);
+    if matches!(model, "dcgan" | "infogan") {
+        cells.insert(
+            8,
+            TrickCell {
+                name: "virtual batch norm 64",
+                overrides: serde_json::json!({"virtual_batch_norm": 64}),
+                ema: None,
+            },
+        );
+    }
+    cells
+}
+
+fn trick_cells(steps: u64) -> Vec<TrickCell> {
     use serde_json::json;
     let ema = || {
         Some(genzoo_train::EmaConfig {

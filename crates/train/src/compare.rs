@@ -176,6 +176,8 @@ pub fn compare_model(
     }
     if let Some(scorer) = &opts.scorer {
         let scored = scorer.score(&samples)?;
+        r.metrics
+            .extend(scorer.score_classes(model.as_ref(), CLASS_SAMPLES, opts.seed)?);
         if let Some(d) = &run_dir {
             save_pairs(&d.join("memorization.png"), &scored, &samples, &split.train)?;
         }
@@ -206,9 +208,14 @@ pub fn compare_model(
     Ok((row, model))
 }
 
+/// Samples per class (or code value) that [`Scorer::score_classes`] classifies.
+pub const CLASS_SAMPLES: i64 = 200;
+
 /// Metrics shown in the Markdown table when present (all of them are in the JSON and CSV).
 const KEY_METRICS: &[&str] = &[
     "mode_collapse",
+    "class_consistency",
+    "class_agreement",
     "degenerate_fit",
     "kl_to_truth",
     "neg_elbo",

@@ -101,13 +101,14 @@ pub fn all_modes_every_run(s: &SeedSummary, share: f64) -> bool {
 /// The Markdown table of summaries: modes covered and high-quality share (mean ± sd, then
 /// each run's), whether every run covered every mode with >= 90% high quality, train seconds.
 pub fn seed_markdown(rows: &[SeedSummary]) -> String {
+    if rows.first().is_some_and(|r| {
+        !r.metrics.contains_key("modes_covered") && r.metrics.contains_key("fid-domain")
+    }) {
+        return image_seed_markdown(rows);
+    }
     let mut s = String::from(
         "| configuration | runs | modes (mean ± sd) | high quality (mean ± sd) | per run (modes / high quality) | all modes, >= 90% HQ, every run | train s |\n|---|---:|---:|---:|---|---|---:|\n",
     );
-    let cell = |r: &SeedSummary, k: &str, d: usize| match r.metrics.get(k) {
-        Some(sp) => format!("{:.d$} ± {:.d$}", sp.mean, sp.sd),
-        None => "-".into(),
-    };
     for r in rows {
         let per_run = match (
             r.metrics.get("modes_covered"),
@@ -133,6 +134,41 @@ pub fn seed_markdown(rows: &[SeedSummary]) -> String {
             } else {
                 "no"
             },
+            r.train_seconds.mean
+        );
+    }
+    s
+}
+
+/// `mean ± sd` of metric `k` with `d` decimals, `-` when absent.
+fn cell(r: &SeedSummary, k: &str, d: usize) -> String {
+    match r.metrics.get(k) {
+        Some(sp) => format!("{:.d$} ± {:.d$}", sp.mean, sp.sd),
+        None => "-".into(),
+    }
+}
+
+/// [`seed_markdown`]'s table for image runs: `fid-domain`, recall and classes covered (mean ±
+/// sample standard deviation over the runs), each run's `fid-domain`, the training seconds.
+fn image_seed_markdown(rows: &[SeedSummary]) -> String {
+    let mut s = String::from(
+        "| configuration | runs | fid-domain (mean ± sd) | recall (mean ± sd) | classes (mean ± sd) | per run fid-domain | train s |\n|---|---:|---:|---:|---:|---|---:|\n",
+    );
+    for r in rows {
+        let per_run = r.metrics.get("fid-domain").map_or("-".into(), |f| {
+            f.values
+                .iter()
+                .map(|v| format!("{v:.2}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+        s += &format!(
+            "| {} | {} | {} | {} | {} | {per_run} | {:.1} |\n",
+            r.name,
+            r.runs,
+            cell(r, "fid-domain", 2),
+            cell(r, "recall", 3),
+            cell(r, "classes_covered", 1),
             r.train_seconds.mean
         );
     }
@@ -188,6 +224,33 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("| plain | 2 | 24.5 ± 0.7 |"), "{t}");
+        // Image runs: the sample-quality columns instead.
+        let image = |fid: f64, recall: f64| {
+            let mut r = Row::empty("dcgan", "gan");
+            r.train_seconds = 10.0;
+            r.metrics = [
+                ("fid-domain", fid),
+                ("recall", recall),
+                ("classes_covered", 10.0),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+            r
+        };
+        let vbn = seed_summary(
+            "vbn",
+            &serde_json::json!({}),
+            &[image(20.0, 0.7), image(24.0, 0.8)],
+        )
+        .unwrap();
+        let t = seed_markdown(&[vbn]);
+        assert!(
+            t.contains(
+                "| vbn | 2 | 22.00 ± 2.83 | 0.750 ± 0.071 | 10.0 ± 0.0 | 20.00, 24.00 | 10.0 |"
+            ),
+            "{t}"
+        );
         let mut failed = row(25.0, 0.9);
         failed.error = Some("diverged".into());
         assert!(seed_summary("f", &serde_json::json!({}), &[failed]).is_err());

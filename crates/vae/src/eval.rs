@@ -159,9 +159,12 @@ pub fn is_log_likelihood(
     Ok(Tensor::f_cat(&out, 0)?)
 }
 
-/// The first `opts.max_examples` examples of `data` (all by default), or an error naming the
-/// data when there are none.
-fn eval_subset(data: &Dataset, opts: &EvalOptions) -> Result<Dataset> {
+/// The first `opts.max_examples` examples of `data` (all by default), with `opts` checked.
+///
+/// # Errors
+/// [`CoreError::Config`] for invalid options; [`CoreError::Shape`] (`NAME.x`) when there are no
+/// examples.
+pub fn eval_subset(data: &Dataset, opts: &EvalOptions) -> Result<Dataset> {
     opts.validate()?;
     let data = data.take(opts.max_examples.unwrap_or(data.len()));
     if data.is_empty() {

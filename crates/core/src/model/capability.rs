@@ -10,6 +10,8 @@
 //! * [`CodePrior`]: a prior over grids of discrete codes (what a VQ model samples from and scores
 //!   its codes with; the autoregressive family's PixelCNN plugs in here).
 //! * [`Fit`]: fitted in closed form or by EM, not by gradient steps (the classical baselines).
+//! * [`Traverse`]: grids that vary one latent factor while the others stay fixed (InfoGAN's
+//!   codes, Chen et al. 2016, Fig. 2).
 use std::collections::BTreeMap;
 
 use tch::Tensor;
@@ -50,6 +52,25 @@ pub trait ConditionalSample {
     /// # Errors
     /// A label outside `0..num_classes` (naming it), or a libtorch error.
     fn sample_classes(&self, labels: &Tensor, seed: u64) -> Result<Tensor>;
+    /// Whether the classes are the data's labels (cVAE, cGAN: class `k` means label `k`), or
+    /// values of a code learned without labels whose order means nothing (InfoGAN).
+    fn classes_are_labels(&self) -> bool {
+        true
+    }
+}
+
+/// Capability: latent traversals, samples in rows along which one latent factor varies.
+pub trait Traverse {
+    /// How many factors can be traversed (`0..factors()`).
+    fn factors(&self) -> usize;
+    /// A seeded grid of `rows x steps` samples, row-major, laid out as
+    /// [`super::GenerativeModel::sample`]'s: along each row `factor` sweeps its range in `steps`
+    /// values while the rest of the latent stays fixed; what differs between rows is the
+    /// model's choice (InfoGAN: one row per category of its first categorical code).
+    ///
+    /// # Errors
+    /// `factor >= factors()` or `steps < 2` (naming them), or a libtorch error.
+    fn traverse(&self, factor: usize, steps: i64, seed: u64) -> Result<Tensor>;
 }
 
 /// Capability: partial sampling, completing an input given a mask of its known values.

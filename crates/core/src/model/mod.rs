@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use tch::{nn, Tensor};
 
 pub use capability::{
-    CodePrior, ConditionalSample, Density, Fit, PartialSample, PerExampleNll, Reconstruct,
+    CodePrior, ConditionalSample, Density, Fit, PartialSample, PerExampleNll, Reconstruct, Traverse,
 };
 pub use losses::{Losses, Optimize, ParamGroup};
 pub use owned::{Network, Owned};
@@ -128,6 +128,10 @@ pub trait GenerativeModel {
     fn fitter(&mut self) -> Option<&mut dyn Fit> {
         None
     }
+    /// Latent traversals (InfoGAN's codes).
+    fn traverser(&self) -> Option<&dyn Traverse> {
+        None
+    }
     /// Which capabilities the model has, by name (for listings and run metadata).
     fn capabilities(&mut self) -> BTreeMap<&'static str, bool> {
         BTreeMap::from([
@@ -138,6 +142,7 @@ pub trait GenerativeModel {
             ("density", self.density().is_some()),
             ("code_prior", self.code_prior().is_some()),
             ("fit", self.fitter().is_some()),
+            ("traverse", self.traverser().is_some()),
         ])
     }
 }

@@ -5,7 +5,7 @@
 use tch::{nn, Device, Tensor};
 
 use super::capability::{
-    CodePrior, ConditionalSample, Density, Fit, PartialSample, PerExampleNll, Reconstruct,
+    CodePrior, ConditionalSample, Density, Fit, PartialSample, PerExampleNll, Reconstruct, Traverse,
 };
 use super::losses::{Losses, Optimize, ParamGroup};
 use super::report::{EvalOptions, EvalReport};
@@ -66,6 +66,10 @@ pub trait Network {
     }
     /// See [`GenerativeModel::density`].
     fn density(&self) -> Option<&dyn Density> {
+        None
+    }
+    /// See [`GenerativeModel::traverser`].
+    fn traverser(&self) -> Option<&dyn Traverse> {
         None
     }
     /// See [`GenerativeModel::code_prior`].
@@ -161,6 +165,9 @@ impl<N: Network> GenerativeModel for Owned<N> {
     }
     fn fitter(&mut self) -> Option<&mut dyn Fit> {
         self.net.fitter()
+    }
+    fn traverser(&self) -> Option<&dyn Traverse> {
+        self.net.traverser()
     }
     fn set_temperature(&mut self, t: f64) -> Result<()> {
         self.net.set_temperature(t)

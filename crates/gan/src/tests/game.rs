@@ -163,9 +163,10 @@ fn each_player_updates_only_its_own_weights_and_n_critic_3_steps_3_to_1() {
             serde_json::json!({"objective": o, "disc_norm": norm}),
         ));
     }
+    cases.push(("infogan", serde_json::json!({})));
     for (name, mut over) in cases {
         over["n_critic"] = 3.into();
-        let (split, kind) = if name == "dcgan" {
+        let (split, kind) = if name != "gan-mlp" {
             (&images, images.train.kind)
         } else {
             (&vectors, DataKind::Vector { dim: 2 })
@@ -262,7 +263,7 @@ fn a_diverging_player_stops_the_run_naming_the_step_and_every_part() {
 }
 
 /// A handle at a given step whose updates do nothing (the failing player never gets one).
-struct AtStep(u64, u64);
+pub(crate) struct AtStep(pub u64, pub u64);
 
 impl Optimize for AtStep {
     fn minimize(&mut self, group: &str, _loss: &Tensor) -> Result<()> {
@@ -413,4 +414,31 @@ fn the_wasserstein_objectives_default_to_five_critic_steps() {
     let last = seen.calls.last().unwrap();
     assert!(last.starts_with("9:counts 10/2:"), "{last}");
     assert_eq!(seen.calls.iter().filter(|c| c.ends_with(":gen")).count(), 2);
+}
+
+/// The adversarial autoencoder, AVB and BiGAN: a discriminator update then an encoder/decoder update
+/// at every step, each changing its own group's weights and none of the other's.
+#[test]
+fn the_latent_models_players_update_only_their_own_weights() {
+    let images = image_split(16, 1, 28);
+    for name in ["aae", "avb", "bigan"] {
+        let m = build(name, "tiny", serde_json::json!({}), images.train.kind);
+        let seen = spy_run(m, &images, 2);
+        assert_eq!(seen.breaches, Vec::<String>::new(), "{name}");
+        let got: Vec<String> = seen
+            .calls
+            .iter()
+            .map(|c| c.split(":d_loss").next().unwrap_or(c).to_string())
+            .collect();
+        let want = [
+            "0:disc",
+            "0:gen",
+            "0:counts 1/1",
+            "1:disc",
+            "1:gen",
+            "1:counts 2/2",
+        ];
+        assert_eq!(got, want, "{name}");
+        assert!(seen.calls[2].ends_with(",g_loss"), "{}", seen.calls[2]);
+    }
 }

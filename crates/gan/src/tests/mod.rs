@@ -12,8 +12,17 @@
 //! * [`tricks`]: the training tricks by hand, spectral normalization's singular value, the
 //!   discriminator against D* on 1-D Gaussians, every trick in a step of both models.
 //! * [`cgan`]: the label reaches both players; a short run puts each class at its own mode.
+//! * [`infogan`]: the codes' draws and entropy, `L_I` against hand values, Q trained with the
+//!   discriminator, class-fixed sampling and traversal grids.
+//! * [`bigan`]: the encoder's swapped loss by hand, reconstructions, ALI's sampling encoder, a
+//!   short run on the ring whose `G(E(x))` beats the mean example.
+//! * [`latent`]: the AAE's priors (the mixture integrates to 1) and KL, AVB's proposal, both
+//!   models' likelihood reports.
+mod bigan;
 mod cgan;
 mod game;
+mod infogan;
+mod latent;
 mod models;
 mod objective;
 mod toy;

@@ -365,3 +365,94 @@ fn a_resumed_gan_run_continues_exactly() {
     }
     assert_eq!(s.last_losses, s2.last_losses);
 }
+
+/// Virtual batch norm of a row is batch norm (batch statistics, biased variance) over the
+/// reference rows and that row alone; the reference rows are normalized by themselves.
+#[test]
+fn virtual_batch_norm_is_batch_norm_over_the_reference_batch_and_the_example() {
+    tch::manual_seed(3);
+    let (n_ref, b, c) = (5, 3, 4);
+    let h = Tensor::randn([n_ref + b, c, 3, 3], (Kind::Float, Device::Cpu)) * 2.0 + 0.5;
+    let gamma = Tensor::randn([c], (Kind::Float, Device::Cpu));
+    let beta = Tensor::randn([c], (Kind::Float, Device::Cpu));
+    let out = crate::tricks::virtual_batch_norm(&h, n_ref, Some(&gamma), Some(&beta)).unwrap();
+    let bn = |x: &Tensor| {
+        x.batch_norm(
+            Some(&gamma),
+            Some(&beta),
+            None::<&Tensor>,
+            None::<&Tensor>,
+            true,
+            0.1,
+            1e-5,
+            false,
+        )
+    };
+    let reference = h.narrow(0, 0, n_ref);
+    assert!(out
+        .narrow(0, 0, n_ref)
+        .allclose(&bn(&reference), 1e-4, 1e-5, false));
+    for i in 0..b {
+        let row = h.narrow(0, n_ref + i, 1);
+        let want = bn(&Tensor::cat(&[&reference, &row], 0)).narrow(0, n_ref, 1);
+        assert!(
+            out.narrow(0, n_ref + i, 1)
+                .allclose(&want, 1e-4, 1e-5, false),
+            "row {i}"
+        );
+    }
+    assert!(crate::tricks::virtual_batch_norm(&h, 8, None, None).is_err());
+}
+
+/// With virtual batch norm DCGAN's generator draws each example independently of the rest of
+/// its batch, in training as in sampling (ordinary batch norm in training mode does not); the
+/// reference noise is checkpointed but never trained; MLP generators refuse the key.
+#[test]
+fn virtual_batch_norm_makes_each_generated_example_independent_of_its_batch() {
+    use crate::dcgan::{Config, Dcgan};
+    use crate::game::{Adversarial, Gan};
+    let z = Tensor::randn([6, 8], (Kind::Float, Device::Cpu));
+    for vbn in [Some(16), None] {
+        let vs = tch::nn::VarStore::new(Device::Cpu);
+        let mut cfg = Config::preset("tiny").unwrap();
+        cfg.game.tricks.virtual_batch_norm = vbn;
+        let g = Gan::new(&vs.root(), Dcgan::new(&vs.root(), &cfg).unwrap()).unwrap();
+        let all = g.net.generate(&z, None, true).unwrap();
+        let one = g.net.generate(&z.narrow(0, 2, 1), None, true).unwrap();
+        let same = all.narrow(0, 2, 1).allclose(&one, 1e-5, 1e-6, false);
+        assert_eq!(same, vbn.is_some(), "vbn {vbn:?}");
+        if vbn.is_some() {
+            let eval = g.net.generate(&z, None, false).unwrap();
+            assert!(eval.allclose(&all, 1e-5, 1e-6, false));
+            let vars = vs.variables();
+            assert_eq!(vars["gen.vbn_ref_z"].size(), [16, 8]);
+            assert!(!vars["gen.vbn_ref_z"].requires_grad());
+        }
+    }
+    let split = image_split(16, 1, 28);
+    let mut m = build(
+        "dcgan",
+        "tiny",
+        serde_json::json!({"virtual_batch_norm": 8}),
+        split.train.kind,
+    );
+    let r0 = m.var_store().variables()["gen.vbn_ref_z"].copy();
+    Trainer::new(quick(2, 8), None)
+        .unwrap()
+        .fit(m.as_mut(), &split)
+        .unwrap();
+    assert!(m.var_store().variables()["gen.vbn_ref_z"].equal(&r0));
+    let e = genzoo_core::model::build_model(
+        &crate::registry(),
+        "gan-mlp",
+        Some("tiny"),
+        Some(&serde_json::json!({"virtual_batch_norm": 8})),
+        split.train.kind,
+        None,
+        Device::Cpu,
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(e.contains("virtual_batch_norm"), "{e}");
+}

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use genzoo_core::data::{transforms, Dataset};
 use genzoo_core::metrics::{classes, fid, kid, knn, modes};
+use genzoo_core::model::GenerativeModel;
 use genzoo_core::{CoreError, Result};
 use tch::{Kind, Tensor};
 
@@ -24,6 +25,21 @@ pub trait Scorer: std::fmt::Debug {
     /// # Errors
     /// Samples of another shape than the scorer's data, or fewer than it needs.
     fn score(&self, samples: &Tensor) -> Result<Scored>;
+    /// Metrics of a class-conditional model's (or InfoGAN's code-fixed) samples, `per_class` of
+    /// each class drawn with `seed` through its [`genzoo_core::model::ConditionalSample`]; empty
+    /// for a model without one or a scorer that cannot classify. Default: empty.
+    ///
+    /// # Errors
+    /// A sampling error of the model, or samples the scorer cannot take.
+    fn score_classes(
+        &self,
+        model: &dyn GenerativeModel,
+        per_class: i64,
+        seed: u64,
+    ) -> Result<BTreeMap<String, f64>> {
+        let _ = (model, per_class, seed);
+        Ok(BTreeMap::new())
+    }
     /// One line saying what the figures are computed on and with (shown under tables).
     fn describe(&self) -> String;
 }
@@ -211,6 +227,61 @@ impl Scorer for ImageScorer {
             closest: mem.closest,
             binary,
         })
+    }
+
+    /// Per class `k` (InfoGAN: per value of its first categorical code), the domain
+    /// classifier's predictions of the `per_class` samples drawn with `k`:
+    /// * `class_consistency`: the share of the most frequent predicted class, averaged over
+    ///   the classes (1: each code value makes one class; InfoGAN's codes are found without
+    ///   labels, so their order is arbitrary and only this is meaningful for them);
+    /// * `classes_by_code`: how many distinct classes are the most frequent one of some code;
+    /// * `class_agreement`: the share predicted as the very class drawn, when the classes are
+    ///   the data's labels (cGAN, cVAE; not InfoGAN's codes).
+    fn score_classes(
+        &self,
+        model: &dyn GenerativeModel,
+        per_class: i64,
+        seed: u64,
+    ) -> Result<BTreeMap<String, f64>> {
+        let mut m = BTreeMap::new();
+        let Some(cs) = model.class_sampler() else {
+            return Ok(m);
+        };
+        let k = cs.num_classes();
+        if k < 2 || per_class < 1 {
+            return Ok(m);
+        }
+        let dev = model.var_store().device();
+        let labels = Tensor::f_arange(k, (Kind::Int64, dev))?
+            .f_repeat_interleave_self_int(per_class, None, None)?;
+        let x = cs.sample_classes(&labels, seed)?;
+        let x = x.f_to_kind(Kind::Float)?.f_to_device(tch::Device::Cpu)?;
+        let (_, probs) = self.classifier.embed(&x)?;
+        let pred = probs.f_argmax(1, false)?.f_to_device(tch::Device::Cpu)?;
+        let classes = probs.size()[1];
+        let (mut share, mut majorities) = (0.0, std::collections::BTreeSet::new());
+        for c in 0..k {
+            let counts = pred
+                .f_narrow(0, c * per_class, per_class)?
+                .f_bincount(None::<Tensor>, classes)?;
+            let (top, arg) = (
+                counts.f_max()?.f_int64_value(&[])?,
+                counts.f_argmax(0, false)?,
+            );
+            share += top as f64 / per_class as f64;
+            majorities.insert(arg.f_int64_value(&[])?);
+        }
+        m.insert("class_consistency".into(), share / k as f64);
+        m.insert("classes_by_code".into(), majorities.len() as f64);
+        if cs.classes_are_labels() {
+            let agree = pred
+                .f_eq_tensor(&labels.f_to_device(tch::Device::Cpu)?)?
+                .f_to_kind(Kind::Float)?
+                .f_mean(Kind::Float)?
+                .f_double_value(&[])?;
+            m.insert("class_agreement".into(), agree);
+        }
+        Ok(m)
     }
 
     fn describe(&self) -> String {

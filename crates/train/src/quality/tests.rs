@@ -146,3 +146,99 @@ fn the_classifier_and_scorer_take_rgb_images() {
     let m = s.score(&x).unwrap().metrics;
     assert!(m["fid-domain"].abs() < 1e-6, "{m:?}");
 }
+
+/// A "model" whose class `k` draws real test digits of class `(k + shift) % 10`, with labels
+/// that are the data's (`labelled`) or a code's.
+struct Shifted {
+    digits: genzoo_core::data::Dataset,
+    shift: i64,
+    labelled: bool,
+}
+
+impl genzoo_core::model::ConditionalSample for Shifted {
+    fn num_classes(&self) -> i64 {
+        10
+    }
+    fn sample_classes(&self, labels: &tch::Tensor, _seed: u64) -> genzoo_core::Result<tch::Tensor> {
+        let y = self.digits.y.as_ref().unwrap();
+        let mut rows = vec![];
+        for (i, k) in Vec::<i64>::try_from(labels)
+            .unwrap()
+            .into_iter()
+            .enumerate()
+        {
+            let of = y.eq((k + self.shift) % 10).nonzero().view([-1]);
+            rows.push(of.get(i as i64 % of.size()[0]));
+        }
+        let idx = tch::Tensor::stack(&rows, 0);
+        Ok(transforms::scale_unit(&self.digits.x.index_select(0, &idx)))
+    }
+    fn classes_are_labels(&self) -> bool {
+        self.labelled
+    }
+}
+
+impl genzoo_core::model::Network for Shifted {
+    fn name(&self) -> &str {
+        "shifted"
+    }
+    fn family(&self) -> &str {
+        "test"
+    }
+    fn config_json(&self) -> serde_json::Value {
+        serde_json::json!({})
+    }
+    fn train_step(
+        &mut self,
+        _batch: &genzoo_core::data::Batch,
+        _opt: &mut dyn genzoo_core::model::Optimize,
+    ) -> genzoo_core::Result<genzoo_core::model::Losses> {
+        unreachable!("not trained")
+    }
+    fn evaluate(
+        &self,
+        _data: &genzoo_core::data::Dataset,
+        _opts: &genzoo_core::model::EvalOptions,
+    ) -> genzoo_core::Result<genzoo_core::model::EvalReport> {
+        unreachable!("not evaluated")
+    }
+    fn sample(&self, _n: i64, _seed: u64) -> genzoo_core::Result<tch::Tensor> {
+        unreachable!("not sampled")
+    }
+    fn class_sampler(&self) -> Option<&dyn genzoo_core::model::ConditionalSample> {
+        Some(self)
+    }
+}
+
+/// Real digits of a consistent class per code value score `class_consistency` about the
+/// classifier's accuracy and 10 `classes_by_code` whatever the order; `class_agreement` is
+/// reported for data labels only, and falls with the shift.
+#[test]
+fn class_consistency_sees_a_consistent_code_in_any_order() {
+    let split = digits();
+    let dir = tempfile::tempdir().unwrap();
+    let c = load_or_train(dir.path(), &split, "mnist10k-sub", "tiny", Device::Cpu).unwrap();
+    let acc = c.info.test_accuracy;
+    let s = ImageScorer::new(c, &split.train, &split.test, QualityOptions::default()).unwrap();
+    for (shift, labelled) in [(0, true), (3, true), (3, false)] {
+        let m = genzoo_core::model::Owned::build(Device::Cpu, |_| {
+            Ok(Shifted {
+                digits: split.test.take(split.test.len()),
+                shift,
+                labelled,
+            })
+        })
+        .unwrap();
+        let r = s.score_classes(&m, 20, 0).unwrap();
+        assert!(
+            (r["class_consistency"] - acc).abs() < 0.2,
+            "{r:?} vs accuracy {acc}"
+        );
+        assert!(r["classes_by_code"] >= 8.0, "{r:?}");
+        match (shift, labelled) {
+            (_, false) => assert!(!r.contains_key("class_agreement")),
+            (0, true) => assert!(r["class_agreement"] > acc - 0.2, "{r:?}"),
+            _ => assert!(r["class_agreement"] < 0.2, "{r:?}"),
+        }
+    }
+}
