@@ -28,6 +28,7 @@ use crate::game::{player_groups, GEN};
 use crate::latent_game::{
     check_n, decode_prior_samples, disc_update, gen_update, Critic, LatentGame,
 };
+use crate::objective::Objective;
 use genzoo_core::data::{Batch, DataKind, Dataset};
 use genzoo_core::dist::DiagGaussian;
 use genzoo_core::model::{
@@ -117,11 +118,20 @@ impl Avb {
     /// Builds the networks under `p / "gen"` and `p / "disc"`.
     ///
     /// # Errors
-    /// [`CoreError::Config`] for `latent_dim` or `noise_dim` below 1, a bad game
-    /// ([`LatentGame::validate`]), or the VAE family's errors for the architecture and
-    /// likelihood.
+    /// [`CoreError::Config`] for `latent_dim` or `noise_dim` below 1, an objective other than
+    /// the logistic ones (`minimax`, `non-saturating`), a bad game ([`LatentGame::validate`]), or
+    /// the VAE family's errors for the architecture and likelihood.
     pub fn new(p: &nn::Path, cfg: &Config) -> Result<Self> {
         cfg.game.validate()?;
+        if !matches!(
+            cfg.game.objective,
+            Objective::Minimax | Objective::NonSaturating
+        ) {
+            return Err(CoreError::config(
+                "objective",
+                "AVB's T estimates log q(z|x) - log p(z) only at the optimum of the logistic loss (Proposition 1): use non-saturating or minimax",
+            ));
+        }
         for (key, v) in [("latent_dim", cfg.latent_dim), ("noise_dim", cfg.noise_dim)] {
             if v < 1 {
                 return Err(CoreError::config(key, format!("must be >= 1, got {v}")));
@@ -213,7 +223,7 @@ impl Avb {
     /// # Errors
     /// Data the likelihood cannot take; a libtorch error.
     pub fn t_elbo(&self, data: &Dataset, opts: &EvalOptions) -> Result<f64> {
-        let data = data.take(opts.max_examples.unwrap_or(data.len()));
+        let data = genzoo_vae::eval::eval_subset(data, opts)?;
         let prep = self.lik.prepare(&data.x, Mode::Eval { seed: opts.seed })?;
         genzoo_core::seed::seed_torch_stream(opts.seed, "avb-elbo", 0);
         let (n, bs) = (data.len(), opts.batch_size.max(1));

@@ -21,8 +21,9 @@
 //! discriminator; the discriminator sees `[x, z]` concatenated). Differences from the papers:
 //! no dropout, no separate x and z pathways in `D`.
 //!
-//! Evaluation ([`Network::evaluate`]): no likelihood; `d_real` (data pairs), `d_fake`, the
-//! discriminator's `disc_auc`, and `recon_mse`, the mean squared error of `G(E(x))` on test
+//! Evaluation ([`Network::evaluate`]): no likelihood; `d_real` (data pairs, with ALI's mean
+//! codes rather than the sampled ones it trained on), `d_fake`, the discriminator's `disc_auc`
+//! (dropout off), and `recon_mse`, the mean squared error of `G(E(x))` on test
 //! images (pixels in `[0, 1]`; vectors as stored) beside `recon_mse_mean`, that of the test
 //! set's mean example, the figure an encoder that ignored its input would reach. Catalogue name
 //! `bigan`.

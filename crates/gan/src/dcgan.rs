@@ -225,6 +225,29 @@ impl DcGenerator {
 }
 
 impl DcGenerator {
+    /// Replaces virtual batch norm's reference noise (`[N, latent_dim]`, as built) with `z`:
+    /// a model whose noise is not N(0, I) (InfoGAN's codes) draws its own.
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] (`virtual_batch_norm`) without virtual batch norm;
+    /// [`CoreError::Shape`] (`z`) for another shape; a libtorch error.
+    pub fn set_vbn_reference(&self, z: &Tensor) -> Result<()> {
+        let Some(r) = &self.vbn_ref else {
+            return Err(CoreError::config(
+                "virtual_batch_norm",
+                "is off: no reference batch",
+            ));
+        };
+        if z.size() != r.size() {
+            return Err(CoreError::shape(
+                "z",
+                format!("the reference batch is {:?}, got {:?}", r.size(), z.size()),
+            ));
+        }
+        tch::no_grad(|| r.shallow_clone().f_copy_(z))?;
+        Ok(())
+    }
+
     /// Every trainable tensor.
     fn params(&self) -> Vec<Tensor> {
         let mut v = layer_params(&self.fc.ws, self.fc.bs.as_ref());

@@ -174,8 +174,9 @@ pub trait Adversarial {
         None
     }
     /// InfoGAN's mutual-information term for examples generated from `z` (`[b, latent_dim]`),
-    /// given the discriminator's features of them (`[b, k]`): the weighted loss `lambda L_I` to
-    /// minimize as its total, with named parts. Both players add it to their losses (Chen et al.
+    /// given the discriminator's features of them (`[b, k]`): as its total, the weighted
+    /// negative bound to minimize, `lambda_cat CE + lambda_cont NLL` (`-lambda (L_I - H(c))`
+    /// for equal weights), with named parts. Both players add it to their losses (Chen et al.
     /// 2016, eq. 6). Default: `None`, no such term.
     ///
     /// # Errors

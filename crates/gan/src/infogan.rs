@@ -18,8 +18,10 @@
 //! `disc.q.fc1` (LeakyReLU 0.2) and `disc.q.fc2` on the discriminator's last maps. Differences
 //! from the paper's MNIST network: no batch norm in Q, DCGAN's convolutional sizes.
 //!
-//! Reported with every step: `mi_lower_bound` (nats, the bound above on the step's batch;
-//! at most `H(c)`), `q_cat_ce` and `q_cont_nll` (nats). Catalogue name `infogan`.
+//! Reported with every step: `mi_lower_bound` (nats, the bound above on the step's batch; its
+//! categorical part is at most `sum ln K`, its continuous part uses differential entropies and
+//! can pass `H(c)`), `q_cat_ce` and `q_cont_nll` (nats). `wgan-clip` is refused (clipping Q's
+//! weights with the critic's would silence the information term). Catalogue name `infogan`.
 use serde::{Deserialize, Serialize};
 use tch::nn::Module;
 use tch::{nn, Device, Kind, Tensor};
@@ -47,7 +49,8 @@ impl Codes {
     }
 
     /// `H(c)` in nats: `sum ln K_i` over the categorical codes plus `ln 2` (the differential
-    /// entropy of U(-1, 1)) per continuous code. The mutual information's ceiling.
+    /// entropy of U(-1, 1)) per continuous code. The ceiling of the mutual information with the
+    /// categorical codes; the continuous codes' part is differential and has none.
     pub fn entropy(&self) -> f64 {
         self.categorical
             .iter()
@@ -95,7 +98,7 @@ impl Codes {
         let mut parts = vec![];
         for (i, &k) in self.categorical.iter().enumerate() {
             let idx = match first.filter(|_| i == 0) {
-                Some(y) => y.f_to_device(device)?,
+                Some(y) => y.f_to_device(device)?.f_to_kind(Kind::Int64)?,
                 None => Tensor::f_randint(k, [b], (Kind::Int64, device))?,
             };
             parts.push(idx.f_one_hot(k)?.f_to_kind(Kind::Float)?);
@@ -246,9 +249,21 @@ impl InfoGan {
         if cfg.q_hidden < 1 {
             return Err(CoreError::config("q_hidden", "must be >= 1"));
         }
+        if cfg.players.game.objective == crate::Objective::WganClip {
+            return Err(CoreError::config(
+                "objective",
+                "wgan-clip would clip Q's weights with the critic's, silencing the information term: use wgan-gp or a logistic objective",
+            ));
+        }
         let mut inner = cfg.players.clone();
         inner.latent_dim += cfg.codes.dims();
         let players = Dcgan::new(p, &inner)?;
+        if let Some(n) = cfg.players.game.tricks.virtual_batch_norm {
+            // The reference batch comes from the generator's own input distribution.
+            let z = Tensor::f_randn([n, cfg.players.latent_dim], (Kind::Float, p.device()))?;
+            let c = cfg.codes.sample(n, None, p.device())?;
+            players.gen.set_vbn_reference(&Tensor::f_cat(&[z, c], 1)?)?;
+        }
         let features = players.disc.features();
         let q = p / "disc" / "q";
         Ok(InfoGan {
@@ -327,8 +342,9 @@ impl Adversarial for InfoGan {
         self.cfg.codes.continuous.max(1) as usize
     }
     /// One row per category of the first categorical code (one row without such a code), each
-    /// row with its own noise; continuous code `factor` sweeps `[-2, 2]` (beyond the trained
-    /// `[-1, 1]`, as Fig. 2 of the paper), the other continuous codes at 0. Without continuous
+    /// row with its own noise and its own draw of any further categorical codes; continuous code
+    /// `factor` sweeps `[-2, 2]` (beyond the trained `[-1, 1]`, as Fig. 2 of the paper), the
+    /// other continuous codes at 0. Without continuous
     /// codes: the categories sweep along one row per noise draw (10 rows).
     fn traversal_latent(&self, factor: usize, steps: i64) -> Result<Tensor> {
         let codes = &self.cfg.codes;
@@ -349,7 +365,12 @@ impl Adversarial for InfoGan {
         let col = Tensor::f_arange(n, (Kind::Int64, dev))?.f_remainder(steps)?;
         let noise = Tensor::f_randn([rows, self.noise_dim()], (Kind::Float, dev))?
             .f_index_select(0, &row)?;
-        let c = codes.sample(n, None, dev)?.f_zero_()?;
+        // Each row's own draw of the other categorical codes; continuous codes at 0.
+        let c = codes.sample(rows, None, dev)?.f_index_select(0, &row)?;
+        let n_cat = codes.categorical.iter().sum::<i64>();
+        if codes.continuous > 0 {
+            let _ = c.f_narrow(1, n_cat, codes.continuous)?.f_zero_()?;
+        }
         if let Some(&k) = codes.categorical.first() {
             let cat = if codes.continuous == 0 {
                 col.f_remainder(k)?

@@ -200,3 +200,51 @@ fn class_sampling_fixes_the_first_code_and_traversals_sweep_one_code() {
         .equal(&z.narrow(0, 5, 1).narrow(1, 0, 8)));
     assert!(gan.traverse(1, 5, 0).is_err() && gan.traverse(0, 1, 0).is_err());
 }
+
+/// InfoGAN refuses weight clipping (it would clip Q); its virtual batch norm's reference batch
+/// is drawn from its own latent (one-hot and uniform code columns); a traversal gives every
+/// further categorical code a valid one-hot value.
+#[test]
+fn the_reference_batch_and_traversals_carry_valid_codes_and_clipping_is_refused() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let mut cfg = Config::preset("tiny").unwrap();
+    cfg.players.game.objective = crate::Objective::WganClip;
+    let e = InfoGan::new(&vs.root(), &cfg).unwrap_err().to_string();
+    assert!(e.contains("objective") && e.contains("wgan-clip"), "{e}");
+
+    let vs = nn::VarStore::new(Device::Cpu);
+    let mut cfg = Config::preset("tiny").unwrap();
+    cfg.players.game.tricks.virtual_batch_norm = Some(32);
+    cfg.codes = Codes {
+        categorical: vec![3, 2],
+        continuous: 1,
+    };
+    let m = InfoGan::new(&vs.root(), &cfg).unwrap();
+    let r = vs.variables()["gen.vbn_ref_z"].copy();
+    assert_eq!(r.size(), [32, 8 + 6]);
+    for (off, k) in [(8, 3), (11, 2)] {
+        let block = r.narrow(1, off, k);
+        assert!(
+            block
+                .sum_dim_intlist(1, false, Kind::Float)
+                .eq(1.0)
+                .all()
+                .int64_value(&[])
+                == 1
+        );
+    }
+    let u = r.narrow(1, 13, 1);
+    assert!(val(&u.abs().max()) <= 1.0);
+    let z = m.traversal_latent(0, 4).unwrap();
+    let second = z.narrow(1, 11, 2);
+    assert!(
+        second
+            .sum_dim_intlist(1, false, Kind::Float)
+            .eq(1.0)
+            .all()
+            .int64_value(&[])
+            == 1
+    );
+    // within a row the further code stays fixed
+    assert!(second.narrow(0, 0, 1).equal(&second.narrow(0, 3, 1)));
+}

@@ -236,3 +236,24 @@ fn the_latent_models_stop_on_a_diverging_adversarial_loss_only() {
         s.last_losses
     );
 }
+
+/// AVB's discriminator estimates the log density ratio only at the logistic loss's optimum:
+/// the other objectives are refused by name.
+#[test]
+fn avb_refuses_the_objectives_whose_optimum_is_not_the_log_ratio() {
+    for o in ["lsgan", "hinge"] {
+        let cfg: AvbConfig = serde_json::from_value({
+            let mut v = serde_json::to_value(AvbConfig::preset("tiny").unwrap()).unwrap();
+            v["objective"] = o.into();
+            v
+        })
+        .unwrap();
+        let e = Avb::new(&nn::VarStore::new(Device::Cpu).root(), &cfg)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("objective") && e.contains("Proposition 1"),
+            "{o}: {e}"
+        );
+    }
+}
