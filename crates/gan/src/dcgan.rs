@@ -327,7 +327,7 @@ impl DcDiscriminator {
         })
     }
 
-    /// Width of the flattened last maps, the features [`DcDiscriminator::forward`] returns.
+    /// Width of the flattened last maps, the features its forward pass returns.
     pub fn features(&self) -> i64 {
         self.features
     }
