@@ -742,6 +742,11 @@ pub fn eval(a: EvalArgs) -> Result<()> {
             genzoo_train::compare::CLASS_SAMPLES,
             opts.seed,
         )?);
+        r.metrics.extend(scorer.score_reconstructions(
+            model.as_ref(),
+            &split.test,
+            genzoo_train::compare::RECON_EXAMPLES,
+        )?);
     }
     let secs = t.elapsed().as_secs_f64();
     print_report(&r);
@@ -885,5 +890,34 @@ mod tests {
         let (_, other, _) =
             load_checkpoint(&run, None, Some("mnist10k"), Device::Cpu, false).unwrap();
         assert_eq!(other.test.kind, split.test.kind);
+    }
+
+    /// Every shipped `configs/*.toml` parses, names a shipped dataset, and builds its model with
+    /// its overrides for that data (a key a model does not have, or a size its data refuses,
+    /// fails here rather than in a user's run).
+    #[test]
+    fn every_shipped_config_builds_its_model() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+                continue;
+            }
+            let rc = RunConfig::load(&path).unwrap();
+            let name = rc.dataset.clone().unwrap_or_else(|| "mnist10k".into());
+            let split = genzoo_data::load(&name, Path::new("data")).unwrap();
+            let built = build_model(
+                &rc.model,
+                rc.preset.as_deref(),
+                rc.overrides.as_ref(),
+                &split,
+                Device::Cpu,
+                0,
+            );
+            assert!(built.is_ok(), "{}: {:?}", path.display(), built.err());
+            seen += 1;
+        }
+        assert!(seen >= 7, "{seen} configs");
     }
 }

@@ -241,13 +241,16 @@ pub fn registry() -> Vec<ModelSpec> {
             family: "autoregressive",
             about: "PixelRNN with Row LSTM layers (van den Oord et al. 2016, sec. 3.1)",
             presets: pixel_rnn::PRESETS,
-            accepts: grey,
+            accepts: grey_or_rgb,
             build: |a| {
                 build_ar(
                     "pixelrnn-row",
                     a,
                     (pixel_rnn::Config::row_preset, pixel_rnn::PRESETS),
-                    |c| c.data = a.data,
+                    |c| {
+                        c.data = a.data;
+                        c.fit_colour_groups();
+                    },
                     pixel_rnn::PixelRnn::new,
                 )
             },
@@ -257,13 +260,16 @@ pub fn registry() -> Vec<ModelSpec> {
             family: "autoregressive",
             about: "PixelRNN with Diagonal BiLSTM layers (van den Oord et al. 2016, sec. 3.2)",
             presets: pixel_rnn::PRESETS,
-            accepts: grey,
+            accepts: grey_or_rgb,
             build: |a| {
                 build_ar(
                     "pixelrnn-diag",
                     a,
                     (pixel_rnn::Config::diagonal_preset, pixel_rnn::PRESETS),
-                    |c| c.data = a.data,
+                    |c| {
+                        c.data = a.data;
+                        c.fit_colour_groups();
+                    },
                     pixel_rnn::PixelRnn::new,
                 )
             },

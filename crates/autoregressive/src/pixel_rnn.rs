@@ -14,8 +14,13 @@
 //!   mirrored map and its output is moved down one row before it is added, so that it never sees
 //!   the current row (the paper's shift). Each position sees everything above it and to its left.
 //!
-//! Both kinds keep the residual connection of sec. 3.3 around each LSTM layer. Grey or binarized
-//! images (one channel); sampling is naive (the whole network per pixel).
+//! Both kinds keep the residual connection of sec. 3.3 around each LSTM layer. Grey, binarized or
+//! RGB images: for RGB the masks of sec. 3.4 split every map into three colour groups (R, then G
+//! given R, then B given R and G): the type-A and input-to-state convolutions and the output head
+//! are channel-masked, each gate's `h` units come in the same three groups, and the
+//! state-to-state convolutions need no mask, since they read only earlier pixels (the row above;
+//! for the Diagonal BiLSTM the pixel above and the one to the left). Sampling is naive (the
+//! whole network per pixel).
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
@@ -38,7 +43,8 @@ pub enum RnnKind {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// The images modelled (set from the dataset; one channel).
+    /// The images modelled (set from the dataset): one channel, or three (RGB, `hidden` and
+    /// `head` divisible by 3).
     pub data: DataKind,
     /// Observation model per pixel (`auto`: Bernoulli).
     pub likelihood: Likelihood,
@@ -83,6 +89,20 @@ impl Config {
             kernel: 3,
             head,
         })
+    }
+
+    /// Rounds `hidden` and `head` up to multiples of the image's channels, which the channel
+    /// masks of RGB images split into three colour groups (the presets' 16 and 32 become 18 and
+    /// 33); one-channel data keep them. The catalogue applies it after any overrides, and the
+    /// run's `config.json` records the widths used.
+    pub fn fit_colour_groups(&mut self) {
+        if let DataKind::Image { channels, .. } = self.data {
+            if channels > 1 {
+                let up = |v: i64| (v + channels - 1).div_euclid(channels) * channels;
+                self.hidden = up(self.hidden);
+                self.head = up(self.head);
+            }
+        }
     }
 
     /// The `row` presets.
@@ -197,6 +217,8 @@ pub struct PixelRnn {
     first: MaskedConv2d,
     layers: Vec<LstmLayer>,
     head: Head,
+    /// Colour channels (1, or 3 for RGB).
+    channels: i64,
     device: tch::Device,
 }
 
@@ -211,15 +233,24 @@ fn state_weight(p: &nn::Path, name: &str, hidden: i64, k: i64) -> Tensor {
 
 impl PixelRnn {
     /// # Errors
-    /// [`CoreError::Config`] for data other than one-channel images, a Gaussian likelihood,
-    /// non-positive sizes or even kernels.
+    /// [`CoreError::Config`] for data other than one- or three-channel images, a Gaussian
+    /// likelihood, non-positive sizes, even kernels, or (RGB) `hidden` or `head` not divisible
+    /// by 3.
     pub fn new(p: &nn::Path, cfg: &Config) -> Result<Self> {
         let (c, _, _) = image_dims(&cfg.data)?;
-        if c != 1 {
+        if c != 1 && c != 3 {
             return Err(CoreError::config(
                 "data",
-                "PixelRNN here models one-channel (grey or binarized) images",
+                format!("PixelRNN models one-channel (grey or binarized) or RGB images, got {c} channels"),
             ));
+        }
+        for (key, v) in [("hidden", cfg.hidden), ("head", cfg.head)] {
+            if v % c != 0 {
+                return Err(CoreError::config(
+                    key,
+                    format!("{v} does not split into the {c} colour groups of the channel masks"),
+                ));
+            }
         }
         let lik = image_likelihood(cfg.likelihood)?;
         if cfg.hidden < 1 || cfg.layers < 1 || cfg.first_kernel % 2 == 0 || cfg.kernel % 2 == 0 {
@@ -231,7 +262,7 @@ impl PixelRnn {
         let h = cfg.hidden;
         let first = MaskedConv2d::new(
             &(p / "conv_a"),
-            ConvShape::centred(1, h, cfg.first_kernel, MaskType::A, 1),
+            ConvShape::centred(c, h, cfg.first_kernel, MaskType::A, c),
         )?;
         let input_shape = match cfg.kind {
             RnnKind::RowLstm => ConvShape {
@@ -240,9 +271,9 @@ impl PixelRnn {
                 kernel: (1, cfg.kernel),
                 anchor: (0, cfg.kernel / 2),
                 mask: Some(MaskType::B),
-                groups: 1,
+                groups: c,
             },
-            RnnKind::DiagonalBilstm => ConvShape::pointwise(h, 4 * h, 1),
+            RnnKind::DiagonalBilstm => ConvShape::pointwise(h, 4 * h, c),
         };
         let k_state = match cfg.kind {
             RnnKind::RowLstm => cfg.kernel,
@@ -270,21 +301,40 @@ impl PixelRnn {
             lik,
             first,
             layers,
-            head: Head::new(&(p / "head"), h, cfg.head, 1, lik)?,
+            head: Head::new(&(p / "head"), h, cfg.head, c, lik)?,
+            channels: c,
             device: p.device(),
         })
+    }
+
+    /// The input-to-state gates `[n, 4h, H, W]` of `x`, gate-major: the masked convolution's
+    /// output channels come in colour groups (R's `4h/3`, then G's, then B's); this reorders
+    /// them into four gate blocks of `h` whose units keep the group order of the hidden state.
+    fn gates(&self, conv: &MaskedConv2d, x: &Tensor) -> Result<Tensor> {
+        let g = conv.forward(x)?;
+        let c = self.channels;
+        if c == 1 {
+            return Ok(g);
+        }
+        let s = g.size();
+        Ok(g.f_reshape([s[0], c, 4, self.cfg.hidden / c, s[2], s[3]])?
+            .f_transpose(1, 2)?
+            .f_reshape([s[0], 4 * self.cfg.hidden, s[2], s[3]])?)
     }
 
     fn layer(&self, l: &LstmLayer, x: &Tensor) -> Result<Tensor> {
         let h = self.cfg.hidden;
         match &l.backward {
-            None => row_lstm(&l.input_to_state.forward(x)?, &l.state_to_state, h),
+            None => row_lstm(&self.gates(&l.input_to_state, x)?, &l.state_to_state, h),
             Some((is_rl, ss_rl)) => {
                 let w = x.size()[3];
-                let lr =
-                    diagonal_lstm(&skew(&l.input_to_state.forward(x)?)?, &l.state_to_state, h)?;
+                let lr = diagonal_lstm(
+                    &skew(&self.gates(&l.input_to_state, x)?)?,
+                    &l.state_to_state,
+                    h,
+                )?;
                 let mirrored = x.f_flip([3])?;
-                let rl = diagonal_lstm(&skew(&is_rl.forward(&mirrored)?)?, ss_rl, h)?;
+                let rl = diagonal_lstm(&skew(&self.gates(is_rl, &mirrored)?)?, ss_rl, h)?;
                 let rl = unskew(&rl, w)?.f_flip([3])?;
                 Ok(unskew(&lr, w)?.f_add(&shift_down(&rl)?)?)
             }

@@ -1,6 +1,7 @@
 //! genzoo-data: datasets for genzoo models.
 //!
 //! * [`idx`]: the IDX format of MNIST and Fashion-MNIST; [`cifar`]: CIFAR-10's binary batches.
+//! * [`colour`]: `mnist10k-colour`, the shipped digits as coloured 32x32 RGB images.
 //! * [`images`]: image sets from a folder of PNG files or an IDX file (samples made elsewhere).
 //! * [`registry`]: datasets by name: the shipped `mnist10k` and `piano`, downloaded `mnist`,
 //!   `fashion-mnist` and `cifar10`, any folder of IDX or audio files, and the 2-D toys.
@@ -15,6 +16,7 @@
 pub mod arrays;
 pub mod audio;
 pub mod cifar;
+pub mod colour;
 pub mod download;
 pub mod idx;
 pub mod images;

@@ -1,4 +1,5 @@
-//! Datasets by name: the shipped `mnist10k` and `piano`, the downloadable `mnist`,
+//! Datasets by name: the shipped `mnist10k` (and `mnist10k-colour`, its digits as 32x32 RGB
+//! images, [`crate::colour`]) and `piano`, the downloadable `mnist`,
 //! `fashion-mnist` and `cifar10`, the toy sets of [`super::toy`], and any folder of IDX or audio
 //! files a user brings (`--data DIR`).
 //!
@@ -51,7 +52,7 @@ pub const MNIST10K_SHA256: [(&str, &str); 4] = [
 /// Every name [`load`] knows besides folders: the shipped and downloadable datasets first, then
 /// the toy sets.
 pub fn known_names() -> Vec<&'static str> {
-    let mut v = vec![MNIST10K, audio::PIANO];
+    let mut v = vec![MNIST10K, crate::colour::MNIST10K_COLOUR, audio::PIANO];
     v.extend(download::DOWNLOADABLE);
     v.extend(toy::Toy::ALL.iter().map(|t| t.name()));
     v
@@ -79,7 +80,7 @@ pub fn default_data_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("data"))
 }
 
-/// Loads a dataset by name (`mnist10k`, `piano`, `mnist`, `fashion-mnist`, `cifar10`, a toy set)
+/// Loads a dataset by name (`mnist10k`, `mnist10k-colour`, `piano`, `mnist`, `fashion-mnist`, `cifar10`, a toy set)
 /// or, when `name_or_dir` is an existing folder, from the audio files in it (when it holds any:
 /// [`audio::load_audio_dir`]) or else from its IDX files. Downloaded datasets are looked for under
 /// `data_root`; nothing is downloaded here.
@@ -92,6 +93,7 @@ pub fn default_data_root() -> PathBuf {
 pub fn load(name_or_dir: &str, data_root: &Path) -> Result<Split> {
     match name_or_dir {
         MNIST10K => load_mnist10k(),
+        crate::colour::MNIST10K_COLOUR => crate::colour::load_mnist10k_colour(),
         audio::PIANO => audio::load_piano(),
         "mnist" | "fashion-mnist" => load_named_idx(name_or_dir, data_root),
         "cifar10" => {

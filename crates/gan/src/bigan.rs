@@ -18,8 +18,11 @@
 //! minimizes the objective's generator loss on `D(G(z), z)`, `E` the same loss on
 //! `-D(x, E(x))`, which swaps the two sides for the logistic and hinge objectives (the inverted
 //! labels of the papers' code). MLP networks (ReLU generator, LeakyReLU 0.2 encoder and
-//! discriminator; the discriminator sees `[x, z]` concatenated). Differences from the papers:
-//! no dropout, no separate x and z pathways in `D`.
+//! discriminator; the discriminator sees `[x, z]` concatenated, with dropout), batch norm in the
+//! generator's and encoder's hidden layers (`batch_norm`, as the paper's MNIST networks: without
+//! it the discriminator wins `mnist10k` outright within a few hundred steps and never lets go).
+//! Differences from the papers: no separate x and z pathways in `D`, no batch norm in `D`,
+//! Gaussian rather than uniform `z`.
 //!
 //! Evaluation ([`Network::evaluate`]): no likelihood; `d_real` (data pairs, with ALI's mean
 //! codes rather than the sampled ones it trained on), `d_fake`, the discriminator's `disc_auc`
@@ -68,6 +71,10 @@ pub struct Config {
     /// discriminator uses dropout; without it this one wins the game outright).
     #[serde(default)]
     pub disc_dropout: f64,
+    /// Batch norm before each hidden activation of the generator and the encoder (the
+    /// paper's MNIST networks; sampling and reconstructions use the running statistics).
+    #[serde(default)]
+    pub batch_norm: bool,
     pub encoder: Encoder,
     #[serde(flatten)]
     pub game: LatentGame,
@@ -80,7 +87,8 @@ impl Config {
     /// A named preset (the catalogue sets `data`), each with the non-saturating game:
     /// * `paper`: BiGAN's MNIST setting as far as MLPs go (sec. 4.2): 50 latent dimensions,
     ///   1024-1024 generator, encoder and discriminator, a deterministic encoder, dropout 0.2
-    ///   in the discriminator (every preset but `toy`).
+    ///   in the discriminator and batch norm in the generator and encoder (every preset but
+    ///   `toy`).
     /// * `mnist`: 32 latent dimensions, 256-512 generator, 512-256 encoder and discriminator.
     /// * `ali`: `mnist` with ALI's Gaussian encoder.
     /// * `toy`: 2-D vectors, 2 latent dimensions, 64-64 networks, a deterministic encoder.
@@ -108,6 +116,7 @@ impl Config {
             latent_dim,
             disc_hidden: enc_hidden.clone(),
             disc_dropout: if name == "toy" { 0.0 } else { 0.2 },
+            batch_norm: name != "toy",
             gen_hidden,
             enc_hidden,
             encoder,
@@ -178,19 +187,28 @@ impl Bigan {
             Encoder::Gaussian => 2 * z,
         };
         let g = p / GEN;
+        let normed = |m: Mlp, p: &nn::Path| {
+            if cfg.batch_norm {
+                m.with_batch_norm(p)
+            } else {
+                m
+            }
+        };
+        let (gp, ep) = (&g / "g", &g / "enc");
         Ok(Bigan {
-            gen: Mlp::new(
-                &(&g / "g"),
-                &sizes(z, &cfg.gen_hidden, d),
-                Act::Relu,
-                "gen_hidden",
-            )?,
-            enc: Mlp::new(
-                &(&g / "enc"),
-                &sizes(d, &cfg.enc_hidden, enc_out),
-                Act::LeakyRelu,
-                "enc_hidden",
-            )?,
+            gen: normed(
+                Mlp::new(&gp, &sizes(z, &cfg.gen_hidden, d), Act::Relu, "gen_hidden")?,
+                &gp,
+            ),
+            enc: normed(
+                Mlp::new(
+                    &ep,
+                    &sizes(d, &cfg.enc_hidden, enc_out),
+                    Act::LeakyRelu,
+                    "enc_hidden",
+                )?,
+                &ep,
+            ),
             disc: Critic::new(&(p / "disc"), d + z, &cfg.disc_hidden, "disc_hidden")?
                 .with_dropout(cfg.disc_dropout)?,
             device: p.device(),
@@ -199,12 +217,12 @@ impl Bigan {
     }
 
     /// `G(z)`: `[b, latent_dim]` to examples `[b, ...shape]` in model space (images through
-    /// tanh to `[-1, 1]`).
+    /// tanh to `[-1, 1]`); `train`: batch norm on the batch's statistics.
     ///
     /// # Errors
     /// A libtorch error.
-    pub fn generate(&self, z: &Tensor) -> Result<Tensor> {
-        let x = self.gen.forward(z, true)?;
+    pub fn generate(&self, z: &Tensor, train: bool) -> Result<Tensor> {
+        let x = self.gen.forward(z, train)?;
         let x = if self.cfg.data.is_image() {
             x.f_tanh()?
         } else {
@@ -216,12 +234,13 @@ impl Bigan {
     }
 
     /// `E(x)` for examples in model space: codes `[b, latent_dim]`; with the Gaussian encoder
-    /// a reparameterized draw (`sample`) or the mean.
+    /// a reparameterized draw (`sample`) or the mean; `train`: batch norm on the batch's
+    /// statistics (else the running ones).
     ///
     /// # Errors
     /// A libtorch error.
-    pub fn encode(&self, x: &Tensor, sample: bool) -> Result<Tensor> {
-        let h = self.enc.forward(&x.f_reshape([x.size()[0], -1])?, true)?;
+    pub fn encode(&self, x: &Tensor, sample: bool, train: bool) -> Result<Tensor> {
+        let h = self.enc.forward(&x.f_reshape([x.size()[0], -1])?, train)?;
         match self.cfg.encoder {
             Encoder::Deterministic => soft_bound(&h),
             Encoder::Gaussian => {
@@ -274,7 +293,7 @@ impl Bigan {
         let x = model_space("bigan", self.cfg.data, self.device, x)?;
         let z = self.noise(x.size()[0])?;
         let (ex, gz) = tch::no_grad(|| -> Result<(Tensor, Tensor)> {
-            Ok((self.encode(&x, true)?, self.generate(&z)?))
+            Ok((self.encode(&x, true, true)?, self.generate(&z, true)?))
         })?;
         let (d_real, d_fake) = (self.discriminate(&x, &ex)?, self.discriminate(&gz, &z)?);
         let d = disc_update("bigan", &self.cfg.game, &d_real, &d_fake, opt)?;
@@ -286,8 +305,12 @@ impl Bigan {
                 .map(Tensor::shallow_clone)
                 .ok_or_else(|| CoreError::Invalid("the objective returned no `g_loss`".into()))
         };
-        let g = g_side(&self.discriminate(&self.generate(&z)?, &z)?)?;
-        let e = g_side(&self.discriminate(&x, &self.encode(&x, true)?)?.f_neg()?)?;
+        let g = g_side(&self.discriminate(&self.generate(&z, true)?, &z)?)?;
+        let e = g_side(
+            &self
+                .discriminate(&x, &self.encode(&x, true, true)?)?
+                .f_neg()?,
+        )?;
         let losses = d
             .with("g_generator", g.detach())
             .with("g_encoder", e.detach());
@@ -300,7 +323,7 @@ impl Bigan {
     /// # Errors
     /// A libtorch error.
     pub fn reconstruct_model_space(&self, x: &Tensor) -> Result<Tensor> {
-        tch::no_grad(|| self.generate(&self.encode(x, false)?))
+        tch::no_grad(|| self.generate(&self.encode(x, false, false)?, false))
     }
 
     /// Model space to the layout of samples (images to `[0, 1]`).
@@ -352,8 +375,8 @@ impl Network for Bigan {
             let x = model_space("bigan", self.cfg.data, self.device, &data.x)?;
             genzoo_core::seed::seed_torch_stream(opts.seed, "bigan-eval", 0);
             let z = self.noise(n)?;
-            let r = self.discriminate_t(&x, &self.encode(&x, false)?, false)?;
-            let f = self.discriminate_t(&self.generate(&z)?, &z, false)?;
+            let r = self.discriminate_t(&x, &self.encode(&x, false, false)?, false)?;
+            let f = self.discriminate_t(&self.generate(&z, false)?, &z, false)?;
             metrics.insert(
                 "d_real".into(),
                 r.f_mean(Kind::Double)?.f_double_value(&[])?,
@@ -389,7 +412,7 @@ impl Network for Bigan {
         check_n(n)?;
         let x = tch::no_grad(|| {
             genzoo_core::seed::seed_torch_stream(seed, "bigan-sample", 0);
-            self.generate(&self.noise(n)?)
+            self.generate(&self.noise(n)?, false)
         })?;
         Ok(self.to_sample_space(x))
     }

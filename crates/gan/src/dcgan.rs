@@ -14,7 +14,7 @@
 //! penalty is per example, which batch norm in the critic breaks (Gulrajani et al. 2017, sec. 4):
 //! `disc_norm = "layer"` (their choice) or `"none"` there. Catalogue name `dcgan`.
 use serde::{Deserialize, Serialize};
-use tch::nn::{ConvConfig, ConvTransposeConfig, Module, ModuleT};
+use tch::nn::{ConvConfig, ConvTransposeConfig, Module};
 use tch::{nn, Device, Tensor};
 
 use crate::game::{Adversarial, Game};
@@ -216,7 +216,7 @@ impl DcGenerator {
             let normed = if n_ref > 0 {
                 crate::tricks::virtual_batch_norm(&h, n_ref, bn.ws.as_ref(), bn.bs.as_ref())?
             } else {
-                bn.forward_t(&h, train)
+                crate::nets::batch_norm(bn, &h, train)?
             };
             h = tconv.forward(&normed.f_relu()?);
         }
@@ -349,7 +349,7 @@ impl DcDiscriminator {
                 None => conv.forward(&h),
             };
             h = match norm {
-                Some(DiscNorm::Batch(bn)) => bn.forward_t(&h, train),
+                Some(DiscNorm::Batch(bn)) => crate::nets::batch_norm(bn, &h, train)?,
                 Some(DiscNorm::Layer(ln)) => ln.forward(&h),
                 None => h,
             };

@@ -22,6 +22,30 @@ pub fn leaky_relu(x: &Tensor, slope: f64) -> Result<Tensor> {
     Ok(x.f_prelu(&w)?)
 }
 
+/// `bn` applied to `x` (`[b, c]` or `[b, c, ...]`), with the batch's statistics (`train`) or
+/// the running ones: tch's `forward_t` without its panics, for layers built with momentum 0.1
+/// and epsilon 1e-5 (tch's defaults).
+///
+/// # Errors
+/// A libtorch error, e.g. `c` other than the layer's width.
+pub fn batch_norm(bn: &nn::BatchNorm, x: &Tensor, train: bool) -> Result<Tensor> {
+    Ok(x.f_batch_norm(
+        bn.ws.as_ref(),
+        bn.bs.as_ref(),
+        Some(&bn.running_mean),
+        Some(&bn.running_var),
+        train,
+        BN_MOMENTUM,
+        BN_EPS,
+        true,
+    )?)
+}
+
+/// Batch norm's running-statistics momentum and epsilon (PyTorch's defaults, those of
+/// [`Mlp::with_batch_norm`]'s layers).
+const BN_MOMENTUM: f64 = 0.1;
+const BN_EPS: f64 = 1e-5;
+
 /// DCGAN's initialization of convolution and linear weights: N(0, 0.02).
 pub const DCGAN_INIT: nn::Init = nn::Init::Randn {
     mean: 0.0,
@@ -53,6 +77,8 @@ pub struct Mlp {
     pub act: Act,
     /// Whether the last layer is followed by the activation too.
     pub act_last: bool,
+    /// Batch norm before each hidden activation (`bn1..`; empty: none), [`Mlp::with_batch_norm`].
+    pub bn: Vec<nn::BatchNorm>,
 }
 
 impl Mlp {
@@ -105,10 +131,32 @@ impl Mlp {
             layers,
             act,
             act_last: false,
+            bn: Vec::new(),
         })
     }
 
-    /// `[b, sizes[0]]` to `[b, sizes[last]]`; `train` updates spectral normalization's estimate.
+    /// The same network with batch norm (Ioffe & Szegedy 2015) between each hidden layer and
+    /// its activation, `p / "bn1"`, ... (scales initialized to 1, shifts to 0, momentum 0.1, as
+    /// PyTorch's `BatchNorm1d`): BiGAN's MLP generator and encoder (Donahue et al. 2017, app.).
+    pub fn with_batch_norm(mut self, p: &nn::Path) -> Self {
+        let hidden = self.layers.len() - usize::from(!self.act_last);
+        let cfg = nn::BatchNormConfig {
+            ws_init: nn::Init::Const(1.0),
+            momentum: BN_MOMENTUM,
+            eps: BN_EPS,
+            ..Default::default()
+        };
+        self.bn = (0..hidden)
+            .map(|i| {
+                let width = self.layers[i].lin.ws.size()[0];
+                nn::batch_norm1d(p / format!("bn{}", i + 1), width, cfg)
+            })
+            .collect();
+        self
+    }
+
+    /// `[b, sizes[0]]` to `[b, sizes[last]]`; `train` updates spectral normalization's estimate
+    /// and makes batch norm use (and track) the batch's statistics rather than its running ones.
     ///
     /// # Errors
     /// A libtorch error (an input of another width).
@@ -116,6 +164,9 @@ impl Mlp {
         let mut h = x.shallow_clone();
         for (i, l) in self.layers.iter().enumerate() {
             h = l.forward(&h, train)?;
+            if let Some(bn) = self.bn.get(i) {
+                h = batch_norm(bn, &h, train)?;
+            }
             if self.act_last || i + 1 < self.layers.len() {
                 h = match self.act {
                     Act::Relu => h.f_relu()?,

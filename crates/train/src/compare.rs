@@ -178,6 +178,11 @@ pub fn compare_model(
         let scored = scorer.score(&samples)?;
         r.metrics
             .extend(scorer.score_classes(model.as_ref(), CLASS_SAMPLES, opts.seed)?);
+        r.metrics.extend(scorer.score_reconstructions(
+            model.as_ref(),
+            &split.test,
+            RECON_EXAMPLES,
+        )?);
         if let Some(d) = &run_dir {
             save_pairs(&d.join("memorization.png"), &scored, &samples, &split.train)?;
         }
@@ -211,11 +216,15 @@ pub fn compare_model(
 /// Samples per class (or code value) that [`Scorer::score_classes`] classifies.
 pub const CLASS_SAMPLES: i64 = 200;
 
+/// Test examples whose reconstructions [`Scorer::score_reconstructions`] classifies.
+pub const RECON_EXAMPLES: i64 = 1000;
+
 /// Metrics shown in the Markdown table when present (all of them are in the JSON and CSV).
 const KEY_METRICS: &[&str] = &[
     "mode_collapse",
     "class_consistency",
     "class_agreement",
+    "recon_class_agreement",
     "degenerate_fit",
     "kl_to_truth",
     "neg_elbo",

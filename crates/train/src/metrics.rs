@@ -168,7 +168,8 @@ impl MetricsLog {
     }
 
     /// Writes one PNG per curve into the run directory: `loss_<part>.png` for training losses,
-    /// `eval_<metric>.png` for evaluations.
+    /// `eval_<metric>.png` for evaluations, and for a two-player game (parts `d_loss` and
+    /// `g_loss`) both players' losses on shared axes in [`PLAYERS_PNG`].
     ///
     /// # Errors
     /// An I/O error naming the PNG that could not be written.
@@ -185,9 +186,23 @@ impl MetricsLog {
                 crate::plots::plot_curve(&dir.join(file), key, pts)?;
             }
         }
+        if let (Some(d), Some(g)) = (
+            self.history.get("train/d_loss"),
+            self.history.get("train/g_loss"),
+        ) {
+            crate::plots::plot_curves(
+                &dir.join(PLAYERS_PNG),
+                "both players",
+                &[("d_loss", d), ("g_loss", g)],
+            )?;
+        }
         Ok(())
     }
 }
+
+/// The plot of both players' losses of a two-player game, `d_loss` and `g_loss`, in a run
+/// directory.
+pub const PLAYERS_PNG: &str = "loss_players.png";
 
 /// `s` as a file-name stem: ASCII letters, digits, `-` and `_` kept, everything else `_`.
 pub fn sanitize(s: &str) -> String {
@@ -226,6 +241,15 @@ mod tests {
         {
             let png = fs::read(dir.path().join("loss_total.png")).unwrap();
             assert_eq!(&png[1..4], b"PNG");
+            // one player only: no plot of both
+            assert!(!dir.path().join(PLAYERS_PNG).exists());
+            for s in 1..=3u64 {
+                let row = serde_json::json!({"step": s, "kind": "train",
+                    "losses": {"d_loss": 1.0, "g_loss": s as f64}});
+                log.append(row, &[("d_loss".into(), 1.0)]).unwrap();
+            }
+            log.write_curves().unwrap();
+            assert!(dir.path().join(PLAYERS_PNG).exists());
         }
         let log2 = MetricsLog::open(Some(dir.path()), Some(3)).unwrap();
         assert_eq!(

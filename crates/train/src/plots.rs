@@ -42,28 +42,55 @@ fn tick<DB: DrawingBackend>(
         .map_err(|e| e.to_string())
 }
 
-/// Draws `(step, value)` as a line on a white 640x400 RGB PNG: `title` (e.g. `train/total`)
-/// centred at the top, a frame, grid lines at the quarter marks, the curve in blue, the lowest
-/// and highest value at their heights left of the frame, the first and last step under it and
-/// the word `step` below those. Text is 8x8 bitmap glyphs ([`crate::text`]); non-finite points
-/// are skipped, and nothing is written when no point is left.
+/// Colours of the curves of [`plot_curves`], in order (blue, orange, green, red, purple).
+const SERIES: [[u8; 3]; 5] = [
+    [31, 119, 180],
+    [255, 127, 14],
+    [44, 160, 44],
+    [214, 39, 40],
+    [148, 103, 189],
+];
+
+/// Draws `(step, value)` as a line on a white 640x400 RGB PNG: [`plot_curves`] with one
+/// unnamed curve.
 ///
 /// # Errors
 /// An I/O or encoding error writing the PNG at `path` (naming it).
 pub fn plot_curve(path: &Path, title: &str, pts: &[(u64, f64)]) -> Result<()> {
+    plot_curves(path, title, &[("", pts)])
+}
+
+/// Draws named `(step, value)` curves on one white 640x400 RGB PNG (the two players of a GAN
+/// on shared axes): `title` (e.g. `train/total`) centred at the top, a frame, grid lines at the
+/// quarter marks, the curves in five colours (blue, orange, green, red, purple, cycled), each curve's name in its
+/// colour at the frame's top left when there is more than one, the lowest and highest value at
+/// their heights left of the frame, the first and last step under it and the word `step` below
+/// those. Text is 8x8 bitmap glyphs ([`crate::text`]); non-finite points are skipped, and
+/// nothing is written when no point is left.
+///
+/// # Errors
+/// An I/O or encoding error writing the PNG at `path` (naming it).
+pub fn plot_curves(path: &Path, title: &str, curves: &[(&str, &[(u64, f64)])]) -> Result<()> {
     let (w, h) = (640u32, 400u32);
-    let pts: Vec<(u64, f64)> = pts.iter().copied().filter(|p| p.1.is_finite()).collect();
-    let (Some(smin), Some(smax)) = (pts.iter().map(|p| p.0).min(), pts.iter().map(|p| p.0).max())
-    else {
+    let curves: Vec<(&str, Vec<(u64, f64)>)> = curves
+        .iter()
+        .map(|(n, pts)| {
+            (
+                *n,
+                pts.iter().copied().filter(|p| p.1.is_finite()).collect(),
+            )
+        })
+        .collect();
+    let all = || curves.iter().flat_map(|c| c.1.iter());
+    let (Some(smin), Some(smax)) = (all().map(|p| p.0).min(), all().map(|p| p.0).max()) else {
         return Ok(());
     };
-    let (vmin, vmax) = pts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, p| {
+    let (vmin, vmax) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |a, p| {
         (a.0.min(p.1), a.1.max(p.1))
     });
     let (x0, x1) = (smin as f64, smax as f64);
     let pad = ((vmax - vmin) * 0.05).max(1e-9);
     let (x1, y0, y1) = (if x1 > x0 { x1 } else { x0 + 1.0 }, vmin - pad, vmax + pad);
-    let pts: Vec<(f64, f64)> = pts.iter().map(|&(s, v)| (s as f64, v)).collect();
     let mut buf = vec![255u8; (w * h * 3) as usize];
     let err = |e: String| CoreError::Invalid(format!("plotting {}: {e}", path.display()));
     let (xr, yr, row_max, row_min);
@@ -91,9 +118,13 @@ pub fn plot_curve(path: &Path, title: &str, pts: &[(u64, f64)]) -> Result<()> {
         chart
             .draw_series(LineSeries::new(frame, BLACK))
             .map_err(|e| err(e.to_string()))?;
-        chart
-            .draw_series(LineSeries::new(pts, BLUE.stroke_width(2)))
-            .map_err(|e| err(e.to_string()))?;
+        for (i, (_, pts)) in curves.iter().enumerate() {
+            let [r, g, b] = SERIES[i % SERIES.len()];
+            let line = pts.iter().map(|&(s, v)| (s as f64, v));
+            chart
+                .draw_series(LineSeries::new(line, RGBColor(r, g, b).stroke_width(2)))
+                .map_err(|e| err(e.to_string()))?;
+        }
         (xr, yr) = chart.plotting_area().get_pixel_range();
         row_max = chart.backend_coord(&(x0, vmax)).1;
         row_min = chart.backend_coord(&(x0, vmin)).1;
@@ -108,6 +139,21 @@ pub fn plot_curve(path: &Path, title: &str, pts: &[(u64, f64)]) -> Result<()> {
     let size = (w, h);
     let (left, right) = (i64::from(xr.start), i64::from(xr.end));
     let (mid, bottom) = ((left + right) / 2, i64::from(yr.end));
+    if curves.len() > 1 {
+        for (i, (name, _)) in curves.iter().enumerate() {
+            let y = i64::from(yr.start) + 6 + 12 * i as i64;
+            crate::text::draw_text(
+                &mut buf,
+                w,
+                h,
+                left + 8,
+                y,
+                name,
+                SERIES[i % SERIES.len()],
+                1,
+            );
+        }
+    }
     // Scale 2 when the title fits, else scale 1 (clipped at the right edge if still too long).
     let scale = if crate::text::text_width(title, 2) <= i64::from(w) - 8 {
         2
@@ -267,6 +313,25 @@ mod tests {
         assert!(inked(0, 640, 0, 30) > 50, "no title");
         assert!(inked(0, 94, 30, 360) > 20, "no value labels");
         assert!(inked(0, 640, 362, 400) > 30, "no step labels");
+        // Two named curves: both drawn in their colours, and both names written in them.
+        let two = dir.path().join("two.png");
+        let (d, g) = ([(1, 1.0), (2, 0.5)], [(1, 0.2), (2, 3.0)]);
+        plot_curves(&two, "players", &[("d_loss", &d[..]), ("g_loss", &g[..])]).unwrap();
+        let dec = png::Decoder::new(fs::File::open(&two).unwrap());
+        let mut reader = dec.read_info().unwrap();
+        let mut px2 = vec![0u8; reader.output_buffer_size()];
+        reader.next_frame(&mut px2).unwrap();
+        for (i, colour) in SERIES.iter().take(2).enumerate() {
+            let count = |x0: usize, x1: usize, y0: usize, y1: usize| {
+                (y0..y1)
+                    .flat_map(|y| (x0..x1).map(move |x| (y * 640 + x) * 3))
+                    .filter(|&k| px2[k..k + 3] == colour[..])
+                    .count()
+            };
+            assert!(count(0, 640, 0, 400) > 400, "curve {i} not drawn");
+            let row = 38 + 12 * i;
+            assert!(count(96, 200, row, row + 12) > 10, "name {i} not written");
+        }
         // An empty or all-NaN curve writes nothing and does not fail.
         plot_curve(&dir.path().join("e.png"), "", &[(1, f64::NAN)]).unwrap();
         assert!(!dir.path().join("e.png").exists());

@@ -92,6 +92,27 @@ fn rgb_channel_masks_order_r_then_g_then_b() {
         &*gated(rgb, Likelihood::Categorical, 2, 0).net,
         "gated-pixelcnn rgb",
     );
+    // PixelRNN's colour groups: a hidden size of 12 (four units per colour, per gate).
+    for kind in [
+        pixel_rnn::RnnKind::RowLstm,
+        pixel_rnn::RnnKind::DiagonalBilstm,
+    ] {
+        let net = pixelrnn(rgb, kind, Likelihood::Categorical);
+        assert_causal(&*net.net, &format!("{kind:?} rgb"));
+        // B at the centre pixel sees its R and G, G sees R only
+        let g = grads(&*net.net, 18 + 4);
+        assert!(g[4] > 0.0 && g[9 + 4] > 0.0, "{kind:?}: B misses R or G");
+        let g = grads(&*net.net, 9 + 4);
+        assert!(
+            g[4] > 0.0 && g[9 + 4] == 0.0,
+            "{kind:?}: G at its own pixel"
+        );
+    }
+    // The catalogue rounds the presets' widths up to the colour groups (16 -> 18, 32 -> 33).
+    let mut c = pixel_rnn::Config::row_preset("mnist").unwrap();
+    c.data = rgb;
+    c.fit_colour_groups();
+    assert_eq!((c.hidden, c.head), (18, 33));
     // B at a pixel sees R and G of the same pixel (through the channel masks).
     let b = gated(rgb, Likelihood::Categorical, 2, 0);
     let (r_at, g_at, b_at) = (4, 9 + 4, 18 + 4); // the centre pixel's R, G, B

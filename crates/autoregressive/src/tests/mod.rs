@@ -149,6 +149,10 @@ pub(crate) fn pixelrnn(data: DataKind, kind: pixel_rnn::RnnKind, lik: Likelihood
     let mut cfg = pixel_rnn::Config::preset(kind, "tiny").unwrap();
     cfg.data = data;
     cfg.likelihood = lik;
+    if let DataKind::Image { channels: 3, .. } = data {
+        cfg.hidden = 12;
+        cfg.head = 24;
+    }
     let net = pixel_rnn::PixelRnn::new(&vs.root(), &cfg).unwrap();
     Built {
         _vs: vs,

@@ -53,6 +53,14 @@ fn rgb_channel_masks_normalize_over_all_4096_binary_images() {
     for (what, b) in [
         ("pixelcnn", pixelcnn(d, Likelihood::Bernoulli, 1)),
         ("gated-pixelcnn", gated(d, Likelihood::Bernoulli, 2, 0)),
+        (
+            "pixelrnn-row",
+            pixelrnn(d, pixel_rnn::RnnKind::RowLstm, Likelihood::Bernoulli),
+        ),
+        (
+            "pixelrnn-diag",
+            pixelrnn(d, pixel_rnn::RnnKind::DiagonalBilstm, Likelihood::Bernoulli),
+        ),
     ] {
         let t = log_total_binary(&*b.net);
         assert!(t.abs() < 1e-4, "{what} rgb: log sum p = {t}");

@@ -49,8 +49,10 @@ fn the_encoder_plays_the_generators_loss_with_the_sides_swapped() {
     tch::manual_seed(5);
     let z = Tensor::randn([6, 3], (Kind::Float, Device::Cpu));
     let xs = crate::game::model_space("bigan", m.cfg.data, Device::Cpu, &x).unwrap();
-    let real = m.discriminate(&xs, &m.encode(&xs, true).unwrap()).unwrap();
-    let fake = m.discriminate(&m.generate(&z).unwrap(), &z).unwrap();
+    let real = m
+        .discriminate(&xs, &m.encode(&xs, true, true).unwrap())
+        .unwrap();
+    let fake = m.discriminate(&m.generate(&z, true).unwrap(), &z).unwrap();
     let close = |a: f64, b: f64, what: &str| assert!((a - b).abs() < 1e-5, "{what}: {a} vs {b}");
     close(l["d_real"], val(&real.mean(Kind::Float)), "d_real");
     close(l["d_fake"], val(&fake.mean(Kind::Float)), "d_fake");
@@ -73,18 +75,25 @@ fn reconstructions_are_g_of_e_and_ali_samples_around_its_mean() {
     let r = m.reconstruct(&x).unwrap();
     assert_eq!(r.size(), [4, 1, 28, 28]);
     let xs = crate::game::model_space("bigan", m.cfg.data, Device::Cpu, &x).unwrap();
-    let by_hand = (m.generate(&m.encode(&xs, false).unwrap()).unwrap() + 1.0) / 2.0;
+    let by_hand = (m
+        .generate(&m.encode(&xs, false, false).unwrap(), false)
+        .unwrap()
+        + 1.0)
+        / 2.0;
     assert!(r.allclose(&by_hand, 1e-6, 1e-6, false));
-    let mean = m.encode(&xs, false).unwrap();
+    // draws and their mean with batch norm in the same (training) mode
+    let mean = m.encode(&xs, false, true).unwrap();
     let draws = Tensor::stack(
         &(0..2000)
-            .map(|_| m.encode(&xs, true).unwrap())
+            .map(|_| m.encode(&xs, true, true).unwrap())
             .collect::<Vec<_>>(),
         0,
     );
     assert!(!draws.get(0).equal(&draws.get(1)));
-    let gap = val(&(draws.mean_dim(0, false, Kind::Float) - &mean).abs().max());
-    assert!(gap < 0.1, "{gap}");
+    // the draws' mean within 5 standard errors of the encoder's mean, every code of every example
+    let se = draws.std_dim(0, true, false) / (2000f64).sqrt();
+    let gap = val(&((draws.mean_dim(0, false, Kind::Float) - &mean).abs() / se).max());
+    assert!(gap < 5.0, "{gap} standard errors");
     let bad = Config {
         game: crate::latent_game::LatentGame {
             objective: crate::Objective::Lsgan,
@@ -115,4 +124,34 @@ fn a_short_run_on_the_ring_learns_an_encoder_that_g_inverts() {
     let r = m.evaluate(&split.test, &EvalOptions::default()).unwrap();
     let (rec, base) = (r.metrics["recon_mse"], r.metrics["recon_mse_mean"]);
     assert!(rec < 0.5 * base, "recon_mse {rec} vs the mean's {base}");
+}
+
+/// Batch norm in the generator and encoder (`batch_norm`, the paper's MNIST networks): named
+/// `gen.g.bn*` / `gen.enc.bn*`; in training each hidden unit's pre-activation is normalized
+/// over the batch (the first layer's normalized outputs have mean 0 and variance 1), while
+/// sampling and reconstructions use the running statistics, so that an example's image does not
+/// depend on the rest of its batch (one example at a time gives the same image).
+#[test]
+fn batch_norm_normalizes_in_training_and_samples_each_example_alone() {
+    let (vs, m) = tiny(Encoder::Deterministic);
+    assert!(m.cfg.batch_norm);
+    let names: Vec<String> = vs.variables().into_keys().collect();
+    for want in [
+        "gen.g.bn1.weight",
+        "gen.g.bn1.running_mean",
+        "gen.enc.bn1.bias",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} missing: {names:?}");
+    }
+    let z = Tensor::randn([8, 3], (Kind::Float, Device::Cpu));
+    let pre = m.gen.layers[0].forward(&z, false).unwrap();
+    let normed = crate::nets::batch_norm(&m.gen.bn[0], &pre, true).unwrap();
+    assert!(val(&normed.mean_dim(0, false, Kind::Float).abs().max()) < 1e-5);
+    let var = normed.var_dim(0, false, false);
+    assert!(val(&(var - 1.0).abs().max()) < 1e-3);
+    let all = m.generate(&z, false).unwrap();
+    let one = m.generate(&z.narrow(0, 3, 1), false).unwrap();
+    assert!(val(&(all.narrow(0, 3, 1) - one).abs().max()) < 1e-6);
+    let x = image_split(4, 1, 28).train.x.narrow(0, 0, 1);
+    assert_eq!(m.reconstruct(&x).unwrap().size(), [1, 1, 28, 28]);
 }

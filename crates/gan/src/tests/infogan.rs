@@ -8,6 +8,16 @@ use super::{build, changed, image_split, quick, snapshot, val};
 use crate::game::{Adversarial, Gan};
 use crate::infogan::{q_nll, Codes, Config, InfoGan};
 
+/// Every row of `block` is one-hot: entries 0 or 1, summing to 1.
+fn assert_one_hot(block: &Tensor) {
+    let sums_to_one = block.sum_dim_intlist(1, false, Kind::Float).eq(1.0).all();
+    let binary = block.eq(0.0).logical_or(&block.eq(1.0)).all();
+    assert!(
+        sums_to_one.int64_value(&[]) == 1 && binary.int64_value(&[]) == 1,
+        "{block}"
+    );
+}
+
 fn codes() -> Codes {
     Codes {
         categorical: vec![10, 3],
@@ -28,23 +38,7 @@ fn codes_are_one_hot_blocks_and_uniform_values_with_their_entropy() {
     let first = x.narrow(1, 0, 10);
     assert!(first.argmax(1, false).equal(&labels));
     for (off, k) in [(0, 10), (10, 3)] {
-        let block = x.narrow(1, off, k);
-        assert!(
-            block
-                .sum_dim_intlist(1, false, Kind::Float)
-                .eq(1.0)
-                .all()
-                .int64_value(&[])
-                == 1
-        );
-        assert!(
-            block
-                .eq(0.0)
-                .logical_or(&block.eq(1.0))
-                .all()
-                .int64_value(&[])
-                == 1
-        );
+        assert_one_hot(&x.narrow(1, off, k));
     }
     let u = c.sample(4000, None, Device::Cpu).unwrap().narrow(1, 13, 2);
     assert!(val(&u.min()) >= -1.0 && val(&u.max()) <= 1.0);
@@ -223,28 +217,13 @@ fn the_reference_batch_and_traversals_carry_valid_codes_and_clipping_is_refused(
     let r = vs.variables()["gen.vbn_ref_z"].copy();
     assert_eq!(r.size(), [32, 8 + 6]);
     for (off, k) in [(8, 3), (11, 2)] {
-        let block = r.narrow(1, off, k);
-        assert!(
-            block
-                .sum_dim_intlist(1, false, Kind::Float)
-                .eq(1.0)
-                .all()
-                .int64_value(&[])
-                == 1
-        );
+        assert_one_hot(&r.narrow(1, off, k));
     }
     let u = r.narrow(1, 13, 1);
     assert!(val(&u.abs().max()) <= 1.0);
     let z = m.traversal_latent(0, 4).unwrap();
     let second = z.narrow(1, 11, 2);
-    assert!(
-        second
-            .sum_dim_intlist(1, false, Kind::Float)
-            .eq(1.0)
-            .all()
-            .int64_value(&[])
-            == 1
-    );
+    assert_one_hot(&second);
     // within a row the further code stays fixed
     assert!(second.narrow(0, 0, 1).equal(&second.narrow(0, 3, 1)));
 }

@@ -40,6 +40,21 @@ pub trait Scorer: std::fmt::Debug {
         let _ = (model, per_class, seed);
         Ok(BTreeMap::new())
     }
+    /// Metrics of a reconstructing model's ([`genzoo_core::model::Reconstruct`])
+    /// reconstructions of the first `n` examples of `test`; empty for a model without
+    /// reconstructions, unlabelled data or a scorer that cannot classify. Default: empty.
+    ///
+    /// # Errors
+    /// A reconstruction error of the model, or reconstructions the scorer cannot take.
+    fn score_reconstructions(
+        &self,
+        model: &dyn GenerativeModel,
+        test: &Dataset,
+        n: i64,
+    ) -> Result<BTreeMap<String, f64>> {
+        let _ = (model, test, n);
+        Ok(BTreeMap::new())
+    }
     /// One line saying what the figures are computed on and with (shown under tables).
     fn describe(&self) -> String;
 }
@@ -281,6 +296,42 @@ impl Scorer for ImageScorer {
                 .f_double_value(&[])?;
             m.insert("class_agreement".into(), agree);
         }
+        Ok(m)
+    }
+
+    /// `recon_class_agreement`: the share of the reconstructions of labelled test images
+    /// that the domain classifier assigns their original's label (a reconstruction that keeps
+    /// the digit scores 1 even when its pixels differ; BiGAN's `G(E(x))`, which is trained on
+    /// no pixel loss, is judged so). The classifier's own accuracy on the originals bounds what
+    /// a perfect reconstruction reaches.
+    fn score_reconstructions(
+        &self,
+        model: &dyn GenerativeModel,
+        test: &Dataset,
+        n: i64,
+    ) -> Result<BTreeMap<String, f64>> {
+        let mut m = BTreeMap::new();
+        let (Some(r), Some(y)) = (model.reconstructor(), test.y.as_ref()) else {
+            return Ok(m);
+        };
+        let n = n.min(test.len());
+        if n < 1 {
+            return Ok(m);
+        }
+        let x = test.x.f_narrow(0, 0, n)?;
+        let rec = r
+            .reconstruct(&x.f_to_device(model.var_store().device())?)?
+            .f_to_kind(Kind::Float)?
+            .f_to_device(tch::Device::Cpu)?;
+        let (_, probs) = self.classifier.embed(&rec)?;
+        let agree = probs
+            .f_argmax(1, false)?
+            .f_to_device(tch::Device::Cpu)?
+            .f_eq_tensor(&y.f_narrow(0, 0, n)?.f_to_device(tch::Device::Cpu)?)?
+            .f_to_kind(Kind::Float)?
+            .f_mean(Kind::Float)?
+            .f_double_value(&[])?;
+        m.insert("recon_class_agreement".into(), agree);
         Ok(m)
     }
 

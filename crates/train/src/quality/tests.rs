@@ -178,6 +178,13 @@ impl genzoo_core::model::ConditionalSample for Shifted {
     }
 }
 
+/// Reconstructions: the batch itself rolled by `shift` examples (0: perfect ones).
+impl genzoo_core::model::Reconstruct for Shifted {
+    fn reconstruct(&self, x: &tch::Tensor) -> genzoo_core::Result<tch::Tensor> {
+        Ok(transforms::scale_unit(x).roll([self.shift], [0]))
+    }
+}
+
 impl genzoo_core::model::Network for Shifted {
     fn name(&self) -> &str {
         "shifted"
@@ -208,11 +215,14 @@ impl genzoo_core::model::Network for Shifted {
     fn class_sampler(&self) -> Option<&dyn genzoo_core::model::ConditionalSample> {
         Some(self)
     }
+    fn reconstructor(&self) -> Option<&dyn genzoo_core::model::Reconstruct> {
+        Some(self)
+    }
 }
 
 /// Real digits of a consistent class per code value score `class_consistency` about the
 /// classifier's accuracy and 10 `classes_by_code` whatever the order; `class_agreement` is
-/// reported for data labels only, and falls with the shift.
+/// reported for data labels only, and falls with the shift; so does `recon_class_agreement`.
 #[test]
 fn class_consistency_sees_a_consistent_code_in_any_order() {
     let split = digits();
@@ -240,5 +250,22 @@ fn class_consistency_sees_a_consistent_code_in_any_order() {
             (0, true) => assert!(r["class_agreement"] > acc - 0.2, "{r:?}"),
             _ => assert!(r["class_agreement"] < 0.2, "{r:?}"),
         }
+        // Reconstructions keep their digit's label when they are the digits themselves, and
+        // agree about as often as chance when they are other digits; unlabelled data: none.
+        let r = s.score_reconstructions(&m, &split.test, 300).unwrap();
+        let agree = r["recon_class_agreement"];
+        if shift == 0 {
+            assert!((agree - acc).abs() < 0.08, "{agree} vs accuracy {acc}");
+        } else {
+            assert!(agree < 0.25, "{agree}");
+        }
+        let unlabelled = genzoo_core::data::Dataset {
+            y: None,
+            ..split.test.take(10)
+        };
+        assert!(s
+            .score_reconstructions(&m, &unlabelled, 10)
+            .unwrap()
+            .is_empty());
     }
 }
