@@ -2,7 +2,8 @@
 //! crates, prints tables) and holds no model or math code: that lives in the library crates,
 //! where library users get it too.
 //!
-//! Subcommands: `download`, `train`, `sample`, `eval`, `compare`, `bench`, `models`, `device`.
+//! Subcommands: `download`, `train`, `sample`, `eval`, `compare`, `tricks`, `bench`, `models`,
+//! `device`.
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
@@ -35,7 +36,7 @@ enum Cmd {
     /// Train and evaluate several models on one dataset and print the cross-model table.
     Compare(compare::CompareArgs),
     /// The GAN training tricks' table: each trick alone over several seeds on a 2-D toy (modes
-    /// covered, high-quality share).
+    /// covered, high-quality share) or on images (sample-quality columns).
     Tricks(tricks::TricksArgs),
     /// Side-by-side throughput against the same model in PyTorch Python: prints `ratio R`.
     Bench(bench::BenchArgs),

@@ -515,7 +515,7 @@ pub struct SampleArgs {
     /// `OUT.json` beside the samples.
     #[arg(long)]
     temperature: Option<f64>,
-    /// Draw every sample of class K (class-conditional models: cvae, cond-realnvp).
+    /// Draw every sample of class K (class-conditional models: cvae, cond-realnvp, cgan, gated-pixelcnn with classes).
     #[arg(long, value_name = "K")]
     class: Option<i64>,
     /// Draw a traversal grid of latent factor F instead (InfoGAN: continuous code F sweeping
@@ -523,7 +523,7 @@ pub struct SampleArgs {
     #[arg(long, value_name = "F")]
     traverse: Option<usize>,
     /// Complete the first N test images of the run's dataset from their upper half (models with
-    /// partial sampling: the VAEs); the grid shows the half-known inputs above the completions.
+    /// partial sampling: the VAEs and the autoregressive models); the grid shows the half-known inputs above the completions.
     #[arg(long)]
     complete: bool,
     /// Dataset folder for --complete (default: the shipped datasets).

@@ -106,3 +106,46 @@ pub fn link_libtorch() {
         println!("cargo:rustc-link-arg=-Wl,--as-needed");
     }
 }
+
+/// Compiles the C++ file `src` (relative to the calling package) against libtorch's ATen headers
+/// into a static library linked into the package, with the flags tch's own glue uses (C++17,
+/// `_GLIBCXX_USE_CXX11_ABI` from `LIBTORCH_CXX11_ABI`, default 1), and sets the cfg `cfg_name`
+/// for the package's Rust code. Returns whether it did; where libtorch or its headers are not
+/// found, or the compiler fails, it prints a cargo warning and returns `false` (the package then
+/// builds its fallback), so that it never fails a build.
+pub fn compile_aten_cpp(src: &str, lib_name: &str, cfg_name: &str) -> bool {
+    println!("cargo::rustc-check-cfg=cfg({cfg_name})");
+    println!("cargo:rerun-if-changed={src}");
+    println!("cargo:rerun-if-env-changed=LIBTORCH_CXX11_ABI");
+    let Some(lib) = libtorch_lib_dir() else {
+        return false;
+    };
+    let include = lib.join("..").join("include");
+    if !include.join("ATen").join("ATen.h").exists() {
+        println!(
+            "cargo:warning=genzoo-build: no ATen headers under {}; {src} not compiled",
+            include.display()
+        );
+        return false;
+    }
+    let abi = std::env::var("LIBTORCH_CXX11_ABI").unwrap_or_else(|_| "1".to_owned());
+    let built = cc::Build::new()
+        .cpp(true)
+        .pic(true)
+        .warnings(false)
+        .include(&include)
+        .flag("-std=c++17")
+        .flag(format!("-D_GLIBCXX_USE_CXX11_ABI={abi}"))
+        .file(src)
+        .try_compile(lib_name);
+    match built {
+        Ok(()) => {
+            println!("cargo:rustc-cfg={cfg_name}");
+            true
+        }
+        Err(e) => {
+            println!("cargo:warning=genzoo-build: {src} not compiled ({e}); using the fallback");
+            false
+        }
+    }
+}

@@ -19,6 +19,7 @@ pub mod checkpoint;
 pub mod compare;
 pub mod config;
 pub mod ema;
+mod fused_adam;
 pub mod guard;
 pub mod image;
 pub mod metrics;

@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use tch::Tensor;
+use tch::{Kind, Tensor};
 
 use genzoo_core::{CoreError, Result};
 
@@ -158,6 +158,9 @@ pub struct Optimizer {
     state: Vec<Vec<Tensor>>,
     /// The contiguous buffers behind the parameters and slots, when they could be made.
     flat: Option<Flat>,
+    /// Adam and AdamW step through PyTorch's fused kernel ([`crate::fused_adam`]) when it was
+    /// compiled in; off after the kernel refuses a step (the own update takes over).
+    fused: bool,
     t: u64,
 }
 
@@ -221,6 +224,7 @@ impl Optimizer {
     /// one flat buffer (see [`Optimizer`]).
     pub fn new(cfg: OptimConfig, mut params: Vec<(String, Tensor)>) -> Optimizer {
         let n_slots = cfg.slots().len();
+        let cfg_kind = cfg.kind;
         let (flat, state) = match flatten(&mut params, n_slots) {
             Some((f, st)) => (Some(f), st),
             None => {
@@ -237,6 +241,8 @@ impl Optimizer {
             params,
             state,
             flat,
+            fused: crate::fused_adam::available()
+                && matches!(cfg_kind, OptimKind::Adam | OptimKind::AdamW),
             t: 0,
         }
     }
@@ -255,6 +261,7 @@ impl Optimizer {
             params,
             state,
             flat: None,
+            fused: false,
             t: 0,
         }
     }
@@ -333,6 +340,12 @@ impl Optimizer {
         let _guard = tch::no_grad_guard();
         self.t += 1;
         let all_defined = grads.len() == self.params.len() && grads.iter().all(Tensor::defined);
+        if self.fused && all_defined {
+            match self.fused_step(&grads) {
+                Ok(()) => return,
+                Err(_) => self.fused = false, // e.g. a dtype the kernel lacks: the own update
+            }
+        }
         if let (Some(flat), true) = (self.flat.as_mut(), all_defined) {
             // The gradients laid out as the buffer: one update over every parameter.
             let pieces: Vec<Tensor> = grads.iter().map(|g| g.reshape(-1)).collect();
@@ -352,6 +365,26 @@ impl Optimizer {
                 update(&self.cfg, self.lr, self.t, p, slots, g);
             }
         }
+    }
+
+    /// Adam's step through PyTorch's fused kernel, from `grads` (all defined).
+    fn fused_step(&self, grads: &[Tensor]) -> std::result::Result<(), String> {
+        let Some((_, first)) = self.params.first() else {
+            return Ok(());
+        };
+        let step = Tensor::f_full([], self.t as f64, (Kind::Float, first.device()))
+            .map_err(|e| e.to_string())?;
+        let params: Vec<Tensor> = self.params.iter().map(|(_, p)| p.shallow_clone()).collect();
+        let m: Vec<&Tensor> = self.state.iter().map(|s| &s[0]).collect();
+        let v: Vec<&Tensor> = self.state.iter().map(|s| &s[1]).collect();
+        crate::fused_adam::FusedAdam {
+            lr: self.lr,
+            betas: self.cfg.betas,
+            eps: self.cfg.eps,
+            weight_decay: self.cfg.weight_decay,
+            adamw: self.cfg.kind == OptimKind::AdamW,
+        }
+        .step(&params, grads, &m, &v, &step)
     }
 
     /// The state tensors, named `{prefix}{param}/{slot}`, plus nothing else (the step count is
@@ -784,6 +817,7 @@ mod tests {
             let held: Vec<Tensor> = a.iter().map(|(_, p)| p.shallow_clone()).collect();
             let mut flat = Optimizer::new(cfg.clone(), a);
             assert!(flat.flat.is_some());
+            flat.fused = false; // the own update's flat path (the fused kernel: the test below)
             let mut reference = Optimizer::per_parameter(cfg.clone(), b);
             for step in 0..5 {
                 tch::manual_seed(100 + step);
@@ -804,6 +838,84 @@ mod tests {
                 .zip(reference.state_tensors("g/"))
             {
                 assert!(x.equal(&y), "{cfg:?}: state {n} differs");
+            }
+        }
+    }
+
+    /// PyTorch's fused Adam kernel, compiled in by build.rs, gives the own update's parameters
+    /// and moments within float rounding (1e-6) over 5 steps, for Adam, Adam with L2 weight decay
+    /// and AdamW; and it is the path `new` takes for them.
+    #[test]
+    fn fused_adam_matches_the_own_update() {
+        assert!(
+            crate::fused_adam::available(),
+            "fused_adam.cpp was not compiled (see the build warnings)"
+        );
+        let shapes: [&[i64]; 3] = [&[30, 40], &[40], &[7, 3]];
+        let make = || -> Vec<(String, Tensor)> {
+            tch::manual_seed(11);
+            shapes
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let p = Tensor::randn(*s, (Kind::Float, Device::Cpu));
+                    (format!("p{i}"), p.set_requires_grad(true))
+                })
+                .collect()
+        };
+        let cases = [
+            OptimConfig {
+                betas: [0.5, 0.999],
+                ..OptimConfig::default()
+            },
+            OptimConfig {
+                weight_decay: 0.01,
+                ..OptimConfig::default()
+            },
+            OptimConfig {
+                kind: OptimKind::AdamW,
+                weight_decay: 0.1,
+                lr: 3e-3,
+                ..OptimConfig::default()
+            },
+        ];
+        for cfg in cases {
+            let mut fused = Optimizer::new(cfg.clone(), make());
+            let mut own = Optimizer::new(cfg.clone(), make());
+            assert!(fused.fused, "{cfg:?}: Adam should take the fused kernel");
+            own.fused = false;
+            for step in 0..5 {
+                tch::manual_seed(200 + step);
+                let grads: Vec<Tensor> = shapes
+                    .iter()
+                    .map(|s| Tensor::randn(*s, (Kind::Float, Device::Cpu)))
+                    .collect();
+                let copy: Vec<Tensor> = grads.iter().map(Tensor::copy).collect();
+                fused.step_with(grads);
+                own.step_with(copy);
+                assert!(fused.fused, "{cfg:?}: the fused kernel refused step {step}");
+            }
+            let before = make();
+            for (((_, p), (_, q)), (_, p0)) in fused.params().iter().zip(own.params()).zip(&before)
+            {
+                let moved = (p - p0).abs().max().double_value(&[]);
+                assert!(
+                    moved > 1e-3,
+                    "{cfg:?}: the parameters did not move ({moved})"
+                );
+                let diff = (p - q).abs().max().double_value(&[]);
+                assert!(
+                    diff < 1e-6,
+                    "{cfg:?}: fused and own updates differ by {diff}"
+                );
+            }
+            for ((n, x), (_, y)) in fused
+                .state_tensors("g/")
+                .iter()
+                .zip(own.state_tensors("g/"))
+            {
+                let diff = (x - &y).abs().max().double_value(&[]);
+                assert!(diff < 1e-6, "{cfg:?}: state {n} differs by {diff}");
             }
         }
     }
