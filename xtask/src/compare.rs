@@ -25,7 +25,8 @@ pub struct CompareArgs {
     /// fast subset).
     #[arg(long, value_delimiter = ',')]
     models: Option<Vec<String>>,
-    /// Short training and evaluation: the whole table in minutes on 2 CPU cores.
+    /// Short training and evaluation: the whole table in minutes on 2 CPU cores (models with a
+    /// `quick` preset, such as realnvp, run it).
     #[arg(long)]
     quick: bool,
     /// Output folder (default: runs/compare-DATASET[-quick]).
@@ -139,6 +140,7 @@ pub fn compare(a: CompareArgs) -> Result<()> {
         temperature: a.temperature,
         overrides: None,
         ema: None,
+        quick: a.quick,
     };
     let header = json!({"dataset": dataset, "quick": a.quick, "steps": steps, "importance_samples": k, "samples": samples,
         "quality": scorer.as_ref().map(|s| s.describe())});
@@ -329,6 +331,7 @@ mod tests {
             temperature: None,
             overrides: None,
             ema: None,
+            quick: false,
         };
         let models = ["ae-conv", "gaussian"].map(String::from);
         let mut rows = vec![];

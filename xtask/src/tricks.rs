@@ -110,6 +110,7 @@ pub fn tricks(a: TricksArgs) -> Result<()> {
                 temperature: None,
                 overrides: Some(merged(&base, &cell.overrides)),
                 ema: cell.ema.clone(),
+                quick: false,
             };
             let (row, _) = compare_model(&specs, &a.model, &split, &opts, device)
                 .with_context(|| format!("{} / seed {seed}", cell.name))?;

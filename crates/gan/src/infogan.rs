@@ -11,12 +11,13 @@
 //! MNIST, without labels). Both players add `-lambda L_I` to their losses (eq. 6; the official
 //! code adds it to the discriminator's and the generator's, which trains Q with the
 //! discriminator's body). Q: a categorical head per categorical code, a factored Gaussian (mean
-//! and log standard deviation, the latter soft-clamped to `(-2.5, 2.5)` by `2.5 tanh(s / 2.5)`)
-//! for the continuous codes.
+//! and log standard deviation, the latter soft-clamped to `(-2.5, 2.5)` by `2.5 tanh(s / 2.5)`,
+//! or fixed at 1 as the official code's with `q_scale = "fixed"`) for the continuous codes.
 //!
 //! The players are DCGAN's ([`crate::dcgan`]) with the code appended to the noise; Q is
 //! `disc.q.fc1` (LeakyReLU 0.2) and `disc.q.fc2` on the discriminator's last maps. Differences
-//! from the paper's MNIST network: no batch norm in Q, DCGAN's convolutional sizes.
+//! from the paper's MNIST network: no batch norm in Q, no FC1024 layer in either player (Q
+//! branches from the flattened maps), DCGAN's convolutional sizes, Gaussian noise.
 //!
 //! Reported with every step: `mi_lower_bound` (nats, the bound above on the step's batch; its
 //! categorical part is at most `sum ln K`, its continuous part uses differential entropies and
@@ -114,13 +115,28 @@ impl Codes {
 /// The bound of the continuous codes' log standard deviation in Q, `|log sigma| < 2.5`.
 pub const LOG_SCALE_BOUND: f64 = 2.5;
 
+/// The standard deviation of Q's Gaussian for the continuous codes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QScale {
+    /// Q's second output per code, soft-clamped to `(-LOG_SCALE_BOUND, LOG_SCALE_BOUND)`.
+    #[default]
+    Learned,
+    /// 1, as the official code's `Uniform(fix_std=True)`: the continuous part is
+    /// `(c - mu)^2 / 2 + ln(2 pi) / 2` per code, and a small learned scale cannot multiply its
+    /// gradient (by up to `e^5` at the bound) over the categorical code's. Q's log-scale
+    /// outputs stay in the network, unused.
+    Fixed,
+}
+
 /// The parts of `-L_I` for codes `c [b, dims]` and Q's outputs `[b, q_outputs]`: the
 /// categorical cross-entropies summed over codes and the continuous codes' Gaussian NLLs summed,
-/// each a batch mean in nats. `E[log Q(c|x)] = -(ce + nll)`, so `L_I = H(c) - ce - nll`.
+/// each a batch mean in nats, with Q's standard deviations as `scale` says.
+/// `E[log Q(c|x)] = -(ce + nll)`, so `L_I = H(c) - ce - nll`.
 ///
 /// # Errors
 /// A libtorch error (shapes that do not fit `codes`).
-pub fn q_nll(codes: &Codes, c: &Tensor, q: &Tensor) -> Result<(Tensor, Tensor)> {
+pub fn q_nll(codes: &Codes, c: &Tensor, q: &Tensor, scale: QScale) -> Result<(Tensor, Tensor)> {
     let dev = c.device();
     let mut ce = Tensor::f_zeros([], (Kind::Float, dev))?;
     let mut off = 0;
@@ -140,11 +156,14 @@ pub fn q_nll(codes: &Codes, c: &Tensor, q: &Tensor) -> Result<(Tensor, Tensor)> 
         let loc = q.f_narrow(1, off, n)?;
         // Soft-clamped to (-LOG_SCALE_BOUND, LOG_SCALE_BOUND): a hard clamp's zero gradient
         // would freeze an output that starts outside the range.
-        let log_scale = q
-            .f_narrow(1, off + n, n)?
-            .f_div_scalar(LOG_SCALE_BOUND)?
-            .f_tanh()?
-            .f_mul_scalar(LOG_SCALE_BOUND)?;
+        let log_scale = match scale {
+            QScale::Learned => q
+                .f_narrow(1, off + n, n)?
+                .f_div_scalar(LOG_SCALE_BOUND)?
+                .f_tanh()?
+                .f_mul_scalar(LOG_SCALE_BOUND)?,
+            QScale::Fixed => loc.f_zeros_like()?,
+        };
         let g = genzoo_core::dist::DiagGaussian::new(&loc, &log_scale)?;
         g.f_log_prob(&value)?
             .f_sum_dim_intlist(1, false, Kind::Float)?
@@ -170,6 +189,9 @@ pub struct Config {
     pub lambda_cont: f64,
     /// Q's hidden width.
     pub q_hidden: i64,
+    /// Q's standard deviation for the continuous codes (`learned`, the default, or `fixed` at 1).
+    #[serde(default)]
+    pub q_scale: QScale,
 }
 
 /// Preset names; the first is the default.
@@ -180,7 +202,10 @@ impl Config {
     /// with the non-saturating loss:
     /// * `paper`: the MNIST setting of sec. 6 and appendix C.1: 62 noise dimensions, one
     ///   10-way categorical code and 2 continuous codes, lambda 1 for both (the official code's
-    ///   `info_reg_coeff`), 128 generator maps at 7x7, a 64-128 discriminator, Q of width 128.
+    ///   `info_reg_coeff`), 128 generator maps at 7x7, a 64-128 discriminator, Q of width 128;
+    ///   unlike the paper's network, no FC1024 layer in either player, Gaussian rather than
+    ///   uniform noise, no batch norm in Q, and Q's scale learned (`q_scale = "fixed"` is the
+    ///   official code's).
     /// * `mnist`: DCGAN's `mnist` sizes (64 maps, a 32-64 discriminator) with the same codes,
     ///   lambda_cont 0.5.
     /// * `tiny`: a few maps, a 3-way code and one continuous code, for tests.
@@ -214,6 +239,7 @@ impl Config {
             lambda_cat: 1.0,
             lambda_cont,
             q_hidden,
+            q_scale: QScale::Learned,
         })
     }
 }
@@ -325,7 +351,7 @@ impl Adversarial for InfoGan {
     fn info_loss(&self, z: &Tensor, features: &Tensor) -> Result<Option<Losses>> {
         let codes = &self.cfg.codes;
         let c = z.f_narrow(1, self.noise_dim(), codes.dims())?;
-        let (ce, nll) = q_nll(codes, &c, &self.q(features)?)?;
+        let (ce, nll) = q_nll(codes, &c, &self.q(features)?, self.cfg.q_scale)?;
         let total = ce
             .f_mul_scalar(self.cfg.lambda_cat)?
             .f_add(&nll.f_mul_scalar(self.cfg.lambda_cont)?)?;

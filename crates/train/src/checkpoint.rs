@@ -445,6 +445,8 @@ pub fn read_state(dir: &Path) -> Result<TrainState> {
 const ADDED_KEYS: &[(&str, &str, &str)] = &[
     // Glow's soft clamp of the coupling log-scale (2026-12-01): older runs are unclamped.
     ("glow", "scale_clamp", "null"),
+    // InfoGAN's fixed-scale option for Q's continuous codes (2026-12-01): older runs learned it.
+    ("infogan", "q_scale", "\"learned\""),
 ];
 
 /// Completes the saved configuration `config` of `model` with the [`ADDED_KEYS`] it lacks.
@@ -551,5 +553,9 @@ mod tests {
         let mut other = json!({"levels": 2});
         super::add_missing_keys("realnvp", &mut other);
         assert_eq!(other, json!({"levels": 2}));
+        // An InfoGAN run saved before `q_scale` existed learned Q's scale.
+        let mut info = json!({"lambda_cont": 0.1});
+        super::add_missing_keys("infogan", &mut info);
+        assert_eq!(info["q_scale"], json!("learned"));
     }
 }

@@ -83,11 +83,17 @@ pub struct CompareOptions {
     pub overrides: Option<serde_json::Value>,
     /// An EMA of the weights, used for evaluation and sampling (a GAN: of its generator).
     pub ema: Option<crate::ema::EmaConfig>,
+    /// `compare --quick`: a model's `quick` preset, where it has one, before the data's.
+    pub quick: bool,
 }
 
-/// The preset a model runs with in a table: one named for the data (`mnist` for 28x28 images,
-/// `toy`, else `paper`, for vectors) when the model has it, else its default (first) preset.
-pub fn preferred_preset(presets: &[&'static str], kind: &DataKind) -> &'static str {
+/// The preset a model runs with in a table: with `quick`, its `quick` preset where it has one;
+/// else one named for the data (`mnist` for 28x28 images, `toy`, else `paper`, for vectors) when
+/// the model has it, else its default (first) preset.
+pub fn preferred_preset(presets: &[&'static str], kind: &DataKind, quick: bool) -> &'static str {
+    if let Some(p) = presets.iter().copied().find(|&p| quick && p == "quick") {
+        return p;
+    }
     let wanted: &[&str] = match kind {
         DataKind::Image {
             height: 28,
@@ -118,7 +124,7 @@ pub fn compare_model(
     device: tch::Device,
 ) -> Result<(Row, Box<dyn GenerativeModel>)> {
     let spec = find_spec(specs, name)?;
-    let preset = preferred_preset(spec.presets, &split.train.kind);
+    let preset = preferred_preset(spec.presets, &split.train.kind, opts.quick);
     // Initial weights come from torch's generator, seeded as `cargo xtask train` seeds it.
     seed::seed_torch_stream(opts.seed, "init", 0);
     let mut model = build_model(
@@ -407,6 +413,38 @@ pub fn write_tables(out: &Path, header: serde_json::Value, rows: &[Row]) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A table's preset: `quick` first under `--quick` (where a model has one), then the data's
+    /// (`mnist` for 28x28 images, `toy` then `paper` for vectors), then the model's default.
+    #[test]
+    fn presets_follow_quick_then_the_data() {
+        let mnist = DataKind::Image {
+            channels: 1,
+            height: 28,
+            width: 28,
+        };
+        let rgb = DataKind::Image {
+            channels: 3,
+            height: 32,
+            width: 32,
+        };
+        let with_quick: &[&'static str] = &["mnist", "paper", "quick", "tiny"];
+        assert_eq!(preferred_preset(with_quick, &mnist, true), "quick");
+        assert_eq!(preferred_preset(with_quick, &mnist, false), "mnist");
+        assert_eq!(
+            preferred_preset(&["paper", "mnist", "tiny"], &mnist, true),
+            "mnist"
+        );
+        assert_eq!(
+            preferred_preset(&["paper", "mnist", "tiny"], &rgb, false),
+            "paper"
+        );
+        let vec2 = DataKind::Vector { dim: 2 };
+        assert_eq!(
+            preferred_preset(&["paper", "toy", "tiny"], &vec2, false),
+            "toy"
+        );
+    }
 
     /// Issue 13, case 13: estimated metrics carry their standard error into the table, and a
     /// mutual information at its estimator's ceiling says so.

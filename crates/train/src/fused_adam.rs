@@ -15,6 +15,7 @@ pub fn available() -> bool {
 
 /// One Adam (or, with `adamw`, AdamW) step of PyTorch's fused kernel.
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(not(genzoo_fused_adam), allow(dead_code))] // read only by the kernel's call
 pub struct FusedAdam {
     pub lr: f64,
     pub betas: [f64; 2],
@@ -49,7 +50,13 @@ impl FusedAdam {
                 v.len()
             ));
         }
-        imp::step(self, params, grads, m, v, step)
+        #[cfg(genzoo_fused_adam)]
+        return imp::step(self, params, grads, m, v, step);
+        #[cfg(not(genzoo_fused_adam))]
+        {
+            let _ = step;
+            Err("fused Adam was not compiled in (no libtorch headers at build time)".into())
+        }
     }
 }
 
@@ -122,22 +129,5 @@ mod imp {
             .into_owned();
         unsafe { genzoo_free_error(err) };
         Err(msg)
-    }
-}
-
-#[cfg(not(genzoo_fused_adam))]
-mod imp {
-    use super::FusedAdam;
-    use tch::Tensor;
-
-    pub(super) fn step(
-        _: &FusedAdam,
-        _: &[Tensor],
-        _: &[Tensor],
-        _: &[&Tensor],
-        _: &[&Tensor],
-        _: &Tensor,
-    ) -> Result<(), String> {
-        Err("fused Adam was not compiled in (no libtorch headers at build time)".into())
     }
 }

@@ -118,7 +118,7 @@ pub fn made_masks(
         let deg: Vec<usize> = (0..h as usize)
             .map(|k| match random_degrees {
                 Some(_) => rng.gen_range(lo..=d - 1),
-                None => lo + k % (d - lo),
+                None => spread_degree(k, h as usize, lo, d),
             })
             .collect();
         masks.push(
@@ -136,6 +136,23 @@ pub fn made_masks(
     }
     masks.push(out);
     Ok(masks)
+}
+
+/// Degree of hidden unit `k` of `h` when degrees are spread evenly over `lo..=d-1` (Germain et
+/// al. 2015, sec. 4, without the random draw): a layer at least as wide as the range cycles
+/// through it (`lo + k mod (d - lo)`, as nflows' MADE), a narrower one strides from `lo` to `d-1`
+/// (`lo + floor(k (d - 1 - lo) / (h - 1))`), so that every input but the last in the ordering
+/// reaches an output. (Cycling in a narrow layer would give only the degrees `lo..lo+h-1`: with
+/// 500 units over 784 pixels the last 283 inputs would reach no output at all.)
+fn spread_degree(k: usize, h: usize, lo: usize, d: usize) -> usize {
+    let span = d - lo;
+    if h >= span {
+        lo + k % span
+    } else if h == 1 {
+        lo
+    } else {
+        lo + k * (span - 1) / (h - 1)
+    }
 }
 
 /// A 0/1 mask `f32 [rows, cols]` from [`made_masks`]' rows of booleans.
@@ -400,6 +417,52 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// With a hidden layer narrower than the ordering (7 units over 20 inputs, as 500 over 784
+    /// pixels), every input but the last in the ordering still reaches some output, and the
+    /// degrees stay within 1..D-1.
+    #[test]
+    fn a_narrow_layer_still_connects_every_input() {
+        for (ord, hidden) in [
+            (Ordering::Natural, vec![7]),
+            (Ordering::Reversed, vec![5, 9]),
+            (Ordering::Random(4), vec![3]),
+        ] {
+            let d = 20usize;
+            let pos = ord.positions(d).unwrap();
+            let degrees: Vec<usize> = pos.iter().map(|&p| p + 1).collect();
+            let masks = made_masks(&degrees, &hidden, 1, None, 0).unwrap();
+            let mut prod = mask_tensor(&masks[0]);
+            for m in &masks[1..] {
+                prod = mask_tensor(m).matmul(&prod);
+            }
+            let reach = prod.sum_dim_intlist(0, false, Kind::Float);
+            for (j, &p) in pos.iter().enumerate() {
+                let r = reach.double_value(&[j as i64]);
+                if p + 1 < d {
+                    assert!(
+                        r > 0.0,
+                        "{ord:?} {hidden:?}: input {j} (position {p}) reaches no output"
+                    );
+                } else {
+                    assert_eq!(r, 0.0, "the last input in the ordering reaches an output");
+                }
+            }
+        }
+        // A layer as wide as the range cycles through it, as before.
+        assert_eq!(
+            (0..8)
+                .map(|k| spread_degree(k, 8, 1, 6))
+                .collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5, 1, 2, 3]
+        );
+        assert_eq!(
+            (0..3)
+                .map(|k| spread_degree(k, 3, 1, 20))
+                .collect::<Vec<_>>(),
+            [1, 10, 19]
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use tch::{nn, Device, Kind, Tensor};
 
 use super::{build, changed, image_split, quick, snapshot, val};
 use crate::game::{Adversarial, Gan};
-use crate::infogan::{q_nll, Codes, Config, InfoGan};
+use crate::infogan::{q_nll, Codes, Config, InfoGan, QScale};
 
 /// Every row of `block` is one-hot: entries 0 or 1, summing to 1.
 fn assert_one_hot(block: &Tensor) {
@@ -77,7 +77,7 @@ fn the_info_terms_match_hand_values_and_a_perfect_q_reaches_h_c() {
         Tensor::from_slice(&[0.0f32, 1.0, 2.0, 0.0, 0.3, 0.0, 0.0, 0.0, 0.0, -0.5]).view([2, 5]);
     // Q's log standard deviations go through the soft clamp 2.5 tanh(s / 2.5).
     let soft = |s: f64| 2.5 * (s / 2.5).tanh();
-    let (ce, nll) = q_nll(&c, &codes, &q).unwrap();
+    let (ce, nll) = q_nll(&c, &codes, &q, QScale::Learned).unwrap();
     let lse = |v: &[f64]| v.iter().map(|x| x.exp()).sum::<f64>().ln();
     let ce_want = 0.5 * ((lse(&[0.0, 1.0, 2.0]) - 2.0) + (lse(&[0.0, 0.0, 0.0]) - 0.0));
     let gauss = |x: f64, m: f64, ls: f64| {
@@ -94,13 +94,22 @@ fn the_info_terms_match_hand_values_and_a_perfect_q_reaches_h_c() {
         "{} vs {nll_want}",
         val(&nll)
     );
+    // With the scale fixed at 1 (the official code's fix_std), Q's log-scale outputs are unused.
+    let (ce_fixed, nll_fixed) = q_nll(&c, &codes, &q, QScale::Fixed).unwrap();
+    let nll_want = 0.5 * (gauss(0.5, 0.0, 0.0) + gauss(-1.0, 0.0, 0.0));
+    assert!(
+        (val(&nll_fixed) - nll_want).abs() < 1e-5,
+        "{}",
+        val(&nll_fixed)
+    );
+    assert!((val(&ce_fixed) - ce_want).abs() < 1e-5);
 
     // A log standard deviation far outside the bound still gets a gradient (a hard clamp
     // froze Q's at its upper bound in a mnist10k run).
     let far = Tensor::from_slice(&[0.0f32, 0.0, 0.0, 0.0, 6.0])
         .view([1, 5])
         .set_requires_grad(true);
-    let (_, nll) = q_nll(&c, &codes.narrow(0, 0, 1), &far).unwrap();
+    let (_, nll) = q_nll(&c, &codes.narrow(0, 0, 1), &far, QScale::Learned).unwrap();
     let g = Tensor::run_backward(&[nll], &[&far], false, false);
     assert!(
         val(&g[0].get(0).get(4)) > 1e-3,
@@ -115,11 +124,17 @@ fn the_info_terms_match_hand_values_and_a_perfect_q_reaches_h_c() {
     };
     let y = Tensor::from_slice(&[3i64, 1, 0]);
     let onehot = y.one_hot(4).to_kind(Kind::Float);
-    let (ce, nll) = q_nll(&only_cat, &onehot, &onehot.g_mul_scalar(40.0)).unwrap();
+    let (ce, nll) = q_nll(
+        &only_cat,
+        &onehot,
+        &onehot.g_mul_scalar(40.0),
+        QScale::Learned,
+    )
+    .unwrap();
     assert_eq!(val(&nll), 0.0);
     assert!((only_cat.entropy() - val(&ce) - 4f64.ln()).abs() < 1e-6);
     // A Q that knows nothing (equal logits): the bound is 0.
-    let (ce, _) = q_nll(&only_cat, &onehot, &onehot.zeros_like()).unwrap();
+    let (ce, _) = q_nll(&only_cat, &onehot, &onehot.zeros_like(), QScale::Learned).unwrap();
     assert!((only_cat.entropy() - val(&ce)).abs() < 1e-6);
 }
 
