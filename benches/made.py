@@ -6,7 +6,8 @@
 The twin computes exactly genzoo's math (genzoo-autoregressive's made.rs on
 genzoo_core::layers::made), written as a speed-minded PyTorch user would: the masks of Germain et
 al. (2015, eqs. 12-13) are buffers multiplied into the weights at every forward. Input d has degree
-d (1..784), hidden unit k degree 1 + k mod 783 (genzoo's evenly spread degrees), the hidden mask
+d (1..784), hidden unit k degree 1 + floor(782 k / 499) (genzoo's degrees spread over 1..783 in a
+layer narrower than the ordering, `spread_degree` in genzoo_core::layers::made), the hidden mask
 is `m(k) >= d` and the output mask `d > m(k)`. The loss is `binary_cross_entropy_with_logits`
 summed per digit, averaged over the batch; Adam is torch's fused kernel. `--compile` wraps the
 training step in `torch.compile` (reported beside the eager figure; genzoo's ratio is taken
@@ -43,7 +44,7 @@ class MADE(nn.Module):
         super().__init__()
         m_in = torch.arange(1, D + 1)
         lo = 1
-        m_h = lo + torch.arange(HIDDEN) % (D - lo)
+        m_h = lo + torch.arange(HIDDEN) * (D - 1 - lo) // (HIDDEN - 1)  # HIDDEN < D - lo
         self.l0 = MaskedLinear(D, HIDDEN, (m_h[:, None] >= m_in[None, :]).float())
         self.l1 = MaskedLinear(HIDDEN, D, (m_in[:, None] > m_h[None, :]).float())
 

@@ -12,7 +12,8 @@
 //! code adds it to the discriminator's and the generator's, which trains Q with the
 //! discriminator's body). Q: a categorical head per categorical code, a factored Gaussian (mean
 //! and log standard deviation, the latter soft-clamped to `(-2.5, 2.5)` by `2.5 tanh(s / 2.5)`,
-//! or fixed at 1 as the official code's with `q_scale = "fixed"`) for the continuous codes.
+//! or the standard deviation fixed at 1 as the official code's with `q_scale = "fixed"`) for the
+//! continuous codes.
 //!
 //! The players are DCGAN's ([`crate::dcgan`]) with the code appended to the noise; Q is
 //! `disc.q.fc1` (LeakyReLU 0.2) and `disc.q.fc2` on the discriminator's last maps. Differences
@@ -20,8 +21,8 @@
 //! branches from the flattened maps), DCGAN's convolutional sizes, Gaussian noise.
 //!
 //! Reported with every step: `mi_lower_bound` (nats, the bound above on the step's batch; its
-//! categorical part is at most `sum ln K`, its continuous part uses differential entropies and
-//! can pass `H(c)`), `q_cat_ce` and `q_cont_nll` (nats). `wgan-clip` is refused (clipping Q's
+//! categorical part is at most `sum ln K`, its continuous part uses differential entropies and,
+//! with Q's scale learned, can pass `H(c)`), `q_cat_ce` and `q_cont_nll` (nats). `wgan-clip` is refused (clipping Q's
 //! weights with the critic's would silence the information term). Catalogue name `infogan`.
 use serde::{Deserialize, Serialize};
 use tch::nn::Module;

@@ -141,15 +141,16 @@ pub fn made_masks(
 /// Degree of hidden unit `k` of `h` when degrees are spread evenly over `lo..=d-1` (Germain et
 /// al. 2015, sec. 4, without the random draw): a layer at least as wide as the range cycles
 /// through it (`lo + k mod (d - lo)`, as nflows' MADE), a narrower one strides from `lo` to `d-1`
-/// (`lo + floor(k (d - 1 - lo) / (h - 1))`), so that every input but the last in the ordering
-/// reaches an output. (Cycling in a narrow layer would give only the degrees `lo..lo+h-1`: with
-/// 500 units over 784 pixels the last 283 inputs would reach no output at all.)
+/// (`lo + floor(k (d - 1 - lo) / (h - 1))`; a single unit takes `d-1`), so that every input but
+/// the last in the ordering reaches an output. (Cycling in a narrow layer would give only the
+/// degrees `lo..lo+h-1`: with 500 units over 784 pixels the last 283 inputs would reach no output
+/// at all.)
 fn spread_degree(k: usize, h: usize, lo: usize, d: usize) -> usize {
     let span = d - lo;
     if h >= span {
         lo + k % span
     } else if h == 1 {
-        lo
+        d - 1
     } else {
         lo + k * (span - 1) / (h - 1)
     }
@@ -420,14 +421,16 @@ mod tests {
     }
 
     /// With a hidden layer narrower than the ordering (7 units over 20 inputs, as 500 over 784
-    /// pixels), every input but the last in the ordering still reaches some output, and the
-    /// degrees stay within 1..D-1.
+    /// pixels), every input but the last in the ordering still reaches some output, also through
+    /// stacked narrow layers and a single unit.
     #[test]
     fn a_narrow_layer_still_connects_every_input() {
         for (ord, hidden) in [
             (Ordering::Natural, vec![7]),
             (Ordering::Reversed, vec![5, 9]),
             (Ordering::Random(4), vec![3]),
+            (Ordering::Natural, vec![1]),
+            (Ordering::Reversed, vec![5, 1]),
         ] {
             let d = 20usize;
             let pos = ord.positions(d).unwrap();
