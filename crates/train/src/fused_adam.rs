@@ -51,7 +51,16 @@ impl FusedAdam {
             ));
         }
         #[cfg(genzoo_fused_adam)]
-        return imp::step(self, params, grads, m, v, step);
+        return imp::step(
+            self,
+            [
+                params.iter().collect(),
+                grads.iter().collect(),
+                m.to_vec(),
+                v.to_vec(),
+            ],
+            step,
+        );
         #[cfg(not(genzoo_fused_adam))]
         {
             let _ = step;
@@ -89,18 +98,14 @@ mod imp {
         t.as_ptr() as *mut c_void
     }
 
+    /// The kernel's call on `[params, grads, exp_avgs, exp_avg_sqs]` (checked to be of one
+    /// length by the caller).
     pub(super) fn step(
         a: &FusedAdam,
-        params: &[Tensor],
-        grads: &[Tensor],
-        m: &[&Tensor],
-        v: &[&Tensor],
+        lists: [Vec<&Tensor>; 4],
         step: &Tensor,
     ) -> Result<(), String> {
-        let p: Vec<_> = params.iter().map(handle).collect();
-        let g: Vec<_> = grads.iter().map(handle).collect();
-        let m: Vec<_> = m.iter().map(|t| handle(t)).collect();
-        let v: Vec<_> = v.iter().map(|t| handle(t)).collect();
+        let [p, g, m, v] = lists.map(|l| l.into_iter().map(handle).collect::<Vec<_>>());
         // SAFETY: each pointer is the `at::Tensor*` of a tensor borrowed for this call, the
         // arrays hold `p.len()` entries, and the C++ side copies the handles before use and
         // catches every exception.
