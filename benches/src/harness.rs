@@ -167,13 +167,18 @@ pub fn run(a: &BenchOptions) -> Result<()> {
         ),
         other => bail!("unknown benchmark `{other}`; known: engine, vae-mlp, vae-is-nll, grad-variance, realnvp, glow, maf, toy-flow, flow-sampling, pixelcnn, made, pixelcnn-sample, wavenet-sample, fid-domain, dcgan, gan-toy"),
     };
+    if a.rounds == 0 {
+        bail!("bench {}: --rounds must be at least 1", a.name);
+    }
     println!(
-        "bench {}: {} steps x {} rounds, {} thread(s), device {}",
+        "bench {}: {} steps x {} rounds, {} thread(s), device {}; genzoo's kernels: Adam {}, LeakyReLU {}",
         a.name,
         a.steps,
         a.rounds,
         t,
-        genzoo_core::device::device_name(device)
+        genzoo_core::device::device_name(device),
+        if genzoo_train::fused_adam_available() { "fused (at::_fused_adam_)" } else { "own multi-kernel update" },
+        if genzoo_gan::nets::leaky_relu_is_aten() { "at::leaky_relu" } else { "PReLU fallback" },
     );
     // A report-only third column: the same twin under torch.compile, where the script has it.
     let compiled: Option<Side> = match a.name.as_str() {

@@ -16,11 +16,14 @@ extern "C" {
 // be freed by tch as its own tensors are). Returns nullptr, or an error message to free with
 // genzoo_gan_free_error.
 char *genzoo_leaky_relu(const at::Tensor *x, double slope, at::Tensor **out) {
+  *out = nullptr;
   try {
     *out = new at::Tensor(at::leaky_relu(*x, slope));
     return nullptr;
   } catch (const std::exception &e) {
     return strdup(e.what());
+  } catch (...) {
+    return strdup("unknown C++ exception");
   }
 }
 

@@ -10,6 +10,12 @@ use crate::tricks::Tricks;
 use genzoo_core::data::DataKind;
 use genzoo_core::{CoreError, Result};
 
+/// Whether [`leaky_relu`] runs ATen's kernel (`leaky_relu.cpp` compiled in, cfg
+/// `genzoo_leaky_relu`) rather than the PReLU fallback.
+pub fn leaky_relu_is_aten() -> bool {
+    cfg!(genzoo_leaky_relu)
+}
+
 /// LeakyReLU, `max(x, slope x)` for `0 <= slope < 1`, any shape.
 ///
 /// ATen's own `leaky_relu` kernel with the slope given (through `leaky_relu.cpp`, which
@@ -48,10 +54,13 @@ mod aten {
         // SAFETY: `x.as_ptr()` is the `at::Tensor*` of a tensor borrowed for this call; the C++
         // side catches every exception and writes `out` only on success.
         let err = unsafe { genzoo_leaky_relu(x.as_ptr().cast(), slope, &mut out) };
-        if err.is_null() {
+        if err.is_null() && !out.is_null() {
             // SAFETY: on success `out` is a `new at::Tensor`, which tch's `Tensor` owns and
             // deletes on drop, as it does the tensors of its own C wrappers.
             return Ok(unsafe { Tensor::from_ptr(out.cast()) });
+        }
+        if err.is_null() {
+            return Err("leaky_relu: no tensor and no error (out of memory?)".into());
         }
         // SAFETY: a non-null return is a NUL-terminated string from strdup, freed once here.
         let msg = unsafe { CStr::from_ptr(err) }
@@ -343,6 +352,10 @@ mod tests {
 
     #[test]
     fn leaky_relu_matches_its_definition_and_gradient() {
+        assert!(
+            leaky_relu_is_aten(),
+            "leaky_relu.cpp was not compiled (see the build warnings); PReLU fallback in use"
+        );
         let x = Tensor::from_slice(&[-3.0f32, -0.5, 0.0, 0.25, 2.0])
             .view([1, 5])
             .set_requires_grad(true);

@@ -38,6 +38,8 @@ char *genzoo_fused_adam(at::Tensor **params, at::Tensor **grads, at::Tensor **ex
     return nullptr;
   } catch (const std::exception &e) {
     return strdup(e.what());
+  } catch (...) {
+    return strdup("unknown C++ exception");
   }
 }
 

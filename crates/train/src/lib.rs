@@ -39,6 +39,12 @@ mod tests;
 pub mod text;
 pub mod trainer;
 
+/// Whether Adam and AdamW step through PyTorch's fused kernel (`fused_adam.cpp` compiled in)
+/// rather than the optimizer's own multi-kernel update.
+pub fn fused_adam_available() -> bool {
+    fused_adam::available()
+}
+
 pub use config::{BestMetric, EarlyStopping, MetricMode, RunConfig, TrainConfig};
 pub use ema::EmaConfig;
 pub use optim::{OptimConfig, OptimKind, OptimOverride, Optimizer};
