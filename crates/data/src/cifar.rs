@@ -129,15 +129,30 @@ pub fn load_dir(dir: &Path) -> Result<Split> {
 }
 
 /// Extracts the members of a `.tar.gz` (or plain `.tar`) archive whose base names are in `wanted`
-/// into `out_dir` (flattened), each written atomically. Returns the paths written. Only regular
-/// files are considered; names are never used as paths, so the archive cannot write elsewhere.
+/// into `out_dir` (flattened), each written atomically. Returns the paths written, in the order
+/// of `wanted`. Only regular files are considered; names are never used as paths, so the archive
+/// cannot write elsewhere.
+///
+/// # Errors
+/// Those of [`read_members`]; [`CoreError::Io`] when a member cannot be written into `out_dir`.
+pub fn extract_members(archive: &Path, wanted: &[&str], out_dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for (name, bytes) in read_members(archive, wanted)? {
+        let dest = out_dir.join(name);
+        genzoo_core::io::write_atomic(&dest, &bytes)?;
+        written.push(dest);
+    }
+    Ok(written)
+}
+
+/// Reads the members of a `.tar.gz` (or plain `.tar`) archive whose base names are in `wanted`:
+/// `(base name, bytes)` in the order of `wanted`. Only regular files are considered.
 ///
 /// # Errors
 /// [`CoreError::Io`] when `archive` cannot be read; [`CoreError::Format`] naming `archive` when it
 /// is not valid gzip, a tar header has a bad size field, a member runs past the end (a truncated
-/// archive), or a name in `wanted` is not among its regular files; [`CoreError::Io`] when a member
-/// cannot be written into `out_dir`.
-pub fn extract_members(archive: &Path, wanted: &[&str], out_dir: &Path) -> Result<Vec<PathBuf>> {
+/// archive), or a name in `wanted` is not among its regular files.
+pub fn read_members(archive: &Path, wanted: &[&str]) -> Result<Vec<(String, Vec<u8>)>> {
     let bytes = std::fs::read(archive).map_err(|e| CoreError::io(archive, e))?;
     let tar = if super::idx::is_gzip(&bytes) {
         let mut out = Vec::new();
@@ -148,7 +163,7 @@ pub fn extract_members(archive: &Path, wanted: &[&str], out_dir: &Path) -> Resul
     } else {
         bytes
     };
-    let mut written = Vec::new();
+    let mut found: Vec<Option<Vec<u8>>> = vec![None; wanted.len()];
     let mut off = 0usize;
     while off + 512 <= tar.len() {
         let h = &tar[off..off + 512];
@@ -170,30 +185,44 @@ pub fn extract_members(archive: &Path, wanted: &[&str], out_dir: &Path) -> Resul
             CoreError::format(archive, format!("tar member `{name}` declares {size} bytes past the end (truncated archive)"))
         })?;
         let base = name.rsplit('/').next().unwrap_or("");
-        if (typeflag == b'0' || typeflag == 0) && wanted.contains(&base) {
-            let dest = out_dir.join(base);
-            genzoo_core::io::write_atomic(&dest, &tar[start..end])?;
-            written.push(dest);
+        if typeflag == b'0' || typeflag == 0 {
+            if let Some(i) = wanted.iter().position(|w| *w == base) {
+                found[i] = Some(tar[start..end].to_vec());
+            }
         }
         off = start + size.div_ceil(512) * 512;
     }
-    for w in wanted {
-        if !written
-            .iter()
-            .any(|p| p.file_name().is_some_and(|n| n == *w))
-        {
-            return Err(CoreError::format(
-                archive,
-                format!("archive holds no member `{w}`"),
-            ));
-        }
-    }
-    Ok(written)
+    wanted
+        .iter()
+        .zip(found)
+        .map(|(w, bytes)| {
+            bytes
+                .map(|b| (w.to_string(), b))
+                .ok_or_else(|| CoreError::format(archive, format!("archive holds no member `{w}`")))
+        })
+        .collect()
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A tar archive built by hand (ustar headers): `(path, bytes)` members, regular files.
+    pub(crate) fn tar_bytes(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
+        let mut tar = Vec::new();
+        for (name, data) in members {
+            let mut h = [0u8; 512];
+            h[..name.len()].copy_from_slice(name.as_bytes());
+            let size = format!("{:011o}\0", data.len());
+            h[124..136].copy_from_slice(size.as_bytes());
+            h[156] = b'0';
+            tar.extend_from_slice(&h);
+            tar.extend_from_slice(data);
+            tar.resize(tar.len().div_ceil(512) * 512, 0);
+        }
+        tar.extend_from_slice(&[0u8; 1024]);
+        tar
+    }
 
     fn record(label: u8, seed: u8) -> Vec<u8> {
         let mut r = vec![label];
@@ -232,22 +261,11 @@ mod tests {
     #[test]
     fn extracts_members_from_tar_gz() {
         let dir = tempfile::tempdir().unwrap();
-        // A tar with one wanted member and one other, built by hand (ustar headers).
-        let mut tar = Vec::new();
-        for (name, data) in [
+        // A tar with one wanted member and one other.
+        let tar = tar_bytes(&[
             ("cifar-10-batches-bin/readme.html", b"hi".to_vec()),
             ("cifar-10-batches-bin/test_batch.bin", record(4, 3)),
-        ] {
-            let mut h = [0u8; 512];
-            h[..name.len()].copy_from_slice(name.as_bytes());
-            let size = format!("{:011o}\0", data.len());
-            h[124..136].copy_from_slice(size.as_bytes());
-            h[156] = b'0';
-            tar.extend_from_slice(&h);
-            tar.extend_from_slice(&data);
-            tar.resize(tar.len().div_ceil(512) * 512, 0);
-        }
-        tar.extend_from_slice(&[0u8; 1024]);
+        ]);
         let archive = dir.path().join("c.tar.gz");
         std::fs::write(&archive, super::super::idx::gzip_bytes(&tar).unwrap()).unwrap();
         let out = extract_members(&archive, &["test_batch.bin"], dir.path()).unwrap();

@@ -1,6 +1,7 @@
 //! `mnist10k-colour`: the shipped `mnist10k` digits as 32x32 RGB images, so that the models
 //! built for colour images (DCGAN's 32x32 RGB networks, the channel masks of PixelCNN and
-//! PixelRNN) train and are scored on real data where CIFAR-10 cannot be fetched. Each digit is
+//! PixelRNN) train and are scored on small real data in minutes (CIFAR-10 itself: `cifar`,
+//! `cifar_png`). Each digit is
 //! padded by 2 pixels to 32x32 and drawn in its own foreground colour over its own background
 //! colour: `x_c = bg_c + (fg_c - bg_c) * ink`, with `ink` the grey value in `[0, 1]`, rounded to
 //! 8 bits. The colours are a fixed function of the split and the example's index (a SplitMix64

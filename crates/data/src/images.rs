@@ -6,11 +6,20 @@ use std::path::Path;
 use genzoo_core::{CoreError, Result};
 use tch::Tensor;
 
-/// Decodes one PNG into 8-bit channels: `(channels 1 or 3, height, width, pixels HWC)`; alpha is
-/// dropped, palettes and 16-bit samples are expanded and stripped to 8 bits.
+/// Decodes one PNG file into 8-bit channels (see [`decode_png_bytes`]).
 fn decode_png(path: &Path) -> Result<(i64, i64, i64, Vec<u8>)> {
-    let file = std::fs::File::open(path).map_err(|e| CoreError::io(path, e))?;
-    let mut dec = png::Decoder::new(std::io::BufReader::new(file));
+    let bytes = std::fs::read(path).map_err(|e| CoreError::io(path, e))?;
+    decode_png_bytes(&bytes, path)
+}
+
+/// Decodes the bytes of one PNG (`path` names it in errors) into 8-bit channels:
+/// `(channels 1 or 3, height, width, pixels HWC)`; alpha is dropped, palettes and 16-bit samples
+/// are expanded and stripped to 8 bits.
+///
+/// # Errors
+/// [`CoreError::Format`] naming `path` when the bytes are not a readable PNG.
+pub(crate) fn decode_png_bytes(bytes: &[u8], path: &Path) -> Result<(i64, i64, i64, Vec<u8>)> {
+    let mut dec = png::Decoder::new(std::io::Cursor::new(bytes));
     dec.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     let mut reader = dec
         .read_info()
@@ -22,6 +31,10 @@ fn decode_png(path: &Path) -> Result<(i64, i64, i64, Vec<u8>)> {
     let (w, h) = (info.width as usize, info.height as usize);
     let per = info.color_type.samples();
     let keep = if per >= 3 { 3 } else { 1 };
+    if per == keep {
+        buf.truncate(w * h * per);
+        return Ok((keep as i64, h as i64, w as i64, buf));
+    }
     let mut px = Vec::with_capacity(w * h * keep);
     for p in buf[..w * h * per].chunks(per) {
         px.extend_from_slice(&p[..keep]);

