@@ -31,14 +31,20 @@ def timed(fn, steps):
     return (time.perf_counter() - t0) / steps
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(doc):
+    """`--steps`, `--threads`, `--rounds` of the MADE ablations; sets the threads and seed 0."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    return args
+
+
+def main():
+    args = parse_args(__doc__)
     model = MADE()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
     x = torch.bernoulli(torch.full((BATCH, D), 0.3))

@@ -13,20 +13,26 @@
 //! The draw used by training comes from the trainer's seeded generator (see
 //! [`crate::model::Autoregressive::start_step`]), so resumed runs are exact.
 //!
+//! Training computes MADE's gradients itself ([`Autoregressive::nll_and_grads`]: the Bernoulli
+//! NLL's gradient `(sigmoid(l) - x) / b` back-propagated by
+//! `genzoo_core::layers::made_backprop` in buffers kept from step to step), the same numbers as
+//! autograd's without its graph or a fresh tensor per step. With one fixed mask the masked
+//! products skip the zero blocks of its staircases (`Products::Blocked`).
+//!
 //! Cached sampling: the first hidden layer's pre-activation is kept and updated by one column of
 //! its (masked) weight after each draw, `a += W[:, d] x_d`, and only the output of the next
 //! dimension is computed, so a step costs `O(H)` for one hidden layer instead of a whole pass.
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
-use crate::model::{check_input, commit, Autoregressive, CachedSample, SampleJob};
+use crate::model::{check_input, commit, Autoregressive, CachedSample, SampleJob, StepGrads};
 use crate::sampling;
 use genzoo_core::data::DataKind;
 use genzoo_core::layers::made::{made_masks, mask_tensor};
-use genzoo_core::layers::{Made as MadeNet, MadeConfig, Ordering};
+use genzoo_core::layers::{Made as MadeNet, MadeConfig, MadeWorkspace, Ordering, Products};
 use genzoo_core::obs::{Likelihood, Prepared};
 use genzoo_core::{CoreError, Result};
 
@@ -84,6 +90,20 @@ pub struct Made {
     /// The mask draw the layers hold now.
     draw: Cell<u64>,
     device: tch::Device,
+    /// The analytic training step's buffers, for the last batch size seen.
+    step_buffers: RefCell<Option<StepBuffers>>,
+}
+
+/// Groups of rows (and of columns) per mask in the blocked products of a one-mask MADE: 4 does
+/// 62.5% of the dense work on the `mnist` preset's staircases (784-500-784).
+const PRODUCT_GROUPS: i64 = 4;
+
+/// The buffers of [`Made`]'s analytic training step for one batch size.
+#[derive(Debug)]
+struct StepBuffers {
+    ws: MadeWorkspace,
+    /// `dNLL/dlogits`, `[b, D]`.
+    grad_logits: Tensor,
 }
 
 impl Made {
@@ -122,6 +142,7 @@ impl Made {
             net,
             draw: Cell::new(u64::MAX),
             device: p.device(),
+            step_buffers: RefCell::new(None),
         };
         made.use_draw(0)?;
         Ok(made)
@@ -207,6 +228,50 @@ impl Autoregressive for Made {
             .f_logsumexp([0], false)?
             .f_sub_scalar((k as f64).ln())?
             .f_to_kind(Kind::Float)?)
+    }
+    fn nll_and_grads(
+        &self,
+        prep: &Prepared,
+        _labels: Option<&Tensor>,
+    ) -> Result<Option<StepGrads>> {
+        check_input(&self.cfg.data, &prep.input)?;
+        let n = prep.input.size()[0];
+        let x = prep.input.f_reshape([n, -1])?;
+        let target = prep.target.f_reshape([n, -1])?;
+        let mut slot = self.step_buffers.borrow_mut();
+        if slot.as_ref().map(|b| b.ws.batch()) != Some(n) {
+            // One fixed mask: compute only its staircase's blocks. Masks redrawn at every step:
+            // dense products (reading each new mask's blocks would cost a pass over it).
+            let products = if self.cfg.masks == 1 {
+                Products::Blocked {
+                    groups: PRODUCT_GROUPS,
+                }
+            } else {
+                Products::Dense
+            };
+            *slot = Some(StepBuffers {
+                ws: MadeWorkspace::new(&self.net, n, products)?,
+                grad_logits: x.f_empty_like()?,
+            });
+        }
+        let Some(buf) = slot.as_mut() else {
+            return Ok(None);
+        };
+        let _guard = tch::no_grad_guard();
+        let logits = self.net.forward_train(&x, &mut buf.ws)?;
+        // -log p(x) = sum_d BCE(l_d, x_d), averaged over the batch; d/dl = (sigmoid(l) - x) / n.
+        let nll = logits
+            .f_binary_cross_entropy_with_logits(
+                &target,
+                None::<Tensor>,
+                None::<Tensor>,
+                tch::Reduction::Sum,
+            )?
+            .f_div_scalar(n as f64)?;
+        let _ = logits.f_sigmoid_out(&buf.grad_logits)?;
+        let _ = buf.grad_logits.f_sub_(&target)?.f_div_scalar_(n as f64)?;
+        let grads = self.net.backprop(&mut buf.ws, &buf.grad_logits)?;
+        Ok(Some(StepGrads { nll, grads }))
     }
     fn order(&self) -> Vec<i64> {
         // Generate pixels in the order of the draw the masks hold.

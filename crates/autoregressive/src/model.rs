@@ -24,6 +24,15 @@ use genzoo_core::model::{
 use genzoo_core::obs::{Likelihood, Mode, Prepared};
 use genzoo_core::{CoreError, Result};
 
+/// A training step's numbers computed by the model itself ([`Autoregressive::nll_and_grads`]).
+#[derive(Debug)]
+pub struct StepGrads {
+    /// The batch's mean NLL, nats per example (0-dim).
+    pub nll: Tensor,
+    /// `(parameter, gradient)` for every trainable parameter.
+    pub grads: Vec<(Tensor, Tensor)>,
+}
+
 /// An autoregressive model of images `[c, h, w]` with an exact likelihood.
 pub trait Autoregressive {
     /// The model's name in the catalogue (`pixelcnn`).
@@ -56,6 +65,21 @@ pub trait Autoregressive {
     fn log_prob(&self, prep: &Prepared, labels: Option<&Tensor>, train: bool) -> Result<Tensor> {
         self.likelihood()
             .log_prob(&self.params(&prep.input, labels, train)?, &prep.target)
+    }
+    /// A training step's mean NLL (nats per example, a 0-dim tensor) with its gradient for the
+    /// trainable parameters as `(parameter, gradient)` pairs, computed by the model itself
+    /// without an autograd graph (MADE's analytic gradients); `None`, the default, lets the
+    /// engine back-propagate the mean of `-`[`Autoregressive::log_prob`]. Both give the same
+    /// numbers (each model that has this tests it against autograd).
+    ///
+    /// # Errors
+    /// As [`Autoregressive::params`].
+    fn nll_and_grads(
+        &self,
+        _prep: &Prepared,
+        _labels: Option<&Tensor>,
+    ) -> Result<Option<StepGrads>> {
+        Ok(None)
     }
     /// Flat indices into `[c, h, w]` in the order positions are generated: raster order, the
     /// channels of a pixel innermost (R, then G, then B), unless the model has its own order.
@@ -318,6 +342,10 @@ impl<N: Autoregressive> Network for Ar<N> {
         self.net.start_step(draw)?;
         let prep = self.net.likelihood().prepare(&batch.x, Mode::Train)?;
         let labels = self.labels(batch.y.as_ref())?;
+        if let Some(StepGrads { nll, grads }) = self.net.nll_and_grads(&prep, labels)? {
+            opt.apply_grads("model", &grads)?;
+            return Ok(Losses::new(nll.shallow_clone()).with("nll", nll));
+        }
         let nll = self
             .net
             .log_prob(&prep, labels, true)?

@@ -256,6 +256,9 @@ impl Optimize for StageOne<'_> {
     fn minimize(&mut self, _group: &str, loss: &Tensor) -> Result<()> {
         self.0.minimize("vq", loss)
     }
+    fn apply_grads(&mut self, _group: &str, grads: &[(Tensor, Tensor)]) -> Result<()> {
+        self.0.apply_grads("vq", grads)
+    }
     fn step(&self) -> u64 {
         self.0.step()
     }

@@ -61,15 +61,28 @@ struct StepOptim<'a> {
     step: u64,
 }
 
+impl StepOptim<'_> {
+    fn unknown(&self, group: &str) -> CoreError {
+        CoreError::Unknown {
+            what: "parameter group",
+            name: group.to_string(),
+            known: self.opts.keys().cloned().collect::<Vec<_>>().join(", "),
+        }
+    }
+    fn group(&mut self, group: &str) -> Result<&mut Optimizer> {
+        if !self.opts.contains_key(group) {
+            return Err(self.unknown(group));
+        }
+        self.opts
+            .get_mut(group)
+            .ok_or_else(|| CoreError::Invalid(format!("parameter group `{group}` vanished")))
+    }
+}
+
 impl Optimize for StepOptim<'_> {
     fn minimize(&mut self, group: &str, loss: &Tensor) -> Result<()> {
-        let Some(opt) = self.opts.get_mut(group) else {
-            return Err(CoreError::Unknown {
-                what: "parameter group",
-                name: group.to_string(),
-                known: self.opts.keys().cloned().collect::<Vec<_>>().join(", "),
-            });
-        };
+        let clip = self.clip;
+        let opt = self.group(group)?;
         // Gradients of this group's parameters only, returned rather than accumulated into
         // `.grad`: other groups are neither computed nor touched, and no zeroing is needed.
         let params: Vec<Tensor> = opt
@@ -78,10 +91,20 @@ impl Optimize for StepOptim<'_> {
             .map(|(_, p)| p.shallow_clone())
             .collect();
         let grads = Tensor::f_run_backward(&[loss], &params, false, false)?;
-        if let Some(c) = self.clip {
+        if let Some(c) = clip {
             clip_grads(&grads, c);
         }
         opt.step_with(grads);
+        Ok(())
+    }
+    fn apply_grads(&mut self, group: &str, grads: &[(Tensor, Tensor)]) -> Result<()> {
+        let clip = self.clip;
+        let opt = self.group(group)?;
+        let ordered = grads_in_order(opt.params(), group, grads)?;
+        if let Some(c) = clip {
+            clip_grads(&ordered, c);
+        }
+        opt.step_with(ordered);
         Ok(())
     }
     fn step(&self) -> u64 {
@@ -91,12 +114,44 @@ impl Optimize for StepOptim<'_> {
         self.opts
             .get(group)
             .map(Optimizer::steps_taken)
-            .ok_or_else(|| CoreError::Unknown {
-                what: "parameter group",
-                name: group.to_string(),
-                known: self.opts.keys().cloned().collect::<Vec<_>>().join(", "),
-            })
+            .ok_or_else(|| self.unknown(group))
     }
+}
+
+/// `grads` (`(parameter, gradient)` pairs) laid out in the order of `params`, undefined where a
+/// parameter has no pair; a parameter is matched by identity (same storage, offset, size and
+/// stride).
+///
+/// # Errors
+/// [`CoreError::Invalid`] when a pair's parameter is not in `params`; [`CoreError::Shape`]
+/// (`gradient`) when a gradient is not shaped like its parameter.
+pub(crate) fn grads_in_order(
+    params: &[(String, Tensor)],
+    group: &str,
+    grads: &[(Tensor, Tensor)],
+) -> Result<Vec<Tensor>> {
+    let mut ordered: Vec<Tensor> = params.iter().map(|_| Tensor::new()).collect();
+    for (p, g) in grads {
+        let Some(i) = params.iter().position(|(_, q)| q.is_set_to(p)) else {
+            return Err(CoreError::Invalid(format!(
+                "a gradient for a tensor of shape {:?} that is not a parameter of group `{group}`",
+                p.size()
+            )));
+        };
+        if g.size() != p.size() {
+            return Err(CoreError::shape(
+                "gradient",
+                format!(
+                    "{:?} for parameter `{}` of shape {:?}",
+                    g.size(),
+                    params[i].0,
+                    p.size()
+                ),
+            ));
+        }
+        ordered[i] = g.shallow_clone();
+    }
+    Ok(ordered)
 }
 
 /// What the step loop, evaluation and checkpointing need during a run.
@@ -438,5 +493,105 @@ fn tracked_value(report: &EvalReport, cfg: &TrainConfig) -> Result<Option<f64>> 
                     .join(", ")
             ),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optim::{OptimConfig, OptimKind};
+    use tch::Device;
+
+    /// `apply_grads` matches pairs to parameters by identity in any order, leaves a parameter
+    /// without a pair alone, clips, and names a foreign tensor, a misshapen gradient and an
+    /// unknown group.
+    #[test]
+    fn applied_gradients_step_the_right_parameters() {
+        let a = Tensor::ones([2, 3], (Kind::Float, Device::Cpu));
+        let b = Tensor::ones([4], (Kind::Float, Device::Cpu));
+        let sgd = OptimConfig {
+            kind: OptimKind::Sgd,
+            lr: 0.1,
+            ..OptimConfig::default()
+        };
+        let opt = Optimizer::new(
+            sgd,
+            vec![
+                ("a".into(), a.shallow_clone()),
+                ("b".into(), b.shallow_clone()),
+            ],
+        );
+        let mut opts = BTreeMap::from([("model".to_string(), opt)]);
+        let mut handle = StepOptim {
+            opts: &mut opts,
+            clip: None,
+            step: 0,
+        };
+        let ga = Tensor::full([2, 3], 2.0, (Kind::Float, Device::Cpu));
+        let gb = Tensor::full([4], -1.0, (Kind::Float, Device::Cpu));
+        handle
+            .apply_grads(
+                "model",
+                &[
+                    (b.shallow_clone(), gb),
+                    (a.shallow_clone(), ga.shallow_clone()),
+                ],
+            )
+            .unwrap();
+        assert!(a.allclose(
+            &Tensor::full([2, 3], 0.8, (Kind::Float, Device::Cpu)),
+            1e-6,
+            1e-6,
+            false
+        ));
+        assert!(b.allclose(
+            &Tensor::full([4], 1.1, (Kind::Float, Device::Cpu)),
+            1e-6,
+            1e-6,
+            false
+        ));
+        // Only `a`: `b` stays.
+        handle
+            .apply_grads("model", &[(a.shallow_clone(), ga)])
+            .unwrap();
+        assert!((a.double_value(&[0, 0]) - 0.6).abs() < 1e-6);
+        assert!((b.double_value(&[0]) - 1.1).abs() < 1e-6);
+        // Clipped to norm 1: a gradient of norm 10 moves `b` by lr * 0.1 per entry of 5.
+        handle.clip = Some(1.0);
+        let g10 = Tensor::full([4], 5.0, (Kind::Float, Device::Cpu));
+        handle
+            .apply_grads("model", &[(b.shallow_clone(), g10)])
+            .unwrap();
+        assert!((b.double_value(&[0]) - (1.1 - 0.1 * 0.5)).abs() < 1e-5);
+
+        let foreign = Tensor::ones([4], (Kind::Float, Device::Cpu));
+        let e = handle
+            .apply_grads(
+                "model",
+                &[(foreign.shallow_clone(), foreign.shallow_clone())],
+            )
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("not a parameter of group `model`"),
+            "{e}"
+        );
+        let e = handle
+            .apply_grads(
+                "model",
+                &[(
+                    b.shallow_clone(),
+                    Tensor::ones([5], (Kind::Float, Device::Cpu)),
+                )],
+            )
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("gradient") && e.to_string().contains("`b`"),
+            "{e}"
+        );
+        let e = handle.apply_grads("critic", &[]).unwrap_err();
+        assert!(
+            e.to_string().contains("critic") && e.to_string().contains("model"),
+            "{e}"
+        );
     }
 }

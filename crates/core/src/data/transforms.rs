@@ -14,7 +14,7 @@
 //!
 //! The random transforms draw from torch's global generator, which the trainer reseeds from
 //! (seed, step) before every step: runs are reproducible and resume exactly.
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 use tch::{Kind, Tensor};
 
 use super::{DataKind, Dataset};
@@ -57,14 +57,33 @@ pub fn dequantize(x: &Tensor) -> Result<Tensor> {
     Ok((&xf + xf.rand_like()) / 256.0)
 }
 
-/// Dynamic binarization: `f32` in {0,1} with P(1) = x / 255. Uses torch's global generator, so
-/// each call (each epoch) draws a new binarization.
+/// Dynamic binarization: `f32` in {0,1} with P(1) = x / 255, a new draw at every call (every
+/// epoch). On the CPU, pixel x is 1 when a level u drawn uniformly from 0..=254 is below x
+/// (P = x / 255 exactly), the levels coming from a ChaCha8 stream seeded by one draw of torch's
+/// global generator: about five times faster than libtorch's serial `bernoulli` kernel (700 us
+/// against 140 us for a batch of 128 digits on 2 cores), and still fixed by the trainer's reseeding. Elsewhere
+/// torch's `bernoulli` on the device.
 ///
 /// # Errors
-/// [`CoreError::Shape`] (`binarize input`) when `x` is not a `Uint8` tensor.
+/// [`CoreError::Shape`] (`binarize input`) when `x` is not a `Uint8` tensor; a libtorch error.
 pub fn binarize_dynamic(x: &Tensor) -> Result<Tensor> {
     check_u8(x, "binarize input")?;
-    Ok(scale_unit(x).bernoulli())
+    if x.device() != tch::Device::Cpu {
+        return Ok(scale_unit(x).f_bernoulli()?);
+    }
+    let seed = Tensor::f_randint(i64::MAX, [1], (Kind::Int64, tch::Device::Cpu))?
+        .f_int64_value(&[0])? as u64;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut levels = vec![0u8; x.numel()];
+    rng.fill(levels.as_mut_slice());
+    for u in levels.iter_mut().filter(|u| **u == u8::MAX) {
+        // Rejection: 255 is redrawn, so the levels are uniform over 0..=254.
+        while *u == u8::MAX {
+            *u = rng.gen();
+        }
+    }
+    let u = Tensor::f_from_slice(&levels)?.f_view(x.size().as_slice())?;
+    Ok(x.f_gt_tensor(&u)?.f_to_kind(Kind::Float)?)
 }
 
 /// Deterministic threshold binarization (x > threshold), `f32` in {0,1}.
@@ -230,6 +249,20 @@ mod tests {
         let b1 = binarize_dynamic(&x).unwrap();
         let b2 = binarize_dynamic(&x).unwrap();
         let st = binarize_static(&x, 7, 0).unwrap();
+        // The dynamic draw follows torch's generator: reseeding repeats it, the next call differs.
+        tch::manual_seed(1);
+        assert!(binarize_dynamic(&x).unwrap().equal(&b1));
+        assert!(!b2.equal(&b1));
+        // Level 0 never fires and 255 always does, in the dynamic draw too.
+        let (l0, l255) = (x.eq(0), x.eq(255));
+        assert!(
+            l0.sum(Kind::Int64).int64_value(&[]) > 0 && l255.sum(Kind::Int64).int64_value(&[]) > 0
+        );
+        assert_eq!(
+            b2.masked_select(&l0).sum(Kind::Float).double_value(&[]),
+            0.0
+        );
+        assert!(bool::try_from(b2.masked_select(&l255).eq(1.0).all()).unwrap());
         for b in [&b1, &st] {
             assert!(bool::try_from(b.eq(0.0).logical_or(&b.eq(1.0)).all()).unwrap());
             // Per-pixel frequency matches x/255 within 4 standard errors (n = 4000).

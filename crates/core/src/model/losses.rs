@@ -93,6 +93,16 @@ pub trait Optimize {
     /// [`crate::CoreError::Unknown`] for a group the model does not declare; a libtorch error
     /// when `loss` does not depend on any parameter.
     fn minimize(&mut self, group: &str, loss: &Tensor) -> Result<()>;
+    /// Steps `group`'s optimizer once with gradients the model computed itself, as
+    /// `(parameter, gradient)` pairs (e.g. MADE's analytic gradients, no autograd graph),
+    /// clipped as in [`Optimize::minimize`]; a parameter of the group without a pair is not
+    /// updated this step.
+    ///
+    /// # Errors
+    /// [`crate::CoreError::Unknown`] for a group the model does not declare;
+    /// [`crate::CoreError::Invalid`] when a pair's parameter is not in the group;
+    /// [`crate::CoreError::Shape`] (`gradient`) when a gradient is not shaped like its parameter.
+    fn apply_grads(&mut self, group: &str, grads: &[(Tensor, Tensor)]) -> Result<()>;
     /// The global step being taken (0-based): one call of `train_step`.
     fn step(&self) -> u64;
     /// How many optimizer steps `group` has taken over the whole run (kept across resumes): what

@@ -16,6 +16,9 @@ impl Optimize for NoOp {
     fn minimize(&mut self, _group: &str, _loss: &Tensor) -> Result<()> {
         Ok(())
     }
+    fn apply_grads(&mut self, _group: &str, _grads: &[(Tensor, Tensor)]) -> Result<()> {
+        Ok(())
+    }
     fn step(&self) -> u64 {
         0
     }

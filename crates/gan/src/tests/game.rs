@@ -61,6 +61,9 @@ impl Optimize for SpyOpt<'_> {
         seen.calls.push(format!("{step}:{group}"));
         Ok(())
     }
+    fn apply_grads(&mut self, group: &str, grads: &[(Tensor, Tensor)]) -> Result<()> {
+        self.inner.apply_grads(group, grads)
+    }
     fn step(&self) -> u64 {
         self.inner.step()
     }
@@ -270,6 +273,9 @@ impl Optimize for AtStep {
         assert_eq!(group, "disc", "the generator must not be updated");
         self.1 += 1;
         Ok(())
+    }
+    fn apply_grads(&mut self, group: &str, _grads: &[(Tensor, Tensor)]) -> Result<()> {
+        self.minimize(group, &Tensor::new())
     }
     fn step(&self) -> u64 {
         self.0
