@@ -3,10 +3,10 @@
 ratio a PyTorch user could also get without autograd.
 
 genzoo's MADE (`genzoo_core::layers::made_backprop`, session 19) computes its gradients by the
-chain rule into buffers kept from step to step (no autograd graph, no fresh tensor per step), and
-with one fixed mask computes only the blocks of the masks' staircases that hold nonzero entries
-(4 groups of rows and of columns: 62.5% of the dense work on 784-500-784). This script times, on
-the same batch and with the same fused Adam:
+chain rule into buffers kept from step to step (no autograd graph, no fresh tensor of the
+network's size per step), and with one fixed mask computes only the blocks of the masks'
+staircases that hold nonzero entries (4 groups of rows and of columns: 62.5% of the dense work on
+784-500-784). This script times, on the same batch and with the same fused Adam:
 
 * `twin`: the autograd step of `benches/made.py` (what `bench made` compares against);
 * `manual`: the hand-written step with dense masked products in preallocated buffers;

@@ -16,8 +16,9 @@
 //! Training computes MADE's gradients itself ([`Autoregressive::nll_and_grads`]: the Bernoulli
 //! NLL's gradient `(sigmoid(l) - x) / b` back-propagated by
 //! `genzoo_core::layers::made_backprop` in buffers kept from step to step), the same numbers as
-//! autograd's without its graph or a fresh tensor per step. With one fixed mask the masked
-//! products skip the zero blocks of its staircases (`Products::Blocked`).
+//! autograd's up to rounding, without its graph or a fresh tensor of the network's size per
+//! step. With one fixed mask the masked products skip the zero blocks of its staircases
+//! (`Products::Blocked`).
 //!
 //! Cached sampling: the first hidden layer's pre-activation is kept and updated by one column of
 //! its (masked) weight after each draw, `a += W[:, d] x_d`, and only the output of the next
@@ -239,7 +240,7 @@ impl Autoregressive for Made {
         let x = prep.input.f_reshape([n, -1])?;
         let target = prep.target.f_reshape([n, -1])?;
         let mut slot = self.step_buffers.borrow_mut();
-        if slot.as_ref().map(|b| b.ws.batch()) != Some(n) {
+        if !slot.as_ref().is_some_and(|b| b.ws.fits(&self.net, n)) {
             // One fixed mask: compute only its staircase's blocks. Masks redrawn at every step:
             // dense products (reading each new mask's blocks would cost a pass over it).
             let products = if self.cfg.masks == 1 {

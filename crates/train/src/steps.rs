@@ -123,8 +123,9 @@ impl Optimize for StepOptim<'_> {
 /// stride).
 ///
 /// # Errors
-/// [`CoreError::Invalid`] when a pair's parameter is not in `params`; [`CoreError::Shape`]
-/// (`gradient`) when a gradient is not shaped like its parameter.
+/// [`CoreError::Invalid`] when a pair's parameter is not in `params` (or is undefined) or has
+/// two pairs; [`CoreError::Shape`] (`gradient`) when a gradient is undefined or differs from its
+/// parameter in shape, dtype or device.
 pub(crate) fn grads_in_order(
     params: &[(String, Tensor)],
     group: &str,
@@ -132,22 +133,37 @@ pub(crate) fn grads_in_order(
 ) -> Result<Vec<Tensor>> {
     let mut ordered: Vec<Tensor> = params.iter().map(|_| Tensor::new()).collect();
     for (p, g) in grads {
-        let Some(i) = params.iter().position(|(_, q)| q.is_set_to(p)) else {
+        let found = match p.defined() {
+            true => params.iter().position(|(_, q)| q.is_set_to(p)),
+            false => None,
+        };
+        let Some(i) = found else {
+            let shape = if p.defined() { p.size() } else { Vec::new() };
             return Err(CoreError::Invalid(format!(
-                "a gradient for a tensor of shape {:?} that is not a parameter of group `{group}`",
-                p.size()
+                "a gradient for a tensor of shape {shape:?} that is not a parameter of group `{group}`"
             )));
         };
-        if g.size() != p.size() {
+        let name = &params[i].0;
+        if !g.defined() || g.size() != p.size() || g.kind() != p.kind() || g.device() != p.device()
+        {
+            let got = match g.defined() {
+                true => format!("{:?} {:?} on {:?}", g.size(), g.kind(), g.device()),
+                false => "an undefined tensor".to_string(),
+            };
             return Err(CoreError::shape(
                 "gradient",
                 format!(
-                    "{:?} for parameter `{}` of shape {:?}",
-                    g.size(),
-                    params[i].0,
-                    p.size()
+                    "{got} for parameter `{name}`, which is {:?} {:?} on {:?}",
+                    p.size(),
+                    p.kind(),
+                    p.device()
                 ),
             ));
+        }
+        if ordered[i].defined() {
+            return Err(CoreError::Invalid(format!(
+                "two gradients for parameter `{name}` of group `{group}`"
+            )));
         }
         ordered[i] = g.shallow_clone();
     }
@@ -588,6 +604,30 @@ mod tests {
             e.to_string().contains("gradient") && e.to_string().contains("`b`"),
             "{e}"
         );
+        let e = handle
+            .apply_grads("model", &[(b.shallow_clone(), Tensor::new())])
+            .unwrap_err();
+        assert!(e.to_string().contains("undefined"), "{e}");
+        let g64 = Tensor::ones([4], (Kind::Double, Device::Cpu));
+        let e = handle
+            .apply_grads("model", &[(b.shallow_clone(), g64)])
+            .unwrap_err();
+        assert!(e.to_string().contains("Double"), "{e}");
+        let g1 = Tensor::ones([4], (Kind::Float, Device::Cpu));
+        let e = handle
+            .apply_grads(
+                "model",
+                &[
+                    (b.shallow_clone(), g1.shallow_clone()),
+                    (b.shallow_clone(), g1),
+                ],
+            )
+            .unwrap_err();
+        assert!(e.to_string().contains("two gradients"), "{e}");
+        let e = handle
+            .apply_grads("model", &[(Tensor::new(), Tensor::new())])
+            .unwrap_err();
+        assert!(e.to_string().contains("not a parameter"), "{e}");
         let e = handle.apply_grads("critic", &[]).unwrap_err();
         assert!(
             e.to_string().contains("critic") && e.to_string().contains("model"),

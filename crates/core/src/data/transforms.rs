@@ -60,9 +60,9 @@ pub fn dequantize(x: &Tensor) -> Result<Tensor> {
 /// Dynamic binarization: `f32` in {0,1} with P(1) = x / 255, a new draw at every call (every
 /// epoch). On the CPU, pixel x is 1 when a level u drawn uniformly from 0..=254 is below x
 /// (P = x / 255 exactly), the levels coming from a ChaCha8 stream seeded by one draw of torch's
-/// global generator: about five times faster than libtorch's serial `bernoulli` kernel (700 us
-/// against 140 us for a batch of 128 digits on 2 cores), and still fixed by the trainer's reseeding. Elsewhere
-/// torch's `bernoulli` on the device.
+/// global generator, so the trainer's reseeding still fixes them. That takes about 140 us for a
+/// batch of 128 digits on 2 cores, against 700 us for libtorch's serial `bernoulli` kernel,
+/// which other devices keep.
 ///
 /// # Errors
 /// [`CoreError::Shape`] (`binarize input`) when `x` is not a `Uint8` tensor; a libtorch error.

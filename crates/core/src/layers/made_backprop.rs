@@ -28,8 +28,9 @@ pub enum Products {
     /// connectivity-agnostic training).
     Dense,
     /// Only the blocks of each mask holding its nonzero entries, `groups` groups of rows and of
-    /// columns per mask, read from the mask again whenever it changes (a pass over it): for masks
-    /// that seldom change.
+    /// columns per mask, read from the mask again whenever its version counter or storage changes
+    /// (a pass over it; every in-place write through libtorch, `copy_` and checkpoint loading
+    /// included, bumps the counter): for masks that seldom change.
     Blocked { groups: i64 },
 }
 
@@ -57,6 +58,21 @@ pub struct MadeWorkspace {
     grads: Vec<(Tensor, Tensor)>,
     /// The input of the last forward pass (a handle, not a copy).
     input: Option<Tensor>,
+    /// Every mask's state at the last forward pass (`backprop` refuses changed masks).
+    forward_masks: Vec<(i64, usize)>,
+    /// `(out, in)` of every layer, the dtype and the device the buffers were made for.
+    shapes: Vec<(i64, i64)>,
+    kind: Kind,
+    device: tch::Device,
+}
+
+/// The state of a mask: its version counter (bumped by every in-place write, `copy_` included)
+/// and its storage.
+fn mask_key(layer: &MaskedLinear) -> Result<(i64, usize)> {
+    Ok((
+        layer.mask.f_internal_version()?,
+        layer.mask.data_ptr() as usize,
+    ))
 }
 
 impl MadeWorkspace {
@@ -93,11 +109,16 @@ impl MadeWorkspace {
             deltas: Vec::new(),
             grads: Vec::new(),
             input: None,
+            forward_masks: Vec::new(),
+            shapes: Vec::new(),
+            kind: made.layers[0].weight.kind(),
+            device: made.layers[0].weight.device(),
         };
         let last = made.layers.len() - 1;
         for (l, layer) in made.layers.iter().enumerate() {
             let opts = (layer.weight.kind(), layer.weight.device());
             let (out, inp) = (layer.weight.size()[0], layer.weight.size()[1]);
+            ws.shapes.push((out, inp));
             ws.blocks.push(LayerBlocks {
                 key: None,
                 blocks: MaskBlocks::dense(out, inp),
@@ -120,6 +141,21 @@ impl MadeWorkspace {
         self.batch
     }
 
+    /// Whether this workspace was made for `made`'s layer shapes, dtype and device and for
+    /// batches of `batch` (if not, make a new one).
+    pub fn fits(&self, made: &Made, batch: i64) -> bool {
+        let w = &made.layers[0].weight;
+        batch == self.batch
+            && w.kind() == self.kind
+            && w.device() == self.device
+            && made.layers.len() == self.shapes.len()
+            && made
+                .layers
+                .iter()
+                .zip(&self.shapes)
+                .all(|(l, &(o, i))| l.weight.size() == [o, i])
+    }
+
     /// `y [batch, out_per_dim * D]` of the last [`Made::forward_train`].
     pub fn output(&self) -> &Tensor {
         &self.acts[self.acts.len() - 1]
@@ -138,10 +174,7 @@ impl MadeWorkspace {
         let Products::Blocked { groups } = self.products else {
             return Ok(());
         };
-        let key = Some((
-            layer.mask.f_internal_version()?,
-            layer.mask.data_ptr() as usize,
-        ));
+        let key = Some(mask_key(layer)?);
         if self.blocks[l].key == key {
             return Ok(());
         }
@@ -157,6 +190,7 @@ impl MadeWorkspace {
             key,
             blocks: MaskBlocks::of(&values, rows, cols, groups),
         };
+        // New blocks may leave out what the old ones covered: nothing of it may stay behind.
         let _ = self.masked[l].f_zero_()?;
         let _ = self.grads[l].0.f_zero_()?;
         Ok(())
@@ -175,20 +209,31 @@ impl Made {
     /// rewritten by the next pass). Runs without gradient tracking.
     ///
     /// # Errors
+    /// [`CoreError::Invalid`] when `ws` does not [fit](MadeWorkspace::fits) this network;
     /// [`CoreError::Shape`] (`made input`) when `x` is not `[ws.batch(), input_dim]` or differs in
     /// dtype or device from the weights; a libtorch error from a kernel.
     pub fn forward_train(&self, x: &Tensor, ws: &mut MadeWorkspace) -> Result<Tensor> {
         let w = &self.layers[0].weight;
-        if x.size() != [ws.batch, self.cfg.input_dim] || x.kind() != w.kind() {
+        if !ws.fits(self, ws.batch) {
+            return Err(CoreError::Invalid(
+                "MADE workspace made for another network, dtype or device".into(),
+            ));
+        }
+        if x.size() != [ws.batch, self.cfg.input_dim]
+            || x.kind() != w.kind()
+            || x.device() != w.device()
+        {
             return Err(CoreError::shape(
                 "made input",
                 format!(
-                    "expected [{}, {}] {:?}, got {:?} {:?}",
+                    "expected [{}, {}] {:?} on {:?}, got {:?} {:?} on {:?}",
                     ws.batch,
                     self.cfg.input_dim,
                     w.kind(),
+                    w.device(),
                     x.size(),
-                    x.kind()
+                    x.kind(),
+                    x.device()
                 ),
             ));
         }
@@ -218,6 +263,7 @@ impl Made {
             }
         }
         ws.input = Some(x.shallow_clone());
+        ws.forward_masks = self.layers.iter().map(mask_key).collect::<Result<_>>()?;
         Ok(ws.output().shallow_clone())
     }
 
@@ -227,7 +273,8 @@ impl Made {
     /// exactly zero gradient).
     ///
     /// # Errors
-    /// [`CoreError::Invalid`] before any forward pass; [`CoreError::Shape`] (`made grad_out`) when
+    /// [`CoreError::Invalid`] before any forward pass, when `ws` does not fit this network, or
+    /// when a mask changed since the forward pass; [`CoreError::Shape`] (`made grad_out`) when
     /// `grad_out` is not shaped like the output; a libtorch error from a kernel.
     pub fn backprop(
         &self,
@@ -239,6 +286,22 @@ impl Made {
                 "MADE backprop before a forward pass".into(),
             ));
         };
+        if !ws.fits(self, ws.batch) {
+            return Err(CoreError::Invalid(
+                "MADE workspace made for another network, dtype or device".into(),
+            ));
+        }
+        if self
+            .layers
+            .iter()
+            .map(mask_key)
+            .collect::<Result<Vec<_>>>()?
+            != ws.forward_masks
+        {
+            return Err(CoreError::Invalid(
+                "a MADE mask changed between forward_train and backprop".into(),
+            ));
+        }
         if grad_out.size() != ws.output().size() {
             return Err(CoreError::shape(
                 "made grad_out",
@@ -384,25 +447,28 @@ mod tests {
                 check_pass(&m, &mut ws, &format!("{what}, new masks"));
             }
         }
-        // Hand-made masks with an empty row and an empty column, one row or column per group:
-        // blocks without entries (outputs that are the bias alone, inputs that get no gradient).
+        // Hand-made staircases on one workspace, one row or column per group: wide ones first,
+        // then narrower ones with empty rows and columns. The blocks shrink, and nothing the old
+        // blocks wrote may survive (the buffers written block by block are zeroed on reread);
+        // blocks without entries give outputs that are the bias alone and inputs without
+        // gradient.
         let (_vs, m) = made(vec![5], 1, Ordering::Natural);
-        let stair =
-            |rows: i64, cols: i64| Tensor::ones([rows, cols], (Kind::Double, Device::Cpu)).tril(0);
-        let m0 = stair(5, 7);
-        let _ = m0.get(0).fill_(0.0);
-        let m1 = stair(7, 5);
-        let _ = m1.select(1, 4).fill_(0.0);
-        m.layers[0].set_mask(&m0).unwrap();
-        m.layers[1].set_mask(&m1).unwrap();
+        let stair = |rows: i64, cols: i64, diagonal: i64| {
+            Tensor::ones([rows, cols], (Kind::Double, Device::Cpu)).tril(diagonal)
+        };
         let mut ws = MadeWorkspace::new(&m, 4, Products::Blocked { groups: 7 }).unwrap();
-        check_pass(&m, &mut ws, "hand-made masks");
+        m.layers[0].set_mask(&stair(5, 7, 1)).unwrap();
+        m.layers[1].set_mask(&stair(7, 5, 1)).unwrap();
+        check_pass(&m, &mut ws, "wide staircases");
+        let m1 = stair(7, 5, -1);
+        let _ = m1.select(1, 4).fill_(0.0);
+        m.layers[0].set_mask(&stair(5, 7, -1)).unwrap();
+        m.layers[1].set_mask(&m1).unwrap();
+        check_pass(&m, &mut ws, "narrower staircases");
+        let rows1 = &ws.blocks[1].blocks.rows;
         assert_eq!(
-            (
-                ws.blocks[1].blocks.rows[0].lo,
-                ws.blocks[1].blocks.rows[0].hi
-            ),
-            (0, 1)
+            (rows1[0].lo, rows1[0].hi, rows1[1].lo, rows1[1].hi),
+            (0, 0, 0, 1)
         );
         assert!(ws.blocks[1].blocks.cols.iter().any(|b| b.lo == b.hi));
         assert!(ws.blocks[0].blocks.rows.iter().any(|b| b.lo == b.hi));
@@ -436,6 +502,18 @@ mod tests {
         let e = m.backprop(&mut ws, &g.narrow(1, 0, 6)).unwrap_err();
         assert!(e.to_string().contains("made grad_out"), "{e}");
         assert!(MadeWorkspace::new(&m, 0, Products::Dense).is_err());
+        // A mask rewritten between the passes (even with the same values) is refused.
+        let _ = m.forward_train(&x, &mut ws).unwrap();
+        m.resample(0).unwrap();
+        let e = m.backprop(&mut ws, &g).unwrap_err();
+        assert!(e.to_string().contains("mask changed"), "{e}");
+        // A workspace of another network is refused, not indexed out of bounds.
+        let (_vs2, other) = made(vec![8, 6], 1, Ordering::Natural);
+        assert!(!ws.fits(&other, 4));
+        let e = other.forward_train(&x, &mut ws).unwrap_err();
+        assert!(e.to_string().contains("another network"), "{e}");
+        let e = other.backprop(&mut ws, &g).unwrap_err();
+        assert!(e.to_string().contains("another network"), "{e}");
         assert!(MadeWorkspace::new(&m, 4, Products::Blocked { groups: 0 }).is_err());
     }
 }

@@ -21,6 +21,8 @@ pub struct Block {
 pub struct MaskBlocks {
     pub rows: Vec<Block>,
     pub cols: Vec<Block>,
+    /// `[rows, cols]` of the mask.
+    pub shape: (i64, i64),
 }
 
 /// A direction whose blocks would cover more than this share of the matrix stays one dense block:
@@ -43,6 +45,7 @@ impl MaskBlocks {
                 lo: 0,
                 hi: rows,
             }],
+            shape: (rows, cols),
         }
     }
 
@@ -73,16 +76,15 @@ impl MaskBlocks {
         MaskBlocks {
             rows: pick(&row_span, cols, dense.rows),
             cols: pick(&col_span, rows, dense.cols),
+            shape: (rows, cols),
         }
     }
 
     /// The share of the dense product's work the row blocks and the column blocks do.
     pub fn fill(&self) -> (f64, f64) {
+        let full = (self.shape.0 * self.shape.1).max(1) as f64;
         let share = |blocks: &[Block]| {
-            let area: i64 = blocks.iter().map(|b| b.len * (b.hi - b.lo)).sum();
-            let n: i64 = blocks.iter().map(|b| b.len).sum();
-            let width = blocks.iter().map(|b| b.hi).max().unwrap_or(0).max(1);
-            area as f64 / (n.max(1) * width) as f64
+            blocks.iter().map(|b| b.len * (b.hi - b.lo)).sum::<i64>() as f64 / full
         };
         (share(&self.rows), share(&self.cols))
     }
