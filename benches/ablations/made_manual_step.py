@@ -2,7 +2,7 @@
 """What genzoo's MADE training step does, written by hand in PyTorch: how much of `bench made`'s
 ratio a PyTorch user could also get without autograd.
 
-genzoo's MADE (`genzoo_core::layers::made_backprop`, session 19) computes its gradients by the
+genzoo's MADE (`genzoo_core::layers::made_backprop`) computes its gradients by the
 chain rule into buffers kept from step to step (no autograd graph, no fresh tensor of the
 network's size per step), and with one fixed mask computes only the blocks of the masks'
 staircases that hold nonzero entries (4 groups of rows and of columns: 62.5% of the dense work on
@@ -11,8 +11,8 @@ staircases that hold nonzero entries (4 groups of rows and of columns: 62.5% of 
 * `twin`: the autograd step of `benches/made.py` (what `bench made` compares against);
 * `manual`: the hand-written step with dense masked products in preallocated buffers;
 * `manual_blocked`: the same with the staircase blocks only;
-* `bernoulli`: one `torch.bernoulli` binarization of a batch (both `bench made` sides' data step
-  before session 19; genzoo now draws the levels itself, see `binarize_dynamic`);
+* `bernoulli`: one `torch.bernoulli` binarization of a batch (what both `bench made` sides
+  would pay for it; genzoo draws the levels itself, see `binarize_dynamic`);
 * `mask_fresh` / `mask_inplace`: the first layer's `W * M` into a new tensor (as autograd's step
   does at every step) and into existing memory.
 

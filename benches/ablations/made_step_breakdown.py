@@ -6,8 +6,9 @@ input gradient), and the fused Adam update of the 785,284 parameters alone.
 
 The products plus the update bound from below what any library doing the same dense math can
 spend per step, so `step_twin / (gemm + adam)` is the most a faster dispatcher (genzoo's, or any)
-can gain over this PyTorch step: the ceiling on `bench made`'s ratio. Issue 10 asks for 1.3x on
-the grounds that per-op overhead dominates there; this measures whether it does.
+can gain over this PyTorch step: the ceiling on `bench made`'s ratio. The 1.3x target of
+`bench made` (docs/benchmarks.md) rests on per-op overhead dominating there; this measures whether
+it does.
 
     .venv/bin/python benches/ablations/made_step_breakdown.py --threads 2 --steps 200
 """

@@ -1,4 +1,4 @@
-//! The engine-overhead benchmark (issue 3, engine item 7): the same MLP trained by a bare tch
+//! The engine-overhead benchmark: the same MLP trained by a bare tch
 //! loop (tch's own Adam, `backward_step`, no reseeding, no loss read-back, no metrics) and by the
 //! [`Trainer`], alternated over several rounds on the same batches, same batch size and thread
 //! count. The engine must stay within 5% of the bare loop (`ratio >= 0.95`).

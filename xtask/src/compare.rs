@@ -1,21 +1,17 @@
 //! `cargo xtask compare`: trains and evaluates a set of models on one dataset and prints the
 //! cross-model table (Markdown), writing `compare.json` and `compare.csv`, through
-//! `genzoo_train::compare`. The classical baselines open every table; every family adds its rows
+//! `genzoo::train::compare`. The classical baselines open every table; every family adds its rows
 //! through its catalogue.
 use std::path::PathBuf;
-use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use genzoo_core::data::Split;
-use genzoo_core::model::{EvalOptions, GenerativeModel};
-use genzoo_data::toy::{Toy, TrueDensity};
-use genzoo_train::compare::{compare_model, write_tables, CompareOptions, Row};
-use genzoo_train::quality::Scorer;
+use genzoo::compare::{default_models, reference_row, run_grid, Progress};
+use genzoo::core::model::EvalOptions;
+use genzoo::train::compare::{write_tables, CompareOptions};
 use serde_json::json;
 
 use crate::data::DataArgs;
-use crate::registry::all_specs;
 
 #[derive(Args)]
 pub struct CompareArgs {
@@ -61,42 +57,16 @@ pub struct CompareArgs {
     threads: usize,
 }
 
-/// The models compared by default on this data.
-fn default_models(split: &Split, quick: bool) -> Vec<String> {
-    let image = split.train.kind.is_image();
-    let mut v: Vec<String> = if image {
-        vec!["gaussian", "gmm-diag", "ppca", "kmeans"]
-    } else {
-        vec!["gaussian", "gmm-full", "kmeans"]
-    }
-    .into_iter()
-    .map(String::from)
-    .collect();
-    if !quick && image {
-        v.push("gmm-full".into());
-    }
-    let quick_deep: &[&str] = if image {
-        &["made", "vae-mlp", "iwae", "realnvp"]
-    } else {
-        &["realnvp-2d", "maf"]
-    };
-    for s in all_specs() {
-        if (s.accepts)(&split.train.kind) && (!quick || quick_deep.contains(&s.name)) {
-            v.push(s.name.to_string());
-        }
-    }
-    v
-}
-
 pub fn compare(a: CompareArgs) -> Result<()> {
-    let device = genzoo_core::device::select_device(a.device.as_deref())?;
-    genzoo_core::seed::set_threads(a.threads);
+    let device = genzoo::core::device::select_device(a.device.as_deref())?;
+    genzoo::core::seed::set_threads(a.threads);
     let dataset = a.data.name();
     let split = a.data.load()?;
     let models = a
         .models
         .clone()
         .unwrap_or_else(|| default_models(&split, a.quick));
+    println!("models: {}", models.join(", "));
     // Toy models are small: they get ten times the steps of image models in the same time.
     let steps = a
         .steps
@@ -118,7 +88,7 @@ pub fn compare(a: CompareArgs) -> Result<()> {
         "compare on {dataset}: {} train / {} test, device {}, {steps} steps per deep model, k = {k}",
         split.train.len(),
         split.test.len(),
-        genzoo_core::device::device_name(device)
+        genzoo::core::device::device_name(device)
     );
     let samples = a.samples.unwrap_or(if a.quick { 1000 } else { 10_000 });
     if let Some(t) = a.temperature.filter(|t| !(t.is_finite() && *t > 0.0)) {
@@ -148,7 +118,15 @@ pub fn compare(a: CompareArgs) -> Result<()> {
     if let Some(sc) = &scorer {
         rows.push(reference_row(sc.as_ref(), &split, samples)?);
     }
-    run_rows(&models, &split, &opts, &header, &mut rows, device)?;
+    run_grid(
+        &models,
+        &split,
+        &opts,
+        &header,
+        &mut rows,
+        device,
+        &mut print_progress,
+    )?;
     let table = write_tables(&out, header, &rows)?;
     if let Some(s) = &scorer {
         println!(
@@ -166,7 +144,7 @@ pub fn compare(a: CompareArgs) -> Result<()> {
         .iter()
         .filter_map(|r| match &r.error {
             Some(e) => Some(format!("{}: {e}", r.model)),
-            None => genzoo_core::model::EvalReport {
+            None => genzoo::core::model::EvalReport {
                 nll: r.nll,
                 data: r.data.clone(),
                 metrics: r.metrics.clone(),
@@ -188,114 +166,28 @@ pub fn compare(a: CompareArgs) -> Result<()> {
     Ok(())
 }
 
-/// Trains, evaluates and scores each of `models` in turn, appending its row to `rows` and
-/// rewriting the tables in `opts.out` after every model. A model that fails (data its shape
-/// limits cannot take, an error during its run) becomes a row holding the error: it never costs
-/// the other rows or the table.
-fn run_rows(
-    models: &[String],
-    split: &Split,
-    opts: &CompareOptions,
-    header: &serde_json::Value,
-    rows: &mut Vec<Row>,
-    device: tch::Device,
-) -> Result<()> {
-    let specs = all_specs();
-    for name in models {
-        let t = Instant::now();
-        println!("  {name:<12} training ...");
-        let row = match compare_model(&specs, name, split, opts, device) {
-            Ok((row, model)) => {
-                if let Some(out) = &opts.out {
-                    write_toy_heatmap(model.as_ref(), &opts.dataset, &out.join(name))?;
-                }
-                row
-            }
-            Err(e) => {
-                let family = specs
-                    .iter()
-                    .find(|s| s.name == name)
-                    .map_or("?", |s| s.family);
-                Row {
-                    error: Some(e.to_string()),
-                    ..Row::empty(name, family)
-                }
-            }
-        };
-        let (v, unit) = match (&row.nll, &row.error) {
-            (_, Some(e)) => (format!("FAILED: {e}"), ""),
-            (Some(n), None) => (format!("{:.4}", n.value), n.unit.label()),
-            (None, None) => ("-".into(), ""),
-        };
-        println!(
-            "  {:<12} {v:>10} {unit:<9} ({:.1} s)",
-            row.model,
-            t.elapsed().as_secs_f64()
-        );
-        rows.push(row);
-        if let Some(out) = &opts.out {
-            write_tables(out, header.clone(), rows)?;
+/// One line as each model starts and one with its likelihood (or failure) as it ends.
+fn print_progress(p: Progress) {
+    match p {
+        Progress::Start(name) => println!("  {name:<12} training ..."),
+        Progress::Done(row, secs) => {
+            let (v, unit) = match (&row.nll, &row.error) {
+                (_, Some(e)) => (format!("FAILED: {e}"), ""),
+                (Some(n), None) => (format!("{:.4}", n.value), n.unit.label()),
+                (None, None) => ("-".into(), ""),
+            };
+            println!("  {:<12} {v:>10} {unit:<9} ({secs:.1} s)", row.model);
         }
     }
-    Ok(())
-}
-
-/// The sample-quality figures of the training data itself (up to `n` examples) as the first
-/// row: what a model that draws the data distribution would score.
-fn reference_row(scorer: &dyn Scorer, split: &Split, n: i64) -> Result<Row> {
-    let x = split.train.x.narrow(0, 0, n.min(split.train.len()));
-    let x = if split.train.kind.is_image() {
-        genzoo_core::data::transforms::scale_unit(&x)
-    } else {
-        x
-    };
-    let mut row = Row::empty("training data", "reference");
-    row.data = format!("{} ({} examples)", split.train.name, x.size()[0]);
-    row.metrics = scorer.score(&x)?.metrics;
-    Ok(row)
-}
-
-/// For a model with a density on a 2-D toy set: `RUN/density.png`, the learned density beside the
-/// true one.
-fn write_toy_heatmap(
-    model: &dyn GenerativeModel,
-    dataset: &str,
-    run_dir: &std::path::Path,
-) -> Result<()> {
-    let Some(toy) = Toy::from_name(dataset).filter(|t| t.dim() == 2) else {
-        return Ok(());
-    };
-    let Some(density) = model.density() else {
-        return Ok(());
-    };
-    let device = model.var_store().device();
-    let mut f = |x: &tch::Tensor| {
-        density
-            .log_density(&x.to_kind(tch::Kind::Float).to_device(device))
-            .map(|t| t.to_device(tch::Device::Cpu))
-    };
-    let (lo, hi) = toy.bounds();
-    let truth = toy.has_density().then_some(&toy as &dyn TrueDensity);
-    tch::no_grad(|| {
-        genzoo_flow::heatmap::write_heatmap(
-            &run_dir.join("density.png"),
-            &mut f,
-            truth,
-            lo,
-            hi,
-            200,
-        )
-    })?;
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use genzoo_core::data::{DataKind, Dataset};
+    use genzoo::core::data::{DataKind, Dataset, Split};
     use tch::{Device, Kind, Tensor};
 
-    /// Issue 13, case 10: on 5x7-pixel images, a model whose shape limits the data breaks
+    /// On 5x7-pixel images, a model whose shape limits the data breaks
     /// (ae-conv) becomes a row with its error, the others finish, and the table is written.
     #[test]
     fn a_failing_model_costs_its_row_not_the_table() {
@@ -335,7 +227,16 @@ mod tests {
         };
         let models = ["ae-conv", "gaussian"].map(String::from);
         let mut rows = vec![];
-        run_rows(&models, &split, &opts, &json!({}), &mut rows, Device::Cpu).unwrap();
+        run_grid(
+            &models,
+            &split,
+            &opts,
+            &json!({}),
+            &mut rows,
+            Device::Cpu,
+            &mut |_| {},
+        )
+        .unwrap();
         assert_eq!(rows.len(), 2);
         assert!(rows[0].error.is_some(), "{:?}", rows[0]);
         assert!(
@@ -350,7 +251,7 @@ mod tests {
             .contains("failed: "));
     }
 
-    /// Issue 13, case 15: every model with a sampling temperature takes one (flows and
+    /// Every model with a sampling temperature takes one (flows and
     /// autoregressive models), it changes the samples, bad values and models without one are
     /// refused naming `temperature`.
     #[test]
@@ -360,7 +261,7 @@ mod tests {
             height: 8,
             width: 8,
         };
-        let specs = all_specs();
+        let specs = genzoo::catalogue();
         for (name, has) in [
             ("realnvp", true),
             ("pixelcnn", true),
@@ -368,7 +269,7 @@ mod tests {
             ("vae-mlp", false),
             ("gaussian", false),
         ] {
-            let mut m = genzoo_core::model::build_model(
+            let mut m = genzoo::core::model::build_model(
                 &specs,
                 name,
                 Some("tiny"),

@@ -1,11 +1,11 @@
-//! `cargo xtask download`: named datasets through `genzoo_data::download`, and the shared
+//! `cargo xtask download`: named datasets through `genzoo::data::download`, and the shared
 //! dataset flags of the other commands.
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use genzoo_core::data::Split;
-use genzoo_data::{download, registry};
+use genzoo::core::data::Split;
+use genzoo::data::{download, registry};
 
 #[derive(Args)]
 pub struct DownloadArgs {
@@ -31,6 +31,9 @@ pub fn download(a: DownloadArgs) -> Result<()> {
             download::DOWNLOADABLE.join(", ")
         )
     })?;
+    if let Some(from) = a.from.as_ref().filter(|f| !f.exists()) {
+        anyhow::bail!("--from {}: no such file or folder", from.display());
+    }
     let root = a.root.unwrap_or_else(registry::default_data_root);
     let opts = download::DownloadOptions {
         from: a.from,
@@ -76,10 +79,7 @@ impl DataArgs {
     }
 }
 
-/// Loads a dataset by name or folder.
+/// Loads a dataset by name or folder (see `genzoo::load_dataset`).
 pub fn load(name: &str, root: Option<&Path>) -> Result<Split> {
-    let root = root
-        .map(Path::to_path_buf)
-        .unwrap_or_else(registry::default_data_root);
-    registry::load(name, &root).with_context(|| format!("loading dataset `{name}`"))
+    Ok(genzoo::load_dataset(name, root)?)
 }

@@ -10,9 +10,11 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod compare;
 mod data;
+mod eval;
 mod quality;
 mod registry;
-mod run;
+mod sample;
+mod train;
 mod tricks;
 
 /// genzoo: train, evaluate, sample and compare deep generative models on libtorch.
@@ -28,11 +30,11 @@ enum Cmd {
     /// Fetch a named dataset (mnist, fashion-mnist, cifar10) with checksums, or import local files.
     Download(data::DownloadArgs),
     /// Train a model on a dataset; writes a run directory (config.json, metrics, checkpoints, PNGs).
-    Train(run::TrainArgs),
-    /// Draw samples from a checkpoint and write a PNG grid.
-    Sample(run::SampleArgs),
+    Train(train::TrainArgs),
+    /// Draw samples from a checkpoint: a PNG grid (or files), WAV clips or JSON rows.
+    Sample(sample::SampleArgs),
     /// Evaluate a checkpoint: likelihood (saying what it is) and metrics, printed and written as JSON.
-    Eval(run::EvalArgs),
+    Eval(eval::EvalArgs),
     /// Train and evaluate several models on one dataset and print the cross-model table.
     Compare(compare::CompareArgs),
     /// The GAN training tricks' table: each trick alone over several seeds on a 2-D toy (modes
@@ -52,12 +54,12 @@ enum Cmd {
 
 fn main() {
     let cli = Cli::parse();
-    genzoo_train::runtime::tune_allocator();
+    genzoo::train::runtime::tune_allocator();
     let res: Result<()> = match cli.cmd {
         Cmd::Download(a) => data::download(a),
-        Cmd::Train(a) => run::train(a),
-        Cmd::Sample(a) => run::sample(a),
-        Cmd::Eval(a) => run::eval(a),
+        Cmd::Train(a) => train::train(a),
+        Cmd::Sample(a) => sample::sample(a),
+        Cmd::Eval(a) => eval::eval(a),
         Cmd::Compare(a) => compare::compare(a),
         Cmd::Tricks(a) => tricks::tricks(a),
         Cmd::Bench(a) => bench::bench(a),
@@ -71,19 +73,22 @@ fn main() {
 }
 
 fn device_check(flag: Option<&str>) -> Result<()> {
-    let dev = genzoo_core::device::select_device(flag)?;
+    let dev = genzoo::core::device::select_device(flag)?;
     println!(
         "libtorch cuda available: {}, cuda devices: {}, cudnn: {}",
         tch::Cuda::is_available(),
         tch::Cuda::device_count(),
         tch::Cuda::cudnn_is_available()
     );
-    println!("selected device: {}", genzoo_core::device::device_name(dev));
+    println!(
+        "selected device: {}",
+        genzoo::core::device::device_name(dev)
+    );
     let a = tch::Tensor::ones([1024, 1024], (tch::Kind::Float, dev));
     let s = a.matmul(&a).sum(tch::Kind::Double).double_value(&[]);
     println!(
         "ones(1024x1024) @ ones(1024x1024) summed on {}: {s} (expected {})",
-        genzoo_core::device::device_name(dev),
+        genzoo::core::device::device_name(dev),
         1024f64.powi(3)
     );
     anyhow::ensure!(s == 1024f64.powi(3), "wrong result {s} on {dev:?}");

@@ -1,6 +1,6 @@
-//! `cargo xtask tricks`: the GAN training tricks' table (issue 12). Each cell of
-//! `genzoo_gan::tricks::ablation_cells` (the plain game, each trick alone, a combination) trains
-//! one GAN per seed through `genzoo_train::compare::compare_model` and scores its samples with
+//! `cargo xtask tricks`: the GAN training tricks' table. Each cell of
+//! `genzoo::gan::tricks::ablation_cells` (the plain game, each trick alone, a combination) trains
+//! one GAN per seed through `genzoo::train::compare::compare_model` and scores its samples with
 //! the data's scorer (modes covered and high-quality share on the Gaussian-mixture toys); the
 //! table gives each cell's mean and spread over the seeds, and names the cells whose every seed
 //! covered every mode with at least 90% high-quality samples.
@@ -9,13 +9,12 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use genzoo_core::model::EvalOptions;
-use genzoo_train::compare::{compare_model, CompareOptions};
-use genzoo_train::seeds::{seed_markdown, seed_summary, SeedSummary};
+use genzoo::core::model::EvalOptions;
+use genzoo::train::compare::{compare_model, CompareOptions};
+use genzoo::train::seeds::{seed_markdown, seed_summary, SeedSummary};
 use serde_json::json;
 
 use crate::data::DataArgs;
-use crate::registry::all_specs;
 
 #[derive(Args)]
 pub struct TricksArgs {
@@ -51,7 +50,7 @@ pub struct TricksArgs {
 }
 
 pub fn tricks(a: TricksArgs) -> Result<()> {
-    let device = genzoo_core::device::select_device(a.device.as_deref())?;
+    let device = genzoo::core::device::select_device(a.device.as_deref())?;
     let dataset = a.data.name();
     let split = a.data.load()?;
     anyhow::ensure!(a.seeds >= 1, "--seeds must be >= 1");
@@ -69,8 +68,8 @@ pub fn tricks(a: TricksArgs) -> Result<()> {
         base.is_object(),
         "--base must be a JSON object of model keys"
     );
-    let specs = all_specs();
-    let cells: Vec<_> = genzoo_gan::tricks::ablation_cells(a.steps, &a.model)
+    let specs = genzoo::catalogue();
+    let cells: Vec<_> = genzoo::gan::tricks::ablation_cells(a.steps, &a.model)
         .into_iter()
         .filter(|c| {
             a.only
@@ -131,9 +130,9 @@ pub fn tricks(a: TricksArgs) -> Result<()> {
         }
         rows.push(seed_summary(cell.name, &cell.overrides, &runs)?);
         let table = seed_markdown(&rows);
-        genzoo_core::io::write_atomic(&out.join("tricks.md"), table.as_bytes())?;
+        genzoo::core::io::write_atomic(&out.join("tricks.md"), table.as_bytes())?;
         let j = json!({"header": header, "rows": rows});
-        genzoo_core::io::write_atomic(
+        genzoo::core::io::write_atomic(
             &out.join("tricks.json"),
             serde_json::to_string_pretty(&j)?.as_bytes(),
         )?;

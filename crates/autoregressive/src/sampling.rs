@@ -6,7 +6,10 @@
 //! whatever order of work they follow: that is how the tests show that cached sampling (Fast
 //! PixelCNN++, Ramachandran et al. 2017; Fast WaveNet, Paine et al. 2016) equals naive sampling.
 //! The temperature `T` divides the logits (Bernoulli, categorical) or multiplies the logistic
-//! scale; `T = 1` samples the model itself.
+//! scale; `T = 1` samples the model itself. As `T -> 0` the draw tends to the most likely value;
+//! at `T <=` [`GREEDY_TEMPERATURE`] it is that value exactly (greedy decoding: a Bernoulli takes 1
+//! iff its logit is positive, a categorical its argmax, a logistic its location), since dividing
+//! logits by such a `T` overflows `f32`.
 use rand::Rng;
 use tch::{Device, Kind, Tensor};
 
@@ -28,6 +31,10 @@ pub fn uniforms(n: i64, d: i64, seed: u64, device: Device) -> Result<Tensor> {
         .f_reshape([n, d])?
         .f_to_device(device)?)
 }
+
+/// At or below this temperature sampling is greedy (each position takes its most likely value):
+/// the limit of `T -> 0`, computed without dividing logits by `T`.
+pub const GREEDY_TEMPERATURE: f64 = 1e-6;
 
 /// Checks a sampling temperature.
 ///
@@ -54,6 +61,12 @@ pub fn check_temperature(t: f64) -> Result<()> {
 /// a libtorch error when `params` has the wrong width.
 pub fn draw(lik: Likelihood, params: &Tensor, u: &Tensor, temperature: f64) -> Result<Tensor> {
     match lik {
+        Likelihood::Auto | Likelihood::Bernoulli if temperature <= GREEDY_TEMPERATURE => {
+            Ok(params.f_select(1, 0)?.f_gt(0.0)?.f_to_kind(Kind::Float)?)
+        }
+        Likelihood::Categorical if temperature <= GREEDY_TEMPERATURE => {
+            Ok(params.f_argmax(1, false)?.f_to_kind(Kind::Float)?)
+        }
         Likelihood::Auto | Likelihood::Bernoulli => {
             let p = params
                 .f_select(1, 0)?

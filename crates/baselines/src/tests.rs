@@ -219,7 +219,7 @@ fn baselines_in_the_catalogue_match_evaluate() {
         .is_none());
 }
 
-/// Issue 13, case 12: a PPCA whose latent dimension reaches the rank of its training covariance,
+/// A PPCA whose latent dimension reaches the rank of its training covariance,
 /// and a Gaussian on constant (all-zero) images whose NLL goes below the 0 a discrete likelihood
 /// allows, are named as degenerate fits in their reports, and the negative NLL is `invalid`.
 #[test]

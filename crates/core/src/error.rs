@@ -29,6 +29,10 @@ pub enum CoreError {
     /// A non-finite loss: the run stops and keeps its last good checkpoint.
     #[error("non-finite loss at step {step}: {parts}")]
     NonFinite { step: u64, parts: String },
+    /// A dataset that cannot be loaded or does not fit its use (the reader's error names the
+    /// file).
+    #[error("dataset `{name}`: {msg}")]
+    Dataset { name: String, msg: String },
     #[error("download of {name}: {msg}")]
     Download { name: String, msg: String },
     #[error("unknown {what} `{name}`; known: {known}")]
@@ -93,7 +97,7 @@ impl CoreError {
 mod tests {
     use super::*;
 
-    /// An I/O error prints the OS message once, also through an error chain (issue 13, case 16).
+    /// An I/O error prints the OS message once, also through an error chain.
     #[test]
     fn io_errors_say_the_os_message_once() {
         let os = std::io::Error::from(std::io::ErrorKind::NotFound);

@@ -22,6 +22,18 @@ use crate::{CoreError, Result};
 /// # Errors
 /// [`CoreError::Shape`] (`x`) when `x` is a scalar, `dim` is out of range or that dimension is
 /// empty; a libtorch error.
+///
+/// # Example
+/// `log((e^0 + e^(ln 3)) / 2) = ln 2`, and no overflow where `exp` alone would overflow:
+/// ```
+/// use genzoo_core::estimators::log_mean_exp;
+/// use tch::Tensor;
+/// let x = Tensor::from_slice(&[0.0f64, 3f64.ln()]);
+/// assert!((log_mean_exp(&x, 0)?.double_value(&[]) - 2f64.ln()).abs() < 1e-12);
+/// let big = Tensor::from_slice(&[1000.0f64, 1000.0]);
+/// assert!((log_mean_exp(&big, 0)?.double_value(&[]) - 1000.0).abs() < 1e-9);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn log_mean_exp(x: &Tensor, dim: i64) -> Result<Tensor> {
     let n = dim_size("x", x, dim)?;
     Ok(x.f_logsumexp([dim], false)?.f_sub_scalar((n as f64).ln())?)

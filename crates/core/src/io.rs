@@ -50,6 +50,19 @@ pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
 /// [`CoreError::Io`] naming the temporary file when it cannot be created, written or synced, naming
 /// `path` when the rename over it fails (the temporary file is then removed), or naming the
 /// directory when it cannot be synced.
+///
+/// # Example
+/// ```
+/// let dir = std::env::temp_dir().join(format!("genzoo-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let f = dir.join("result.json");
+/// genzoo_core::io::write_atomic(&f, b"{\"nll\": 1.5}")?;
+/// genzoo_core::io::write_atomic(&f, b"{\"nll\": 1.25}")?; // replaced whole, never half-written
+/// assert_eq!(std::fs::read_to_string(&f)?, "{\"nll\": 1.25}");
+/// assert_eq!(std::fs::read_dir(&dir)?.count(), 1); // no temporary file left behind
+/// std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()

@@ -28,6 +28,6 @@ pub mod obs;
 pub mod seed;
 pub mod units;
 
-pub use error::{CoreError, Result};
+pub use error::{CoreError, CoreError as Error, Result};
 /// The tch version every genzoo crate is built against.
 pub use tch;

@@ -16,6 +16,17 @@ pub fn mix64(mut z: u64) -> u64 {
 }
 
 /// A seed for the stream `name` (a fixed label such as "shuffle") and index `i` (an epoch, a step).
+///
+/// # Example
+/// Streams are independent of the order they are asked for in, and differ by name and index:
+/// ```
+/// use genzoo_core::seed::derive;
+/// let a = derive(7, "shuffle", 3);
+/// assert_eq!(a, derive(7, "shuffle", 3));
+/// assert_ne!(a, derive(7, "shuffle", 4));
+/// assert_ne!(a, derive(7, "init", 3));
+/// assert_ne!(a, derive(8, "shuffle", 3));
+/// ```
 pub fn derive(seed: u64, name: &str, i: u64) -> u64 {
     let mut h = mix64(seed);
     for b in name.bytes() {

@@ -84,7 +84,7 @@ pub fn colourize(data: &Dataset, stream: u64) -> Result<Dataset> {
     Ok(Dataset {
         name: data
             .name
-            .replacen(crate::registry::MNIST10K, MNIST10K_COLOUR, 1),
+            .replacen(crate::names::MNIST10K, MNIST10K_COLOUR, 1),
         kind: DataKind::Image {
             channels: 3,
             height: height + 2 * PAD,

@@ -389,7 +389,7 @@ pub fn ensure(spec: &DatasetSpec, data_root: &Path, opts: &DownloadOptions) -> R
 /// [`CoreError::Invalid`] for `mnist10k` (it ships with the repository), [`CoreError::Unknown`] for
 /// a name with no download spec; otherwise the errors of [`ensure`].
 pub fn download(name: &str, data_root: &Path, opts: &DownloadOptions) -> Result<PathBuf> {
-    if name == crate::registry::MNIST10K {
+    if name == crate::names::MNIST10K {
         return Err(CoreError::Invalid(
             "mnist10k ships with the repository (datasets/mnist10k); nothing to download".into(),
         ));

@@ -95,9 +95,75 @@ pub fn load_images(path: &Path) -> Result<Tensor> {
     }
 }
 
+/// `images` (`u8 [n, c, h, w]`, read from `path`) with `channels` channels, and a note saying
+/// what was converted (`None` when nothing was): RGB images whose three channels agree everywhere
+/// (grey images saved as RGB or RGBA, as torchvision's `save_image` writes them, or as palette
+/// PNGs) become one channel; grey images become three equal channels.
+///
+/// # Errors
+/// [`CoreError::Format`] naming `path` when RGB images hold real colour (their channels differ
+/// somewhere) but one channel is wanted, or for any other channel count.
+pub fn fit_channels(
+    images: Tensor,
+    channels: i64,
+    path: &Path,
+) -> Result<(Tensor, Option<String>)> {
+    let c = images.size().get(1).copied().unwrap_or(0);
+    match (c, channels) {
+        (c, want) if c == want => Ok((images, None)),
+        (3, 1) => {
+            let r = images.f_narrow(1, 0, 1)?;
+            let grey = r.f_expand_as(&images)?.f_equal(&images)?;
+            if !grey {
+                return Err(CoreError::format(
+                    path,
+                    "RGB images in colour (their channels differ), but the data is greyscale",
+                ));
+            }
+            let note = "RGB images whose channels agree: read as greyscale".to_string();
+            Ok((r.f_contiguous()?, Some(note)))
+        }
+        (1, 3) => {
+            let rgb = images.f_expand([-1, 3, -1, -1], false)?.f_contiguous()?;
+            Ok((
+                rgb,
+                Some("greyscale images: read as RGB with equal channels".into()),
+            ))
+        }
+        (c, want) => Err(CoreError::format(
+            path,
+            format!("images with {c} channels, but the data has {want}"),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Grey digits saved as RGB (or RGBA, or a palette) become one channel with their own
+    /// pixels; coloured images are refused for grey data, naming the path; grey images become RGB.
+    #[test]
+    fn channels_are_fitted_only_where_they_agree() {
+        let grey = Tensor::randint(256, [2, 1, 4, 4], (tch::Kind::Uint8, tch::Device::Cpu));
+        let rgb = grey.expand([-1, 3, -1, -1], false).contiguous();
+        let p = Path::new("my_pngs");
+        let (back, note) = fit_channels(rgb.shallow_clone(), 1, p).unwrap();
+        assert!(back.equal(&grey) && note.is_some());
+        let (same, note) = fit_channels(grey.shallow_clone(), 1, p).unwrap();
+        assert!(same.equal(&grey) && note.is_none());
+        let (up, _) = fit_channels(grey.shallow_clone(), 3, p).unwrap();
+        assert!(up.equal(&rgb));
+        let colour = rgb.copy();
+        let _ = colour
+            .get(0)
+            .get(2)
+            .get(0)
+            .get(0)
+            .fill_(1 + grey.int64_value(&[0, 0, 0, 0]) % 255);
+        let e = fit_channels(colour, 1, p).unwrap_err().to_string();
+        assert!(e.contains("my_pngs") && e.contains("colour"), "{e}");
+    }
 
     fn write_png(path: &Path, w: u32, h: u32, color: png::ColorType, px: &[u8]) {
         let f = std::fs::File::create(path).unwrap();

@@ -15,6 +15,7 @@
 //!
 //! The data types themselves ([`genzoo_core::data::Dataset`] and friends) live in `genzoo-core`.
 pub mod arrays;
+#[cfg(feature = "audio")]
 pub mod audio;
 pub mod cifar;
 pub mod cifar_png;
@@ -22,6 +23,7 @@ pub mod colour;
 pub mod download;
 pub mod idx;
 pub mod images;
+pub mod names;
 pub mod registry;
 pub mod toy;
 

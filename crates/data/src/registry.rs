@@ -21,13 +21,14 @@ use std::path::{Path, PathBuf};
 
 use tch::Tensor;
 
+#[cfg(feature = "audio")]
+use crate::audio;
 use crate::download::{self, FileSpec};
-use crate::{audio, idx, toy};
+use crate::{idx, toy};
 use genzoo_core::data::{DataKind, Dataset, Split};
 use genzoo_core::{CoreError, Result};
 
-/// Name of the shipped dataset.
-pub const MNIST10K: &str = "mnist10k";
+pub use crate::names::{MNIST10K, PIANO};
 
 /// SHA-256 of the shipped `mnist10k` files (also listed in `datasets/mnist10k/README.md`).
 pub const MNIST10K_SHA256: [(&str, &str); 4] = [
@@ -52,7 +53,7 @@ pub const MNIST10K_SHA256: [(&str, &str); 4] = [
 /// Every name [`load`] knows besides folders: the shipped and downloadable datasets first, then
 /// the toy sets.
 pub fn known_names() -> Vec<&'static str> {
-    let mut v = vec![MNIST10K, crate::colour::MNIST10K_COLOUR, audio::PIANO];
+    let mut v = vec![MNIST10K, crate::colour::MNIST10K_COLOUR, PIANO];
     v.extend(download::DOWNLOADABLE);
     v.extend(toy::Toy::ALL.iter().map(|t| t.name()));
     v
@@ -94,7 +95,7 @@ pub fn load(name_or_dir: &str, data_root: &Path) -> Result<Split> {
     match name_or_dir {
         MNIST10K => load_mnist10k(),
         crate::colour::MNIST10K_COLOUR => crate::colour::load_mnist10k_colour(),
-        audio::PIANO => audio::load_piano(),
+        PIANO => load_piano(),
         "mnist" | "fashion-mnist" => load_named_idx(name_or_dir, data_root),
         "cifar10" => {
             let dir = verified_dir("cifar10", data_root)?;
@@ -106,8 +107,8 @@ pub fn load(name_or_dir: &str, data_root: &Path) -> Result<Split> {
             }
             let p = Path::new(other);
             if p.is_dir() {
-                if audio::has_audio_files(p) {
-                    return audio::load_audio_dir(p);
+                if holds_audio(p) {
+                    return load_audio_dir(p);
                 }
                 return load_idx_dir(p);
             }
@@ -120,11 +121,69 @@ pub fn load(name_or_dir: &str, data_root: &Path) -> Result<Split> {
     }
 }
 
+/// True when `dir` holds a file with an audio extension (`wav`, `ogg`, `flac`).
+fn holds_audio(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            e.path()
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| {
+                    ["wav", "ogg", "flac"]
+                        .iter()
+                        .any(|a| x.eq_ignore_ascii_case(a))
+                })
+        })
+    })
+}
+
+#[cfg(feature = "audio")]
+fn load_piano() -> Result<Split> {
+    audio::load_piano()
+}
+
+#[cfg(feature = "audio")]
+fn load_audio_dir(dir: &Path) -> Result<Split> {
+    audio::load_audio_dir(dir)
+}
+
+#[cfg(not(feature = "audio"))]
+fn load_piano() -> Result<Split> {
+    Err(no_audio(Path::new(PIANO)))
+}
+
+#[cfg(not(feature = "audio"))]
+fn load_audio_dir(dir: &Path) -> Result<Split> {
+    Err(no_audio(dir))
+}
+
+/// Audio data asked of a build without the `audio` feature.
+#[cfg(not(feature = "audio"))]
+fn no_audio(what: &Path) -> CoreError {
+    CoreError::format(
+        what,
+        "audio data needs genzoo-data's `audio` feature (on with the autoregressive family)",
+    )
+}
+
 /// The shipped `mnist10k`: 9,000 train / 1,000 test real MNIST digits, SHA-256 verified.
 ///
 /// # Errors
 /// [`CoreError::Download`] when the shipped `datasets/mnist10k` folder cannot be found (set
 /// `GENZOO_DATASETS`); otherwise the errors of [`load_mnist10k_from`].
+///
+/// # Example
+/// ```
+/// use genzoo_core::data::DataKind;
+/// let split = genzoo_data::load_mnist10k()?;
+/// assert_eq!((split.train.len(), split.test.len()), (9_000, 1_000));
+/// assert_eq!(split.train.kind, DataKind::Image { channels: 1, height: 28, width: 28 });
+/// assert_eq!(split.train.num_classes, Some(10));
+/// // 8-bit pixels, u8 [n, 1, 28, 28]; the test split holds 100 digits of each class
+/// let y = split.test.y.as_ref().expect("labels");
+/// assert_eq!(y.bincount::<&tch::Tensor>(None, 10).min().int64_value(&[]), 100);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn load_mnist10k() -> Result<Split> {
     let root = shipped_root().ok_or_else(|| CoreError::Download {
         name: MNIST10K.into(),
@@ -498,7 +557,7 @@ mod tests {
             e.contains("t10k-labels-idx1-ubyte") && e.contains("3 labels for 2 images"),
             "{e}"
         );
-        // One stray label does not make a 2,000,001-class problem (issue 13, case 6): refused,
+        // One stray label does not make a 2,000,001-class problem: refused,
         // naming the folder and what the labels hold.
         let big: Vec<u8> = [0i32, 0, 2_000_000]
             .iter()

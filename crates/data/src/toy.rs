@@ -349,6 +349,20 @@ impl Toy {
     }
 
     /// A train/test split of seeded samples (test drawn from an independent stream).
+    ///
+    /// # Example
+    /// ```
+    /// use genzoo_data::toy::Toy;
+    /// let a = Toy::EightGaussians.split(1000, 200, 7);
+    /// assert_eq!(a.train.x.size(), [1000, 2]);
+    /// assert_eq!(a.test.x.size(), [200, 2]);
+    /// // seeded: the same seed draws the same points, another seed others
+    /// assert!(a.train.x.equal(&Toy::EightGaussians.split(1000, 200, 7).train.x));
+    /// assert!(!a.train.x.equal(&Toy::EightGaussians.split(1000, 200, 8).train.x));
+    /// // the eight modes lie on the circle of radius 2 sqrt 2 (standard deviation 0.5 / sqrt 2)
+    /// let r = a.train.x.square().sum_dim_intlist(1, false, tch::Kind::Double).sqrt();
+    /// assert!((r.mean(tch::Kind::Double).double_value(&[]) - 8f64.sqrt()).abs() < 0.1);
+    /// ```
     pub fn split(self, n_train: i64, n_test: i64, seed: u64) -> Split {
         let kind = DataKind::Vector {
             dim: self.dim() as i64,

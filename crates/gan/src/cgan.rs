@@ -74,40 +74,7 @@ impl Config {
     }
 }
 
-/// Checks labels for `b` examples of `k` classes: `[b]` integers in `0..k`.
-///
-/// # Errors
-/// [`CoreError::Shape`] (`labels`) naming what is wrong.
-pub fn check_labels(y: &Tensor, b: i64, k: i64) -> Result<()> {
-    if y.size() != [b]
-        || !matches!(
-            y.kind(),
-            Kind::Int64 | Kind::Int | Kind::Int16 | Kind::Int8 | Kind::Uint8
-        )
-    {
-        return Err(CoreError::shape(
-            "labels",
-            format!(
-                "expected integer labels [{b}], got {:?} {:?}",
-                y.kind(),
-                y.size()
-            ),
-        ));
-    }
-    if b > 0 {
-        let (lo, hi) = (
-            y.f_min()?.f_int64_value(&[])?,
-            y.f_max()?.f_int64_value(&[])?,
-        );
-        if lo < 0 || hi >= k {
-            return Err(CoreError::shape(
-                "labels",
-                format!("labels span {lo}..={hi}, outside the model's 0..{k}"),
-            ));
-        }
-    }
-    Ok(())
-}
+pub use crate::game::check_labels;
 
 /// `onehot(y)` `f32 [b, k]`.
 ///

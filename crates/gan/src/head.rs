@@ -137,8 +137,16 @@ impl DiscHead {
 
     /// Every trainable tensor.
     pub fn params(&self) -> Vec<Tensor> {
-        let mut v = crate::nets::layer_params(&self.out.lin.ws, self.out.lin.bs.as_ref());
+        let mut v = layer_params(&self.out.lin.ws, self.out.lin.bs.as_ref());
         v.extend(self.mbd.iter().map(|m| m.t.shallow_clone()));
         v
     }
+}
+
+/// The weight and (when present) bias of a linear or convolution layer.
+pub fn layer_params(ws: &Tensor, bs: Option<&Tensor>) -> Vec<Tensor> {
+    std::iter::once(ws)
+        .chain(bs)
+        .map(Tensor::shallow_clone)
+        .collect()
 }

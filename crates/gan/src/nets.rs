@@ -101,13 +101,7 @@ pub const DCGAN_INIT: nn::Init = nn::Init::Randn {
     stdev: 0.02,
 };
 
-/// The weight and (when present) bias of a linear or convolution layer.
-pub fn layer_params(ws: &Tensor, bs: Option<&Tensor>) -> Vec<Tensor> {
-    std::iter::once(ws)
-        .chain(bs)
-        .map(Tensor::shallow_clone)
-        .collect()
-}
+pub use crate::head::layer_params;
 
 /// Hidden activations of an [`Mlp`].
 #[derive(Clone, Copy, Debug, PartialEq)]

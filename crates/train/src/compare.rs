@@ -157,8 +157,8 @@ pub fn compare_model(
         std::fs::remove_dir_all(d).map_err(|e| CoreError::io(d, e))?;
     }
     let mut trainer = Trainer::new(cfg.clone(), run_dir.as_deref())?;
-    trainer.set_meta("dataset", serde_json::json!(opts.dataset));
-    trainer.set_meta("preset", serde_json::json!(preset));
+    trainer.set_dataset(&opts.dataset);
+    trainer.set_preset(Some(preset));
     let s = trainer.fit(model.as_mut(), split)?;
     if opts.ema.is_some() {
         // The table scores the averaged weights: load them from the final checkpoint.
@@ -181,18 +181,17 @@ pub fn compare_model(
         crate::image::save_grid(d.join("samples.png"), &shown, 8)?;
     }
     if let Some(scorer) = &opts.scorer {
-        let scored = scorer.score(&samples)?;
-        r.metrics
-            .extend(scorer.score_classes(model.as_ref(), CLASS_SAMPLES, opts.seed)?);
-        r.metrics.extend(scorer.score_reconstructions(
+        let (metrics, scored) = crate::quality::score_model(
+            scorer.as_ref(),
             model.as_ref(),
+            &samples,
             &split.test,
-            RECON_EXAMPLES,
-        )?);
+            opts.seed,
+        )?;
         if let Some(d) = &run_dir {
             save_pairs(&d.join("memorization.png"), &scored, &samples, &split.train)?;
         }
-        r.metrics.extend(scored.metrics);
+        r.metrics.extend(metrics);
     }
     let params = match s.fit.as_ref().and_then(|f| f.get("params")) {
         Some(p) => *p as usize,
@@ -219,11 +218,7 @@ pub fn compare_model(
     Ok((row, model))
 }
 
-/// Samples per class (or code value) that [`Scorer::score_classes`] classifies.
-pub const CLASS_SAMPLES: i64 = 200;
-
-/// Test examples whose reconstructions [`Scorer::score_reconstructions`] classifies.
-pub const RECON_EXAMPLES: i64 = 1000;
+pub use crate::quality::{CLASS_SAMPLES, RECON_EXAMPLES};
 
 /// Metrics shown in the Markdown table when present (all of them are in the JSON and CSV).
 const KEY_METRICS: &[&str] = &[
@@ -446,7 +441,7 @@ mod tests {
         );
     }
 
-    /// Issue 13, case 13: estimated metrics carry their standard error into the table, and a
+    /// Estimated metrics carry their standard error into the table, and a
     /// mutual information at its estimator's ceiling says so.
     #[test]
     fn tables_show_standard_errors_and_ceilings() {

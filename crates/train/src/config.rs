@@ -233,6 +233,19 @@ impl TrainConfig {
     /// # Errors
     /// [`CoreError::Config`] naming the key when `text` is not valid TOML, holds an unknown key or
     /// a value of the wrong type, or fails [`TrainConfig::validate`].
+    ///
+    /// # Example
+    /// Keys are checked by name, so a typo or a bad value stops before any training:
+    /// ```
+    /// use genzoo_train::TrainConfig;
+    /// let cfg = TrainConfig::from_toml_str("steps = 500\nbatch_size = 32\n[optimizer]\nlr = 3e-4")?;
+    /// assert_eq!((cfg.steps, cfg.batch_size, cfg.optimizer.lr), (Some(500), 32, 3e-4));
+    /// let e = TrainConfig::from_toml_str("stesp = 500").unwrap_err().to_string();
+    /// assert!(e.contains("stesp"), "{e}");
+    /// let e = TrainConfig::from_toml_str("steps = 1\nbatch_size = 0").unwrap_err().to_string();
+    /// assert!(e.contains("batch_size"), "{e}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_toml_str(text: &str) -> Result<TrainConfig> {
         let cfg: TrainConfig = parse_toml(text, "train.")?;
         cfg.validate()?;

@@ -15,6 +15,18 @@ use genzoo_core::{CoreError, Result};
 /// # Errors
 /// [`CoreError::Shape`] (`images`) when `images` is not `[n, c, h, w]` with n > 0 and c = 1 or 3; a
 /// libtorch error when it cannot be copied to the CPU.
+///
+/// # Example
+/// Four 28x28 grey images two to a row, with a 2-pixel border around each:
+/// ```
+/// use tch::{Device, Kind, Tensor};
+/// let x = Tensor::ones([4, 1, 28, 28], (Kind::Float, Device::Cpu));
+/// let (w, h, c, bytes) = genzoo_train::image::grid_bytes(&x, 2)?;
+/// assert_eq!((w, h, c), (2 * 30 + 2, 2 * 30 + 2, 1));
+/// assert_eq!(bytes.len(), (w * h) as usize);
+/// assert_eq!(bytes.iter().filter(|&&b| b == 255).count(), 4 * 28 * 28);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn grid_bytes(images: &Tensor, nrow: i64) -> Result<(u32, u32, u8, Vec<u8>)> {
     let size = images.size();
     if size.len() != 4 || !(size[1] == 1 || size[1] == 3) || size[0] == 0 {
@@ -29,17 +41,7 @@ pub fn grid_bytes(images: &Tensor, nrow: i64) -> Result<(u32, u32, u8, Vec<u8>)>
     let pad = 2;
     let gw = nrow * (w + pad) + pad;
     let gh = ncol_rows * (h + pad) + pad;
-    let px = (images
-        .detach()
-        .to_device(tch::Device::Cpu)
-        .to_kind(Kind::Float)
-        .clamp(0.0, 1.0)
-        * 255.0)
-        .round()
-        .to_kind(Kind::Uint8)
-        .permute([0, 2, 3, 1])
-        .contiguous(); // [n, h, w, c]
-    let src: Vec<u8> = Vec::try_from(px.reshape([-1]))?;
+    let src = pixels(images)?;
     let mut out = vec![64u8; (gw * gh * c) as usize];
     for i in 0..n {
         let (gy, gx) = (i / nrow, i % nrow);
@@ -51,6 +53,54 @@ pub fn grid_bytes(images: &Tensor, nrow: i64) -> Result<(u32, u32, u8, Vec<u8>)>
         }
     }
     Ok((gw as u32, gh as u32, c as u8, out))
+}
+
+/// The 8-bit pixels of `images` (`f32 [n, c, h, w]` in \[0,1\], clamped, rounded) laid out
+/// `[n, h, w, c]`.
+fn pixels(images: &Tensor) -> Result<Vec<u8>> {
+    let px = (images
+        .detach()
+        .to_device(tch::Device::Cpu)
+        .to_kind(Kind::Float)
+        .clamp(0.0, 1.0)
+        * 255.0)
+        .round()
+        .to_kind(Kind::Uint8)
+        .permute([0, 2, 3, 1])
+        .contiguous();
+    Ok(Vec::try_from(px.reshape([-1]))?)
+}
+
+/// Writes each of `images` (`f32 [n, c, h, w]` in \[0,1\], c = 1 or 3) as its own 8-bit PNG
+/// `dir/00000.png`, `dir/00001.png`, ... (what clean-fid, torch-fidelity and
+/// `cargo xtask eval --samples` read), creating `dir`. Returns the paths in order.
+///
+/// # Errors
+/// [`CoreError::Shape`] (`images`) as [`grid_bytes`]; [`CoreError::Io`] naming `dir` or a file.
+pub fn save_images(dir: &Path, images: &Tensor) -> Result<Vec<std::path::PathBuf>> {
+    let size = images.size();
+    if size.len() != 4 || !(size[1] == 1 || size[1] == 3) || size[0] == 0 {
+        return Err(CoreError::shape(
+            "images",
+            format!("expected [n, 1|3, h, w] with n > 0, got {size:?}"),
+        ));
+    }
+    let (n, c, h, w) = (size[0], size[1], size[2], size[3]);
+    std::fs::create_dir_all(dir).map_err(|e| CoreError::io(dir, e))?;
+    let src = pixels(images)?;
+    let color = if c == 1 {
+        png::ColorType::Grayscale
+    } else {
+        png::ColorType::Rgb
+    };
+    let per = (h * w * c) as usize;
+    let mut paths = Vec::with_capacity(n as usize);
+    for (i, px) in src.chunks(per).enumerate() {
+        let path = dir.join(format!("{i:05}.png"));
+        save_png(&path, w as u32, h as u32, color, px)?;
+        paths.push(path);
+    }
+    Ok(paths)
 }
 
 /// Writes a PNG grid of `images` (`f32 [n, c, h, w]` in \[0,1\]) to `path`, `nrow` per row.

@@ -24,6 +24,7 @@ pub mod guard;
 pub mod image;
 pub mod metrics;
 pub mod optim;
+mod plan;
 #[cfg(feature = "plots")]
 pub mod plots;
 pub mod progress;

@@ -130,7 +130,7 @@ impl Progress {
 mod tests {
     use super::{loss_summary, Plain};
 
-    /// Issue 13, case 16: off a terminal, a run reports each tenth once, from where it starts.
+    /// Off a terminal, a run reports each tenth once, from where it starts.
     #[test]
     fn plain_progress_reports_each_tenth_once() {
         let p = Plain::new(1500, 0);

@@ -38,9 +38,41 @@ pub struct RunMeta {
     /// The class count of the training data, for conditional models.
     #[serde(default)]
     pub num_classes: Option<i64>,
+    /// The dataset the run trained on as the caller named it ([`crate::Trainer::set_dataset`]):
+    /// a catalogue name (`mnist10k`) or an absolute folder.
+    #[serde(default)]
+    pub dataset: Option<String>,
+    /// The name of the training split the trainer recorded (`mnist10k/train`).
+    #[serde(default)]
+    pub train_data: Option<String>,
+    /// The training configuration (absent in runs written before it was recorded).
+    #[serde(default)]
+    pub train: Option<crate::TrainConfig>,
+    /// The run whose weights this run started from ([`crate::Trainer::set_init_from`]).
+    #[serde(default)]
+    pub init_from: Option<PathBuf>,
     /// Everything else in `config.json`.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl RunMeta {
+    /// The dataset to reload the run's data from: the one its caller recorded, else the name of
+    /// the training split (`mnist10k/train` -> `mnist10k`) for runs written through the library
+    /// without one.
+    pub fn dataset_name(&self) -> Option<String> {
+        self.dataset.clone().or_else(|| {
+            self.train_data
+                .as_deref()
+                .and_then(|t| t.strip_suffix("/train"))
+                .map(str::to_string)
+        })
+    }
+
+    /// The metric the run keeps its `best` checkpoint by, if it names one.
+    pub fn best_metric(&self) -> Option<&str> {
+        self.train.as_ref().map(|t| t.best_metric.name.as_str())
+    }
 }
 
 /// The run directory that `path` names: `path` itself, or the folder holding the `checkpoints/`

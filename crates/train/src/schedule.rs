@@ -84,6 +84,19 @@ impl ScheduleConfig {
     }
 
     /// The factor at 0-based step `t` of a run of `total` steps.
+    ///
+    /// # Example
+    /// Linear warm-up over 10 steps, then cosine annealing to 10% of the base rate at the last step:
+    /// ```
+    /// use genzoo_train::{ScheduleConfig, ScheduleKind};
+    /// let s = ScheduleConfig { kind: ScheduleKind::Cosine, warmup_steps: 10, min_factor: 0.1, ..Default::default() };
+    /// assert_eq!(s.factor(0, 110), 0.1);
+    /// assert_eq!(s.factor(9, 110), 1.0);
+    /// assert_eq!(s.factor(10, 110), 1.0);
+    /// assert!((s.factor(109, 110) - 0.1).abs() < 1e-12);
+    /// let mid = s.factor(10 + 99 / 2, 110);
+    /// assert!(mid > 0.1 && mid < 1.0);
+    /// ```
     pub fn factor(&self, t: u64, total: u64) -> f64 {
         let w = self.warmup_steps;
         if t < w {

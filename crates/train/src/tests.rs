@@ -531,7 +531,7 @@ fn best_checkpoint_and_early_stopping() {
         !dir.path().join("checkpoints/step-00000004").exists(),
         "pruning keeps the newest and the best only"
     );
-    // Every way of naming a checkpoint resolves (issue 13, case 5): the pointer files and the
+    // Every way of naming a checkpoint resolves: the pointer files and the
     // `RUN/best`, `RUN/latest` shorthands, for `resolve` and for the run's metadata alike.
     for (p, want) in [
         ("checkpoints/best", "step-00000003"),
@@ -771,8 +771,8 @@ fn a_failing_final_eval_keeps_the_weights_and_resume_keeps_the_config() {
     assert_eq!(conf["model"], "tiny-test");
 }
 
-/// An empty test split is refused before the first step when the run would evaluate (issue 13,
-/// case 8), and accepted when it would not.
+/// An empty test split is refused before the first step when the run would evaluate and
+/// accepted when it would not.
 #[test]
 fn an_empty_test_split_is_refused_before_training() {
     let dir = tempfile::tempdir().unwrap();
@@ -822,7 +822,7 @@ impl crate::quality::Scorer for CountingScorer {
     }
 }
 
-/// Issue 11: the trainer's periodic evaluation scores `quality_samples` samples, and a sample
+/// The trainer's periodic evaluation scores `quality_samples` samples, and a sample
 /// metric can pick the best checkpoint.
 #[test]
 fn a_sample_metric_picks_the_best_checkpoint() {
@@ -853,8 +853,8 @@ fn a_sample_metric_picks_the_best_checkpoint() {
     assert!(text.contains("fid-domain"));
 }
 
-/// Issue 13, case 3: a run interrupted on one data set does not resume on rewritten data; the
-/// error names both fingerprints. Case 9: a second writer of a run directory is refused, naming
+/// A run interrupted on one data set does not resume on rewritten data; the
+/// error names both fingerprints. A second writer of a run directory is refused, naming
 /// the holder.
 #[test]
 fn resume_refuses_changed_data_and_a_second_writer_is_refused() {
@@ -897,7 +897,7 @@ fn resume_refuses_changed_data_and_a_second_writer_is_refused() {
     assert_eq!(s.steps, 12);
 }
 
-/// Issue 13, case 7: a misspelled best metric stops the run before step 0, naming the key and
+/// A misspelled best metric stops the run before step 0, naming the key and
 /// the metrics the model reports; nothing is trained or written.
 #[test]
 fn a_misspelled_best_metric_is_refused_before_step_0() {
@@ -922,7 +922,7 @@ fn a_misspelled_best_metric_is_refused_before_step_0() {
     assert_eq!(model.evals.get(), 0);
 }
 
-/// Issue 13, case 2: a resumed run takes a longer length and a smaller learning rate, says so,
+/// A resumed run takes a longer length and a smaller learning rate, says so,
 /// records the changes in `config.json`, and saves the changed configuration with its
 /// checkpoints; a change that fails validation is refused naming the key.
 #[test]

@@ -24,8 +24,9 @@ use crate::config::TrainConfig;
 use crate::ema::Ema;
 use crate::metrics::MetricsLog;
 use crate::optim::Optimizer;
+use crate::plan::Plan;
 use crate::steps::{RunState, Session};
-use genzoo_core::data::{BatchIter, Dataset, Split};
+use genzoo_core::data::Split;
 use genzoo_core::model::{EvalReport, GenerativeModel};
 use genzoo_core::{seed, CoreError, Result};
 
@@ -163,7 +164,7 @@ impl Trainer {
         })
     }
 
-    /// Applies the settings a resumed run may change (issue 13, case 2): its length, learning
+    /// Applies the settings a resumed run may change: its length, learning
     /// rate, evaluation and checkpoint cadence, threads. Returns one line per change
     /// (`lr: 0.2 -> 0.01`), which is also appended to `config.json`'s `resume_changes`; the
     /// changed configuration is saved with every later checkpoint.
@@ -253,9 +254,37 @@ impl Trainer {
         self.stop_at = Some(steps);
     }
 
-    /// Adds a field to `config.json` (the CLI records the dataset and preset). The trainer's own
-    /// keys (`model`, `family`, `model_config`, `train`, `device`, `data_kind`, `num_classes`,
-    /// `train_data`, `test_data`) are always its own: a field of the same name is ignored.
+    /// Records in `config.json` the dataset the run trains on, as it is to be loaded again
+    /// ([`crate::RunMeta::dataset`]): a catalogue name, or a folder (stored absolute so that the
+    /// run can be evaluated and resumed from any working directory).
+    pub fn set_dataset(&mut self, dataset: &str) {
+        let path = Path::new(dataset);
+        let stored = if path.is_dir() && !path.is_absolute() {
+            std::fs::canonicalize(path)
+                .map_or_else(|_| dataset.to_string(), |p| p.display().to_string())
+        } else {
+            dataset.to_string()
+        };
+        self.meta
+            .insert("dataset".into(), serde_json::json!(stored));
+    }
+
+    /// Records the preset the model was built from ([`crate::RunMeta::preset`]).
+    pub fn set_preset(&mut self, preset: Option<&str>) {
+        self.meta.insert("preset".into(), serde_json::json!(preset));
+    }
+
+    /// Records the run whose weights this run starts from ([`crate::RunMeta::init_from`]).
+    pub fn set_init_from(&mut self, from: &Path) {
+        let from = std::fs::canonicalize(from).unwrap_or_else(|_| from.to_path_buf());
+        self.meta
+            .insert("init_from".into(), serde_json::json!(from));
+    }
+
+    /// Adds a field of the caller's own to `config.json` (read back in
+    /// [`crate::RunMeta::extra`]). The trainer's own keys (`model`, `family`, `model_config`,
+    /// `train`, `device`, `data_kind`, `num_classes`, `train_data`, `test_data`) are always its
+    /// own: a field of the same name is ignored.
     pub fn set_meta(&mut self, key: &str, value: serde_json::Value) {
         self.meta.insert(key.to_string(), value);
     }
@@ -416,65 +445,6 @@ impl Trainer {
             }
         }
         genzoo_core::io::write_atomic(&dir.join("config.json"), &serde_json::to_vec_pretty(&conf)?)
-    }
-}
-
-/// What a run covers: the data on the model's device, its batches and the run's length.
-pub(crate) struct Plan {
-    pub train: Dataset,
-    pub test: Dataset,
-    pub batches: BatchIter,
-    /// Examples per batch (the configured size, at most the training set).
-    pub batch_size: i64,
-    pub per_epoch: u64,
-    /// Steps of the whole run (what the schedule spans).
-    pub total: u64,
-    /// Steps this call stops after.
-    pub stop: u64,
-}
-
-impl Plan {
-    fn new(
-        cfg: &TrainConfig,
-        model: &dyn GenerativeModel,
-        split: &Split,
-        stop_at: Option<u64>,
-    ) -> Result<Plan> {
-        let device = model.var_store().device();
-        let train = split.train.to_device(device);
-        let test = split.test.to_device(device);
-        let n = train.len();
-        if n == 0 {
-            return Err(CoreError::Invalid(format!(
-                "dataset `{}` has no training example",
-                train.name
-            )));
-        }
-        if test.is_empty() && (cfg.final_eval || cfg.eval_every > 0) {
-            return Err(CoreError::Invalid(format!(
-                "dataset `{}` has no test example to evaluate on: give test data, or set \
-                 `final_eval = false` and `eval_every = 0`",
-                test.name
-            )));
-        }
-        let batches = BatchIter::new(&train, cfg.batch_size, cfg.seed, device)?;
-        let per_epoch = batches.batches_per_epoch() as u64;
-        let total = match (cfg.steps, cfg.epochs) {
-            (Some(s), _) => s,
-            (None, Some(e)) => e * per_epoch,
-            (None, None) => {
-                return Err(CoreError::config("train", "set `steps` or `epochs`"));
-            }
-        };
-        Ok(Plan {
-            batch_size: cfg.batch_size.min(n),
-            stop: stop_at.unwrap_or(total).min(total),
-            train,
-            test,
-            batches,
-            per_epoch,
-            total,
-        })
     }
 }
 

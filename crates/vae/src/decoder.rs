@@ -37,7 +37,7 @@ pub trait DecoderLikelihood: std::fmt::Debug {
     /// # Errors
     /// As [`DecoderLikelihood::log_prob`].
     fn log_prob_repeated(&self, params: &Tensor, target: &Tensor, k: i64) -> Result<Tensor> {
-        self.log_prob(params, &crate::latent::expand_rows(target, k)?)
+        self.log_prob(params, &genzoo_core::obs::expand_rows(target, k)?)
     }
     /// The mean (or, where there is none in closed form, a representative draw) of p(x|z) in
     /// data space: images `f32 [n, c, h, w]` in \[0,1\], vectors `[n, d]`.

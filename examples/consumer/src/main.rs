@@ -3,18 +3,16 @@
 //! writes a grid of samples as a PNG.
 //!
 //! `cargo run -- [STEPS] [OUT.png]` (defaults: 50 steps, `samples.png`).
-use genzoo_vae::genzoo_core::model::EvalOptions;
-use genzoo_vae::genzoo_core::{seed, tch::Device};
-use genzoo_vae::genzoo_train::{image, TrainConfig, Trainer};
+use genzoo::prelude::*;
+use genzoo::sampling::write_samples;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let steps: u64 = args.next().map_or(Ok(50), |s| s.parse())?;
     let out = args.next().unwrap_or_else(|| "samples.png".into());
 
-    let split = genzoo_vae::genzoo_data::load_mnist10k()?;
-    seed::seed_torch_stream(0, "init", 0); // reproducible initial weights
-    let mut model = genzoo_vae::build("vae-mlp", Some("tiny"), &split.train, Device::Cpu)?;
+    let split = genzoo::load_dataset("mnist10k", None)?; // shipped: 9,000 train / 1,000 test
+    let mut model = genzoo::build("vae-mlp", Some("tiny"), None, &split.train, Device::Cpu, 0)?;
     let cfg = TrainConfig {
         sample_count: 0,
         progress: false,
@@ -33,7 +31,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(nll) => println!("test NLL {nll} on {}", report.data),
         None => println!("no likelihood on {}", report.data),
     }
-    image::save_grid(&out, &model.sample(64, 0)?, 8)?;
+    let layout = Layout::Grid { nrow: 8 };
+    let path = std::path::Path::new(&out);
+    write_samples(&model.sample(64, 0)?, &split.train.kind, path, layout)?;
     println!("samples: {out}");
     Ok(())
 }

@@ -121,3 +121,27 @@ fn temperature_near_zero_is_greedy() {
         .to_kind(Kind::Float)
         .equal(&naive.flatten(1, -1)));
 }
+
+/// Temperatures far below `f32`'s range (where logits / T overflow to infinities and a softmax
+/// to NaN) draw the greedy value, not a degenerate constant: the argmax of a categorical (here
+/// level 200 of 256, not 0 or 255), 1 iff a Bernoulli logit is positive.
+#[test]
+fn tiny_temperatures_draw_the_most_likely_value() {
+    use genzoo_core::obs::Likelihood;
+    let logits = Tensor::zeros([2, 256], (Kind::Float, tch::Device::Cpu));
+    let _ = logits.get(0).get(200).fill_(3.0);
+    let _ = logits.get(1).get(17).fill_(0.5);
+    let u = Tensor::from_slice(&[0.999f32, 0.001]);
+    for t in [1e-6, 1e-12, 1e-40, 1e-300] {
+        let x = crate::sampling::draw(Likelihood::Categorical, &logits, &u, t).unwrap();
+        assert_eq!(Vec::<f32>::try_from(&x).unwrap(), [200.0, 17.0], "T = {t}");
+        let b = crate::sampling::draw(
+            Likelihood::Bernoulli,
+            &Tensor::from_slice(&[-0.3f32, 2.0]).unsqueeze(1),
+            &u,
+            t,
+        )
+        .unwrap();
+        assert_eq!(Vec::<f32>::try_from(&b).unwrap(), [0.0, 1.0], "T = {t}");
+    }
+}

@@ -27,6 +27,20 @@ pub const SILENCE: u8 = 128;
 ///
 /// # Errors
 /// [`CoreError::Shape`] (`mu-law input`) when `x` is not a floating-point tensor or holds a NaN.
+///
+/// # Example
+/// Silence is level 128, the extremes 0 and 255, and decoding returns each amplitude to within one
+/// level's width:
+/// ```
+/// use genzoo_core::data::mulaw::{mu_law_decode, mu_law_encode, SILENCE};
+/// use tch::Tensor;
+/// let x = Tensor::from_slice(&[0.0f32, -1.0, 1.0, 0.3]);
+/// let levels = Vec::<u8>::try_from(&mu_law_encode(&x)?)?;
+/// assert_eq!(&levels[..3], &[SILENCE, 0, 255]);
+/// let back = mu_law_decode(&mu_law_encode(&x)?)?;
+/// assert!((back - &x).abs().max().double_value(&[]) < 0.02);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn mu_law_encode(x: &Tensor) -> Result<Tensor> {
     if !x.is_floating_point() {
         return Err(CoreError::shape(

@@ -15,6 +15,20 @@ use crate::{CoreError, Result};
 /// # Errors
 /// [`CoreError::Shape`] (`log_q`) when `log_q` differs in shape from `log_p`; a libtorch error
 /// (e.g. `dim` out of range).
+///
+/// # Example
+/// Two distributions on disjoint supports are `ln 2` apart, the largest Jensen-Shannon divergence
+/// (the value the minimax GAN's discriminator drives towards, Goodfellow et al. 2014):
+/// ```
+/// use genzoo_core::divergence::js::js_discrete;
+/// use tch::Tensor;
+/// let p = Tensor::from_slice(&[0.5f64, 0.5, 0.0, 0.0]).log();
+/// let q = Tensor::from_slice(&[0.0f64, 0.0, 0.25, 0.75]).log();
+/// let js = js_discrete(&p, &q, 0)?.double_value(&[]);
+/// assert!((js - std::f64::consts::LN_2).abs() < 1e-12);
+/// assert_eq!(js_discrete(&p, &p, 0)?.double_value(&[]), 0.0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn js_discrete(log_p: &Tensor, log_q: &Tensor, dim: i64) -> Result<Tensor> {
     if log_p.size() != log_q.size() {
         return Err(CoreError::shape(

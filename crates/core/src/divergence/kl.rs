@@ -45,6 +45,18 @@ pub fn kl_diag_gaussians(p: &DiagGaussian, q: &DiagGaussian) -> Result<Tensor> {
 ///
 /// # Errors
 /// [`CoreError::Shape`] (`log_var`) when `log_var` differs in shape from `mean`; a libtorch error.
+///
+/// # Example
+/// `KL(N(1, 1) || N(0, 1)) = 1/2` and `KL(N(0, e) || N(0, 1)) = (e - 2) / 2`:
+/// ```
+/// use genzoo_core::divergence::kl::kl_std_normal;
+/// use tch::Tensor;
+/// let kl = kl_std_normal(&Tensor::from_slice(&[1.0f64, 0.0]), &Tensor::from_slice(&[0.0f64, 1.0]))?;
+/// let kl = Vec::<f64>::try_from(&kl)?;
+/// assert!((kl[0] - 0.5).abs() < 1e-12);
+/// assert!((kl[1] - (std::f64::consts::E - 2.0) / 2.0).abs() < 1e-12);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn kl_std_normal(mean: &Tensor, log_var: &Tensor) -> Result<Tensor> {
     if mean.size() != log_var.size() {
         return Err(CoreError::shape(

@@ -93,6 +93,19 @@ pub fn frechet_distance(a: &FeatureStats, b: &FeatureStats) -> Result<f64> {
 ///
 /// # Errors
 /// As [`FeatureStats::of`] (naming `x` or `y`) and [`frechet_distance`].
+///
+/// # Example
+/// A set against itself is at distance 0; shifting every feature by 1 in each of `d` dimensions adds
+/// `d` (the squared distance of the means), the covariances being equal:
+/// ```
+/// use genzoo_core::metrics::fid::fid;
+/// use tch::{Device, Kind, Tensor};
+/// tch::manual_seed(0);
+/// let x = Tensor::randn([500, 4], (Kind::Double, Device::Cpu));
+/// assert!(fid(&x, &x)? < 1e-6);
+/// assert!((fid(&x, &(&x + 1.0))? - 4.0).abs() < 1e-6);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn fid(x: &Tensor, y: &Tensor) -> Result<f64> {
     check_features("x", x)?;
     check_features("y", y)?;

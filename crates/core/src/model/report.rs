@@ -201,7 +201,7 @@ mod tests {
         }
     }
 
-    /// Issue 13, case 11: a NaN or infinite headline number, or an invalid likelihood, is an
+    /// A NaN or infinite headline number, or an invalid likelihood, is an
     /// error naming the model and what is wrong; a finite valid report passes.
     #[test]
     fn numbers_that_are_not_numbers_are_named() {

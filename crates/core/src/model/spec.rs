@@ -109,6 +109,22 @@ pub fn build_for(
 /// # Errors
 /// [`crate::CoreError::Unknown`] for an unknown preset; [`crate::CoreError::Config`] naming the key
 /// for an unknown or ill-typed override.
+///
+/// # Example
+/// A preset with one field overridden; a misspelled key is refused naming it and the known keys:
+/// ```
+/// use genzoo_core::model::config_from;
+/// #[derive(serde::Serialize, serde::Deserialize)]
+/// struct Config { hidden: i64, latent: i64 }
+/// let presets = |name: &str| (name == "tiny").then_some(Config { hidden: 8, latent: 2 });
+/// let over = serde_json::json!({"latent": 4});
+/// let cfg: Config = config_from("toy", "tiny", Some(&over), presets, &["tiny"])?;
+/// assert_eq!((cfg.hidden, cfg.latent), (8, 4));
+/// let bad = serde_json::json!({"hiden": 4});
+/// let e = config_from("toy", "tiny", Some(&bad), presets, &["tiny"]).err().unwrap().to_string();
+/// assert!(e.contains("model.hiden") && e.contains("hidden"), "{e}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn config_from<C>(
     model: &str,
     preset: &str,

@@ -70,7 +70,7 @@ fn sym_err(path: &Path, what: &str, e: SymError) -> CoreError {
 /// # Errors
 /// [`CoreError::Io`] naming `path` when it cannot be opened; [`CoreError::Format`] naming `path`
 /// when it is empty, not a format `symphonia` reads here, has no audio track, is truncated or
-/// malformed, changes rate mid-stream, or decodes to no samples.
+/// malformed, changes rate mid-stream, decodes to no samples, or holds a NaN or infinite sample.
 pub fn decode(path: &Path) -> Result<Decoded> {
     let file = std::fs::File::open(path).map_err(|e| CoreError::io(path, e))?;
     let len = file.metadata().map_err(|e| CoreError::io(path, e))?.len();
@@ -146,6 +146,14 @@ pub fn decode(path: &Path) -> Result<Decoded> {
                 .chunks_exact(channels)
                 .map(|f| f.iter().sum::<f32>() * scale),
         );
+    }
+    // A float WAV may hold NaN or infinite samples: name the file and the first of them here,
+    // not later as a bad amplitude of a whole dataset.
+    if let Some(i) = mono.iter().position(|v| !v.is_finite()) {
+        return Err(CoreError::format(
+            path,
+            format!("sample {i} is {}: amplitudes must be finite", mono[i]),
+        ));
     }
     match rate {
         Some(rate) if !mono.is_empty() => Ok(Decoded {

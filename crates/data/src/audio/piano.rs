@@ -17,8 +17,7 @@ use super::{load_files, pitch_class, sets::clips_dataset, DEFAULT_CLIP, DEFAULT_
 use crate::download::{self, FileSpec};
 use genzoo_core::{CoreError, Result};
 
-/// Name of the shipped audio dataset.
-pub const PIANO: &str = "piano";
+pub use crate::names::PIANO;
 
 /// Seconds kept of each note.
 pub const PIANO_SECONDS: f64 = 2.0;

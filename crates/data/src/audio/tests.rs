@@ -314,3 +314,36 @@ fn pitch_classes_of_note_names() {
         (Some(11), None, None, None)
     );
 }
+
+/// A float WAV holding a NaN or an infinity is refused naming the file and the sample, read
+/// alone or inside a dataset folder (not the folder, nor a later "NaN amplitude").
+#[test]
+fn a_float_wav_with_a_nan_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    for (name, bad) in [("nan.wav", f32::NAN), ("inf.wav", f32::INFINITY)] {
+        let sub = dir.path().join(name.trim_end_matches(".wav"));
+        std::fs::create_dir(&sub).unwrap();
+        let p = sub.join(name);
+        let mut w = hound::WavWriter::create(&p, spec).unwrap();
+        for i in 0..2000 {
+            w.write_sample(if i == 7 { bad } else { 0.25f32 }).unwrap();
+        }
+        w.finalize().unwrap();
+        let e = decode(&p).unwrap_err().to_string();
+        assert!(e.contains(name) && e.contains("sample 7"), "{e}");
+        // beside good files, as a dataset folder holds them
+        for i in 0..4 {
+            write_wav(&sub.join(format!("good{i}.wav")), &[0.1; 2000], 16_000).unwrap();
+        }
+        let e = crate::registry::load(sub.to_str().unwrap(), dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(name) && e.contains("sample 7"), "{e}");
+    }
+}

@@ -7,8 +7,10 @@ mod tests;
 
 pub use scorer::{ImageScorer, ModeScorer, QualityOptions, Scored, Scorer};
 
+use genzoo_core::data::Dataset;
 use genzoo_core::model::GenerativeModel;
 use genzoo_core::{seed, Result};
+use std::collections::BTreeMap;
 use std::time::Instant;
 use tch::Tensor;
 
@@ -25,6 +27,35 @@ pub const METRICS: &[&str] = &[
     "modes_covered",
     "high_quality_share",
 ];
+
+/// Samples per class (or code value) that [`Scorer::score_classes`] classifies.
+pub const CLASS_SAMPLES: i64 = 200;
+
+/// Test examples whose reconstructions [`Scorer::score_reconstructions`] classifies.
+pub const RECON_EXAMPLES: i64 = 1000;
+
+/// The sample-quality columns of one model, as `compare`, `eval --quality-samples` and a library
+/// user compute them: `samples` (drawn by [`draw_samples`]) scored, then the model's
+/// class-conditional samples ([`CLASS_SAMPLES`] per class, seeded by `seed`) and its
+/// reconstructions of the first [`RECON_EXAMPLES`] examples of `test` classified, where it has
+/// them. Returns every metric and the samples' own [`Scored`] (closest pairs for
+/// [`scorer::save_pairs`]).
+///
+/// # Errors
+/// As [`Scorer::score`], [`Scorer::score_classes`] and [`Scorer::score_reconstructions`].
+pub fn score_model(
+    scorer: &dyn Scorer,
+    model: &dyn GenerativeModel,
+    samples: &Tensor,
+    test: &Dataset,
+    seed: u64,
+) -> Result<(BTreeMap<String, f64>, Scored)> {
+    let scored = scorer.score(samples)?;
+    let mut metrics = scorer.score_classes(model, CLASS_SAMPLES, seed)?;
+    metrics.extend(scorer.score_reconstructions(model, test, RECON_EXAMPLES)?);
+    metrics.extend(scored.metrics.clone());
+    Ok((metrics, scored))
+}
 
 /// Samples per `sample` call when scoring (seeds derived per call).
 pub const SAMPLE_CHUNK: i64 = 1000;

@@ -448,7 +448,7 @@ fn vq_prior_is_replaceable() {
     assert_eq!(m.sample(2, 0).unwrap().size(), [2, 1, 28, 28]);
 }
 
-/// Evaluation options are checked, not silently mended (issue 13, case 16): k = 0 importance
+/// Evaluation options are checked, not silently mended: k = 0 importance
 /// samples is an error naming the key, in the library as in `train` and `eval`.
 #[test]
 fn zero_importance_samples_is_an_error_naming_the_key() {
