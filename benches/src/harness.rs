@@ -10,20 +10,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use tch::Device;
 
-/// What `cargo xtask bench` passes on.
-#[derive(Clone, Debug)]
-pub struct BenchOptions {
-    /// engine, vae-mlp, vae-is-nll, grad-variance, realnvp, glow, maf, toy-flow, flow-sampling, pixelcnn, made, pixelcnn-sample, wavenet-sample, fid-domain, dcgan, gan-toy
-    pub name: String,
-    /// Rounds, alternating genzoo and PyTorch.
-    pub rounds: usize,
-    /// Training steps per round and side.
-    pub steps: usize,
-    /// Intra-op threads on both sides.
-    pub threads: usize,
-    /// auto, cpu, cuda, cuda:N
-    pub device: Option<String>,
-}
+pub use crate::options::BenchOptions;
 
 /// One side of a benchmark: images per second for `steps` steps.
 type Side = Box<dyn Fn(usize) -> Result<f64>>;
@@ -111,62 +98,10 @@ pub fn run(a: &BenchOptions) -> Result<()> {
     if a.name == "pixelcnn-sample" || a.name == "wavenet-sample" {
         return bench_ar_sampling(a, device);
     }
-    let (left, right, names): (Side, Side, (&str, &str)) = match a.name.as_str() {
-        "vae-mlp" => (
-            Box::new(move |s| Ok(crate::vae::vae_mlp_images_per_sec(s as u64, t, device)?)),
-            python_side("vae_mlp.py", t, device),
-            ("genzoo", "pytorch"),
-        ),
-        "realnvp" => (
-            Box::new(move |s| Ok(crate::flow::realnvp_images_per_sec(s, device)?)),
-            python_side("realnvp.py", t, device),
-            ("genzoo", "pytorch"),
-        ),
-        "glow" => (
-            Box::new(move |s| Ok(crate::flow::glow_images_per_sec(s, device)?)),
-            python_side("glow.py", t, device),
-            ("genzoo", "pytorch"),
-        ),
-        "maf" => (
-            Box::new(move |s| Ok(crate::flow::maf_images_per_sec(s, device)?)),
-            python_side("maf.py", t, device),
-            ("genzoo", "pytorch"),
-        ),
-        "toy-flow" => (
-            Box::new(move |s| Ok(crate::flow::toy_flow_images_per_sec(s, device)?)),
-            python_side("toy_flow.py", t, device),
-            ("genzoo", "pytorch"),
-        ),
-        "pixelcnn" => (
-            Box::new(move |s| {
-                Ok(crate::autoregressive::pixelcnn_images_per_sec(
-                    s as u64, t, device,
-                )?)
-            }),
-            python_side("pixelcnn.py", t, device),
-            ("genzoo", "pytorch"),
-        ),
-        "made" => (
-            Box::new(move |s| {
-                Ok(crate::autoregressive::made_images_per_sec(
-                    s as u64, t, device,
-                )?)
-            }),
-            python_side("made.py", t, device),
-            ("genzoo", "pytorch"),
-        ),
-        "dcgan" => (
-            Box::new(move |s| Ok(crate::gan::dcgan_images_per_sec(s, t, device)?)),
-            python_side("dcgan.py", t, device),
-            ("genzoo", "pytorch"),
-        ),
-        "gan-toy" => (
-            Box::new(move |s| Ok(crate::gan::gan_toy_examples_per_sec(s, t, device)?)),
-            python_side("gan_toy.py", t, device),
-            ("genzoo", "pytorch"),
-        ),
-        other => bail!("unknown benchmark `{other}`; known: engine, vae-mlp, vae-is-nll, grad-variance, realnvp, glow, maf, toy-flow, flow-sampling, pixelcnn, made, pixelcnn-sample, wavenet-sample, fid-domain, dcgan, gan-toy"),
+    let (Some(left), Some(script)) = (genzoo_side(&a.name, t, device), twin_script(&a.name)) else {
+        bail!("unknown benchmark `{}`; known: engine, vae-mlp, vae-is-nll, grad-variance, realnvp, glow, maf, toy-flow, flow-sampling, pixelcnn, made, pixelcnn-sample, wavenet-sample, fid-domain, dcgan, gan-toy", a.name);
     };
+    let right = python_side(script, t, device);
     if a.rounds == 0 {
         bail!("bench {}: --rounds must be at least 1", a.name);
     }
@@ -177,22 +112,65 @@ pub fn run(a: &BenchOptions) -> Result<()> {
         a.rounds,
         t,
         genzoo_core::device::device_name(device),
-        if genzoo_train::fused_adam_available() { "fused (at::_fused_adam_)" } else { "own multi-kernel update" },
-        if genzoo_gan::nets::leaky_relu_is_aten() { "at::leaky_relu" } else { "PReLU fallback" },
+        if genzoo_core::kernels::compiled() { "fused (at::_fused_adam_)" } else { "own multi-kernel update" },
+        if genzoo_core::kernels::compiled() { "at::leaky_relu" } else { "PReLU fallback" },
     );
-    // A report-only third column: the same twin under torch.compile, where the script has it.
-    let compiled: Option<Side> = match a.name.as_str() {
-        "vae-mlp" => Some(python_side_with("vae_mlp.py", &["--compile"], t, device)),
-        "realnvp" => Some(python_side_with("realnvp.py", &["--compile"], t, device)),
-        "glow" => Some(python_side_with("glow.py", &["--compile"], t, device)),
-        "maf" => Some(python_side_with("maf.py", &["--compile"], t, device)),
-        "toy-flow" => Some(python_side_with("toy_flow.py", &["--compile"], t, device)),
-        "pixelcnn" => Some(python_side_with("pixelcnn.py", &["--compile"], t, device)),
-        "made" => Some(python_side_with("made.py", &["--compile"], t, device)),
-        "dcgan" => Some(python_side_with("dcgan.py", &["--compile"], t, device)),
-        "gan-toy" => Some(python_side_with("gan_toy.py", &["--compile"], t, device)),
-        _ => None,
-    };
+    // A report-only third column: the same twin under torch.compile.
+    let compiled = python_side_with(script, &["--compile"], t, device);
+    paired_rounds(a, &left, &right, &compiled)
+}
+
+/// The PyTorch twin of each side-by-side benchmark (`benches/NAME.py`).
+fn twin_script(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "vae-mlp" => "vae_mlp.py",
+        "realnvp" => "realnvp.py",
+        "glow" => "glow.py",
+        "maf" => "maf.py",
+        "toy-flow" => "toy_flow.py",
+        "pixelcnn" => "pixelcnn.py",
+        "made" => "made.py",
+        "dcgan" => "dcgan.py",
+        "gan-toy" => "gan_toy.py",
+        _ => return None,
+    })
+}
+
+/// genzoo's side of each side-by-side benchmark: examples per second over `s` training steps.
+fn genzoo_side(name: &str, t: usize, device: tch::Device) -> Option<Side> {
+    Some(match name {
+        "vae-mlp" => {
+            Box::new(move |s| Ok(crate::vae::vae_mlp_images_per_sec(s as u64, t, device)?))
+        }
+        "realnvp" => Box::new(move |s| Ok(crate::flow::realnvp_images_per_sec(s, device)?)),
+        "glow" => Box::new(move |s| Ok(crate::flow::glow_images_per_sec(s, device)?)),
+        "maf" => Box::new(move |s| Ok(crate::flow::maf_images_per_sec(s, device)?)),
+        "toy-flow" => Box::new(move |s| Ok(crate::flow::toy_flow_images_per_sec(s, device)?)),
+        "pixelcnn" => Box::new(move |s| {
+            Ok(crate::autoregressive::pixelcnn_images_per_sec(
+                s as u64, t, device,
+            )?)
+        }),
+        "made" => Box::new(move |s| {
+            Ok(crate::autoregressive::made_images_per_sec(
+                s as u64, t, device,
+            )?)
+        }),
+        "dcgan" => Box::new(move |s| Ok(crate::gan::dcgan_images_per_sec(s, t, device)?)),
+        "gan-toy" => Box::new(move |s| Ok(crate::gan::gan_toy_examples_per_sec(s, t, device)?)),
+        _ => return None,
+    })
+}
+
+/// `a.rounds` paired rounds of genzoo (`left`) against its twin (`right`), alternating which goes
+/// first, with the compiled twin as a report-only column; prints every round, the medians, the
+/// rounds' spread and `ratio R`, the median of the per-round ratios.
+///
+/// # Errors
+/// A failing side (the compiled column's failures are reported, not raised).
+fn paired_rounds(a: &BenchOptions, left: &Side, right: &Side, compiled: &Side) -> Result<()> {
+    let names = ("genzoo", "pytorch");
+    let compiled = Some(compiled);
     // One untimed warm-up step on each side (allocator, lazy init, Python import).
     left(2.min(a.steps))?;
     right(2.min(a.steps))?;

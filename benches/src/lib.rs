@@ -19,5 +19,6 @@ pub mod engine;
 pub mod flow;
 pub mod gan;
 pub mod harness;
+mod options;
 pub mod quality;
 pub mod vae;

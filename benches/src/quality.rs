@@ -11,7 +11,7 @@ use genzoo_core::metrics::{fid, kid, knn};
 use genzoo_train::quality::classifier::load_or_train;
 use genzoo_train::quality::QualityOptions;
 
-use crate::harness::BenchOptions;
+use crate::options::BenchOptions;
 
 /// Runs `a.rounds` rounds and prints each part's seconds.
 ///

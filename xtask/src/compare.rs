@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use genzoo::compare::{default_models, reference_row, run_grid, Progress};
+use genzoo::compare::{
+    default_models, grid_defaults, invalid_rows, reference_row, run_grid, Progress,
+};
 use genzoo::core::model::EvalOptions;
 use genzoo::train::compare::{write_tables, CompareOptions};
 use serde_json::json;
@@ -67,18 +69,11 @@ pub fn compare(a: CompareArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| default_models(&split, a.quick));
     println!("models: {}", models.join(", "));
-    // Toy models are small: they get ten times the steps of image models in the same time.
-    let steps = a
-        .steps
-        .unwrap_or(match (split.train.kind.is_image(), a.quick) {
-            (true, true) => 300,
-            (true, false) => 3000,
-            (false, true) => 3000,
-            (false, false) => 20000,
-        });
-    let k = a
-        .importance_samples
-        .unwrap_or(if a.quick { 200 } else { 5000 });
+    let d = grid_defaults(&split.train.kind, a.quick);
+    let (steps, k) = (
+        a.steps.unwrap_or(d.steps),
+        a.importance_samples.unwrap_or(d.importance_samples),
+    );
     let suffix = if a.quick { "-quick" } else { "" };
     let out = a.out.clone().unwrap_or_else(|| {
         PathBuf::from("runs").join(format!("compare-{}{suffix}", dataset.replace('/', "_")))
@@ -90,7 +85,7 @@ pub fn compare(a: CompareArgs) -> Result<()> {
         split.test.len(),
         genzoo::core::device::device_name(device)
     );
-    let samples = a.samples.unwrap_or(if a.quick { 1000 } else { 10_000 });
+    let samples = a.samples.unwrap_or(d.samples);
     if let Some(t) = a.temperature.filter(|t| !(t.is_finite() && *t > 0.0)) {
         anyhow::bail!("--temperature {t}: must be a finite number > 0");
     }
@@ -140,20 +135,7 @@ pub fn compare(a: CompareArgs) -> Result<()> {
         out.display()
     );
     // Every table is on disk; a model that failed or gave no valid number fails the command.
-    let bad: Vec<String> = rows
-        .iter()
-        .filter_map(|r| match &r.error {
-            Some(e) => Some(format!("{}: {e}", r.model)),
-            None => genzoo::core::model::EvalReport {
-                nll: r.nll,
-                data: r.data.clone(),
-                metrics: r.metrics.clone(),
-            }
-            .check_valid(&r.model)
-            .err()
-            .map(|e| e.to_string()),
-        })
-        .collect();
+    let bad = invalid_rows(&rows);
     if !bad.is_empty() {
         anyhow::bail!(
             "{} of {} rows failed or hold a number that is not valid (tables written to {}):\n  {}",

@@ -83,3 +83,25 @@ impl DataArgs {
 pub fn load(name: &str, root: Option<&Path>) -> Result<Split> {
     Ok(genzoo::load_dataset(name, root)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `download --from` a path that does not exist is refused naming it, not ignored (which
+    /// would end in an error asking for `--from`).
+    #[test]
+    fn a_missing_from_path_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("no-such-folder");
+        let e = download(DownloadArgs {
+            name: "fashion-mnist".into(),
+            from: Some(missing.clone()),
+            root: Some(dir.path().join("data")),
+            offline: true,
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("--from") && e.contains("no-such-folder"), "{e}");
+    }
+}

@@ -70,6 +70,18 @@ pub fn print_report(r: &genzoo::core::model::EvalReport) {
     }
 }
 
+/// Says so when the sample-quality figures come from fewer samples than they need.
+fn warn_few(metrics: &std::collections::BTreeMap<String, f64>) {
+    if metrics.get("too_few_samples").is_some_and(|v| *v >= 1.0) {
+        println!(
+            "warning: {} samples are fewer than the {} the sample-quality figures need: fid-domain \
+             is biased upward and recall inflated at this size (see docs/sample-quality.md)",
+            metrics.get("quality_samples").copied().unwrap_or(0.0),
+            genzoo::train::quality::scorer::MIN_QUALITY_SAMPLES
+        );
+    }
+}
+
 /// Where `eval` writes by default: into the run directory, named after the checkpoint asked
 /// for, never into a checkpoint folder that the trainer prunes.
 fn default_out(run: &Run, asked: &Path, ema: bool) -> PathBuf {
@@ -135,6 +147,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     }
     let secs = t.elapsed().as_secs_f64();
     print_report(&r);
+    warn_few(&r.metrics);
     if let Some(file) = &a.per_example {
         genzoo::core::seed::seed_torch_stream(opts.seed, "eval", 0);
         write_per_example(model, &split.test, &opts, file)?;
@@ -227,6 +240,7 @@ fn eval_samples(a: &EvalArgs, path: &Path, device: Device) -> Result<()> {
     for (k, v) in &scored.metrics {
         println!("  {k:<20} {v:.4}");
     }
+    warn_few(&scored.metrics);
     println!(
         "scored in {:.1} s; {}",
         t.elapsed().as_secs_f64(),
@@ -248,4 +262,28 @@ fn eval_samples(a: &EvalArgs, path: &Path, device: Device) -> Result<()> {
     genzoo::core::io::write_atomic(&out, &serde_json::to_vec_pretty(&rec)?)?;
     println!("-> {}", out.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `eval`'s default output lies in the run directory, named after the checkpoint asked for.
+    #[test]
+    fn default_outputs_are_named_after_the_checkpoint_in_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run");
+        crate::sample::tests::tiny_run(&run);
+        let opened = genzoo::open_run(&run, Device::Cpu).unwrap();
+        let step = run.join("checkpoints/step-00000002");
+        assert_eq!(default_out(&opened, &run, false), run.join("eval.json"));
+        assert_eq!(
+            default_out(&opened, &step, false),
+            run.join("eval-step-00000002.json")
+        );
+        assert_eq!(
+            default_out(&opened, &run.join("best"), true),
+            run.join("eval-best-ema.json")
+        );
+    }
 }

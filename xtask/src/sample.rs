@@ -108,17 +108,22 @@ pub fn sample(a: SampleArgs) -> Result<()> {
     } else {
         Layout::Grid { nrow: a.nrow }
     };
-    if out.exists() {
-        println!("note: replacing {}", out.display());
+    // The grid file, or the folder of files, that this draw writes (and its record).
+    let (target, record_file) = match layout {
+        Layout::Files if kind.is_image() => {
+            let dir = out.with_extension("");
+            (dir.clone(), dir.join("sample.json"))
+        }
+        _ => (out.clone(), out.with_extension("sample.json")),
+    };
+    if target.exists() {
+        println!("note: replacing {}", target.display());
     }
     let written = genzoo::sampling::write_samples(&x, &kind, &out, layout)?;
     let record = json!({"checkpoint": run.checkpoint, "model": run.model.name(), "n": a.n, "seed": a.seed,
         "temperature": a.temperature, "class": a.class, "traverse": a.traverse, "complete": a.complete,
         "seconds": secs, "files": written});
-    genzoo::core::io::write_atomic(
-        &out.with_extension("sample.json"),
-        &serde_json::to_vec_pretty(&record)?,
-    )?;
+    genzoo::core::io::write_atomic(&record_file, &serde_json::to_vec_pretty(&record)?)?;
     let shown = match written.as_slice() {
         [one] => one.display().to_string(),
         [first, ..] => format!("{} files from {}", written.len(), first.display()),
@@ -126,4 +131,98 @@ pub fn sample(a: SampleArgs) -> Result<()> {
     };
     println!("{} samples in {secs:.3} s -> {shown}", x.size()[0]);
     Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use clap::Parser;
+    use genzoo::prelude::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        a: SampleArgs,
+    }
+
+    /// A two-step run of the tiny VAE on random digits, recording `mnist10k` as its data.
+    pub(crate) fn tiny_run(dir: &std::path::Path) {
+        let digits = |n| Dataset {
+            name: "random".into(),
+            kind: DataKind::Image {
+                channels: 1,
+                height: 28,
+                width: 28,
+            },
+            x: Tensor::randint(256, [n, 1, 28, 28], (Kind::Uint8, Device::Cpu)),
+            y: None,
+            num_classes: None,
+        };
+        let split = Split {
+            train: digits(16),
+            test: digits(4),
+        };
+        let mut m =
+            genzoo::build("vae-mlp", Some("tiny"), None, &split.train, Device::Cpu, 0).unwrap();
+        let cfg = TrainConfig {
+            progress: false,
+            sample_count: 0,
+            final_eval: false,
+            ..TrainConfig::quick(2, 8, 1e-3)
+        };
+        let mut t = Trainer::new(cfg, Some(dir)).unwrap();
+        t.set_dataset("mnist10k");
+        t.fit(m.as_mut(), &split).unwrap();
+    }
+
+    /// Default outputs go to the run directory, named by what was drawn: never into a checkpoint
+    /// folder (which pruning deletes) or where a pointer lives, and two kinds of draw never
+    /// overwrite each other; `--files` writes one PNG per image.
+    #[test]
+    fn default_outputs_go_to_the_run_named_by_what_was_drawn() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run");
+        tiny_run(&run);
+        let step = run.join("checkpoints/step-00000002");
+        for args in [
+            vec!["--checkpoint", step.to_str().unwrap(), "-n", "4"],
+            vec![
+                "--checkpoint",
+                run.join("latest").to_str().unwrap(),
+                "-n",
+                "4",
+                "--seed",
+                "3",
+            ],
+            vec![
+                "--checkpoint",
+                run.to_str().unwrap(),
+                "-n",
+                "4",
+                "--complete",
+            ],
+            vec!["--checkpoint", run.to_str().unwrap(), "-n", "4", "--files"],
+        ] {
+            sample(Cli::try_parse_from([&["x"], &args[..]].concat()).unwrap().a).unwrap();
+        }
+        let samples = run.join("samples");
+        for f in [
+            "sample-s0.png",
+            "sample-s3.png",
+            "complete-s0.png",
+            "sample-s0/00003.png",
+        ] {
+            assert!(samples.join(f).is_file(), "{f} missing");
+        }
+        assert!(samples.join("sample-s0/sample.json").is_file());
+        assert!(samples.join("sample-s0.sample.json").is_file());
+        assert!(
+            !step.join("samples").exists(),
+            "an output inside a checkpoint folder"
+        );
+        assert!(
+            !run.join("latest").is_dir(),
+            "an output where a pointer name lives"
+        );
+    }
 }

@@ -4,7 +4,7 @@
 //! `cargo run --release -p genzoo-autoregressive --example pixelcnn -- [STEPS] [OUT.png]` (defaults: 300 steps,
 //! `pixelcnn.png`).
 use genzoo_autoregressive::genzoo_core::model::EvalOptions;
-use genzoo_autoregressive::genzoo_core::{seed, tch::Device};
+use genzoo_autoregressive::genzoo_core::seed;
 use genzoo_autoregressive::genzoo_train::{image, TrainConfig, Trainer};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

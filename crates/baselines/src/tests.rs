@@ -1,6 +1,16 @@
 //! Tests of the baseline registry, input checks and [`super::evaluate`] (units, likelihood
 //! kinds, KL to a known truth).
+use std::collections::BTreeMap;
+
+use super::evaluate::flag_degenerate;
 use super::*;
+use genzoo_core::data::{DataKind, Dataset};
+use genzoo_core::model::{LikelihoodKind, Nll};
+use genzoo_core::units::NllUnit;
+use genzoo_core::{seed, CoreError};
+use genzoo_data::toy;
+use rand::Rng;
+use tch::{Device, Kind, Tensor};
 
 fn toy_split() -> (Dataset, Dataset) {
     let mk = |name: &str, seed_: u64| {

@@ -21,6 +21,7 @@ pub mod divergence;
 pub mod error;
 pub mod estimators;
 pub mod io;
+pub mod kernels;
 pub mod layers;
 pub mod metrics;
 pub mod model;

@@ -5,7 +5,7 @@
 //! file written, in the form of `datasets/piano/README.md`.
 //!
 //! ```sh
-//! cargo run -p genzoo-data --example convert_audio -- SRC_DIR datasets/piano
+//! cargo run -p genzoo-data --features audio --example convert_audio -- SRC_DIR datasets/piano
 //! ```
 use std::path::{Path, PathBuf};
 

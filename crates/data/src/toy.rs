@@ -469,21 +469,7 @@ pub fn kl_monte_carlo(
     })
 }
 
-/// The cell centres of a `res^d` grid over `[lo, hi]^d` (d = 1 or 2), `f32 [res^d, d]`, and the
-/// cell volume.
-pub fn grid(lo: f64, hi: f64, res: i64, d: usize) -> (Tensor, f64) {
-    let h = (hi - lo) / res as f64;
-    let c = Tensor::arange(res, (Kind::Double, Device::Cpu)) * h + (lo + 0.5 * h);
-    if d == 1 {
-        (c.unsqueeze(1).to_kind(Kind::Float), h)
-    } else {
-        let g = Tensor::meshgrid_indexing(&[&c, &c], "ij");
-        (
-            Tensor::stack(&[g[0].reshape([-1]), g[1].reshape([-1])], 1).to_kind(Kind::Float),
-            h * h,
-        )
-    }
-}
+pub use genzoo_core::data::grid::grid;
 
 /// KL(p || q) by quadrature: sum over the cells of a `res^d` grid on the truth's bounds of
 /// p dV (log p - log q), cells with p = 0 contributing nothing. For d = 1 or 2.

@@ -4,7 +4,7 @@
 //! `cargo run --release -p genzoo-flow --example realnvp -- [STEPS] [OUT.png]` (defaults: 300 steps,
 //! `realnvp.png`).
 use genzoo_flow::genzoo_core::model::EvalOptions;
-use genzoo_flow::genzoo_core::{seed, tch::Device};
+use genzoo_flow::genzoo_core::seed;
 use genzoo_flow::genzoo_train::{image, TrainConfig, Trainer};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -38,7 +38,6 @@
 pub mod bijector;
 pub mod density;
 pub mod dequant;
-pub mod heatmap;
 pub mod layers;
 pub mod model;
 pub mod models;

@@ -5,8 +5,8 @@ use genzoo_core::data::DataKind;
 use genzoo_core::model::{EvalOptions, GenerativeModel};
 use genzoo_data::toy::Toy;
 use genzoo_flow::density::FlowCore;
-use genzoo_flow::heatmap;
 use genzoo_flow::models::{maf, toy_flow};
+use genzoo_train::heatmap;
 use genzoo_train::{TrainConfig, Trainer};
 use tch::{Device, Tensor};
 
@@ -54,7 +54,7 @@ fn trained_toy_flow_integrates_to_one_and_approaches_the_truth() {
     heatmap::write_heatmap(
         &path,
         &mut |x: &Tensor| m.net.core.log_prob_vectors(x),
-        Some(&toy),
+        Some(&mut |x: &Tensor| toy.log_prob(x)),
         lo,
         hi,
         64,

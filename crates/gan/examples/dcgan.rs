@@ -4,7 +4,7 @@
 //! `cargo run --release -p genzoo-gan --example dcgan -- [STEPS] [OUT.png]` (defaults: 300 steps,
 //! `dcgan.png`).
 use genzoo_gan::genzoo_core::model::EvalOptions;
-use genzoo_gan::genzoo_core::{seed, tch::Device};
+use genzoo_gan::genzoo_core::seed;
 use genzoo_gan::genzoo_train::{image, TrainConfig, Trainer};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -10,65 +10,13 @@ use crate::tricks::Tricks;
 use genzoo_core::data::DataKind;
 use genzoo_core::{CoreError, Result};
 
-/// Whether [`leaky_relu`] runs ATen's kernel (`leaky_relu.cpp` compiled in, cfg
-/// `genzoo_leaky_relu`) rather than the PReLU fallback.
-pub fn leaky_relu_is_aten() -> bool {
-    cfg!(genzoo_leaky_relu)
-}
-
-/// LeakyReLU, `max(x, slope x)` for `0 <= slope < 1`, any shape.
-///
-/// ATen's own `leaky_relu` kernel with the slope given (through `leaky_relu.cpp`, which
-/// `build.rs` compiles against the setup's libtorch headers: tch 0.24 binds the op only with
-/// slope 0.01); where that file was not built, PReLU with a constant slope, the same values
-/// (`nets::tests::leaky_relu_matches_its_definition_and_gradient`).
+/// LeakyReLU, `max(x, slope x)` for `0 <= slope < 1`, any shape: ATen's own kernel with the
+/// slope given ([`genzoo_core::kernels::leaky_relu`]; tch binds the op only with slope 0.01).
 ///
 /// # Errors
 /// A libtorch error.
 pub fn leaky_relu(x: &Tensor, slope: f64) -> Result<Tensor> {
-    #[cfg(genzoo_leaky_relu)]
-    return aten::leaky_relu(x, slope).map_err(|m| tch::TchError::Torch(m).into());
-    // PReLU with a constant slope: one kernel each way, but 6-9x slower than leaky_relu's
-    // forward and backward at DCGAN's sizes (its backward also reduces a gradient for the slope).
-    #[cfg(not(genzoo_leaky_relu))]
-    {
-        let w = Tensor::f_full([1], slope, (x.kind(), x.device()))?;
-        Ok(x.f_prelu(&w)?)
-    }
-}
-
-#[cfg(genzoo_leaky_relu)]
-#[allow(unsafe_code)] // the FFI call into leaky_relu.cpp; the pointer is a live tch tensor
-mod aten {
-    use std::ffi::{c_char, c_void, CStr};
-    use tch::Tensor;
-
-    extern "C" {
-        fn genzoo_leaky_relu(x: *const c_void, slope: f64, out: *mut *mut c_void) -> *mut c_char;
-        fn genzoo_gan_free_error(e: *mut c_char);
-    }
-
-    /// `at::leaky_relu(x, slope)`, or the exception's message.
-    pub(super) fn leaky_relu(x: &Tensor, slope: f64) -> Result<Tensor, String> {
-        let mut out: *mut c_void = std::ptr::null_mut();
-        // SAFETY: `x.as_ptr()` is the `at::Tensor*` of a tensor borrowed for this call; the C++
-        // side catches every exception and writes `out` only on success.
-        let err = unsafe { genzoo_leaky_relu(x.as_ptr().cast(), slope, &mut out) };
-        if err.is_null() && !out.is_null() {
-            // SAFETY: on success `out` is a `new at::Tensor`, which tch's `Tensor` owns and
-            // deletes on drop, as it does the tensors of its own C wrappers.
-            return Ok(unsafe { Tensor::from_ptr(out.cast()) });
-        }
-        if err.is_null() {
-            return Err("leaky_relu: no tensor and no error (out of memory?)".into());
-        }
-        // SAFETY: a non-null return is a NUL-terminated string from strdup, freed once here.
-        let msg = unsafe { CStr::from_ptr(err) }
-            .to_string_lossy()
-            .into_owned();
-        unsafe { genzoo_gan_free_error(err) };
-        Err(format!("leaky_relu: {msg}"))
-    }
+    genzoo_core::kernels::leaky_relu(x, slope)
 }
 
 /// `bn` applied to `x` (`[b, c]` or `[b, c, ...]`), with the batch's statistics (`train`) or
@@ -337,37 +285,5 @@ impl MlpPlayers {
         let mut v = self.disc.params();
         v.extend(self.head.params());
         v
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn leaky_relu_matches_its_definition_and_gradient() {
-        assert!(
-            leaky_relu_is_aten(),
-            "leaky_relu.cpp was not compiled (see the build warnings); PReLU fallback in use"
-        );
-        let x = Tensor::from_slice(&[-3.0f32, -0.5, 0.0, 0.25, 2.0])
-            .view([1, 5])
-            .set_requires_grad(true);
-        let y = leaky_relu(&x, 0.2).unwrap();
-        let want = [-0.6f32, -0.1, 0.0, 0.25, 2.0];
-        assert_eq!(y.size(), [1, 5]);
-        let got: Vec<f32> = y.view([-1]).try_into().unwrap();
-        for (g, w) in got.iter().zip(want) {
-            assert!((g - w).abs() < 1e-7, "{got:?} != {want:?}");
-        }
-        // d/dx of sum(c * y) is c where x > 0 and 0.2 c elsewhere.
-        let c = Tensor::from_slice(&[1.0f32, 2.0, 3.0, 4.0, 5.0]).view([1, 5]);
-        (y * &c).sum(tch::Kind::Float).backward();
-        let grad: Vec<f32> = x.grad().view([-1]).try_into().unwrap();
-        let want = [0.2f32, 0.4, 0.6, 4.0, 5.0];
-        for (g, w) in grad.iter().zip(want) {
-            assert!((g - w).abs() < 1e-6, "{grad:?} != {want:?}");
-        }
-        assert!(leaky_relu(&Tensor::from_slice(&[1i64, -2]), 0.2).is_err());
     }
 }

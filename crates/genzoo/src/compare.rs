@@ -3,8 +3,8 @@
 //! (through `genzoo_train::compare`), a failure costing its own row only.
 use std::time::Instant;
 
-use genzoo_core::data::{transforms, Split};
-use genzoo_core::model::GenerativeModel;
+use genzoo_core::data::{transforms, DataKind, Split};
+use genzoo_core::model::{EvalReport, GenerativeModel};
 use genzoo_core::Result;
 use genzoo_train::compare::{compare_model, write_tables, CompareOptions, Row};
 use genzoo_train::quality::Scorer;
@@ -45,6 +45,53 @@ pub fn default_models(split: &Split, quick: bool) -> Vec<String> {
         }
     }
     v
+}
+
+/// How long a table's runs are unless the caller says otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GridDefaults {
+    /// Training steps of each deep model.
+    pub steps: u64,
+    /// Importance samples per test example for latent-variable models.
+    pub importance_samples: usize,
+    /// Samples drawn, timed and scored per model.
+    pub samples: i64,
+}
+
+/// The defaults of a table on data of `kind`: 300 training steps per deep model on images with
+/// `quick`, else 3,000; toy vectors ten times as many (their models are small, so they take the
+/// same time); k = 200 importance samples with `quick`, else 5,000; 1,000 samples scored with
+/// `quick`, else 10,000.
+pub fn grid_defaults(kind: &DataKind, quick: bool) -> GridDefaults {
+    let steps = match (kind.is_image(), quick) {
+        (true, true) => 300,
+        (true, false) => 3000,
+        (false, true) => 3000,
+        (false, false) => 20000,
+    };
+    GridDefaults {
+        steps,
+        importance_samples: if quick { 200 } else { 5000 },
+        samples: if quick { 1000 } else { 10_000 },
+    }
+}
+
+/// The rows that failed or hold a number that is not valid (NaN, infinite, an invalid
+/// likelihood), each as `model: why`.
+pub fn invalid_rows(rows: &[Row]) -> Vec<String> {
+    rows.iter()
+        .filter_map(|r| match &r.error {
+            Some(e) => Some(format!("{}: {e}", r.model)),
+            None => EvalReport {
+                nll: r.nll,
+                data: r.data.clone(),
+                metrics: r.metrics.clone(),
+            }
+            .check_valid(&r.model)
+            .err()
+            .map(|e| e.to_string()),
+        })
+        .collect()
 }
 
 /// What [`run_grid`] reports as it goes.
@@ -125,8 +172,7 @@ pub fn reference_row(scorer: &dyn Scorer, split: &Split, n: i64) -> Result<Row> 
 /// true one. Nothing for other models or data.
 ///
 /// # Errors
-/// As `genzoo_flow::heatmap::write_heatmap`.
-#[cfg(feature = "flow")]
+/// As `genzoo_train::heatmap::write_heatmap`.
 pub fn write_toy_heatmap(
     model: &dyn GenerativeModel,
     dataset: &str,
@@ -145,10 +191,15 @@ pub fn write_toy_heatmap(
             .log_density(&x.to_kind(tch::Kind::Float).to_device(device))
             .map(|t| t.to_device(tch::Device::Cpu))
     };
+    let mut truth = |x: &tch::Tensor| toy.log_prob(x);
+    let truth: Option<genzoo_train::heatmap::LogDensity<'_>> = if toy.has_density() {
+        Some(&mut truth)
+    } else {
+        None
+    };
     let (lo, hi) = toy.bounds();
-    let truth = toy.has_density().then_some(&toy as &dyn TrueDensity);
     tch::no_grad(|| {
-        genzoo_flow::heatmap::write_heatmap(
+        genzoo_train::heatmap::write_heatmap(
             &run_dir.join("density.png"),
             &mut f,
             truth,
@@ -157,17 +208,4 @@ pub fn write_toy_heatmap(
             200,
         )
     })
-}
-
-/// Without the `flow` feature there is no heatmap writer: nothing is drawn.
-///
-/// # Errors
-/// Never.
-#[cfg(not(feature = "flow"))]
-pub fn write_toy_heatmap(
-    _model: &dyn GenerativeModel,
-    _dataset: &str,
-    _run_dir: &std::path::Path,
-) -> Result<()> {
-    Ok(())
 }

@@ -21,6 +21,11 @@ fn digits(n: i64) -> Dataset {
 
 /// A short run of `name` (tiny preset) on random digits in `dir`, recording `dataset`.
 fn short_run(dir: &Path, name: &str, dataset: &str) -> Split {
+    short_run_with(dir, name, dataset, false)
+}
+
+/// [`short_run`], with its final evaluation or without.
+fn short_run_with(dir: &Path, name: &str, dataset: &str, final_eval: bool) -> Split {
     let split = Split {
         train: digits(32),
         test: digits(8),
@@ -29,7 +34,11 @@ fn short_run(dir: &Path, name: &str, dataset: &str) -> Split {
     let cfg = TrainConfig {
         progress: false,
         sample_count: 0,
-        final_eval: false,
+        final_eval,
+        eval: EvalOptions {
+            importance_samples: 2,
+            ..EvalOptions::default()
+        },
         ..TrainConfig::quick(2, 8, 1e-3)
     };
     let mut t = Trainer::new(cfg, Some(dir)).unwrap();
@@ -103,6 +112,30 @@ fn a_run_reopens_from_every_spelling() {
         assert_eq!(r.root, run, "{spelling}");
         assert!(r.model.sample(3, 5).unwrap().equal(&want), "{spelling}");
     }
+}
+
+/// Every run that evaluates at its end has a `best` (its final test NLL, the default
+/// `best_metric`), under both spellings; a run that never evaluated says so and names `latest`.
+#[test]
+fn the_best_checkpoint_is_there_after_a_final_evaluation() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    short_run_with(&run, "vae-mlp", "mnist10k", true);
+    let latest = genzoo::open_run(&run, Device::Cpu).unwrap();
+    for spelling in ["best", "checkpoints/best"] {
+        let best = genzoo::open_run(&run.join(spelling), Device::Cpu).unwrap();
+        assert_eq!(best.checkpoint, latest.checkpoint, "{spelling}");
+    }
+    let quiet = dir.path().join("quiet");
+    short_run(&quiet, "vae-mlp", "mnist10k");
+    let e = genzoo::open_run(&quiet.join("best"), Device::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("no best checkpoint was recorded") && e.contains("latest"),
+        "{e}"
+    );
 }
 
 /// A run whose training data have gone still samples (the run directory holds what rebuilds the

@@ -370,6 +370,18 @@ pub fn resolve_best(path: &Path) -> Result<PathBuf> {
     resolve_pointer(path, BEST)
 }
 
+/// Why pointer `name` of `ckpt_dir` leads nowhere, and what to use instead.
+fn missing_pointer(ckpt_dir: &Path, name: &str) -> String {
+    if name == BEST && !ckpt_dir.join(BEST).exists() {
+        return "no best checkpoint was recorded in this run: a run marks one at each evaluation \
+                that improves its `best_metric` (the test NLL by default) and at its final \
+                evaluation, and this one had none that gave the metric (a model without a \
+                likelihood needs a `best_metric` of its own, e.g. `fid-domain`); use `latest`"
+            .into();
+    }
+    format!("the `{name}` pointer names no complete checkpoint")
+}
+
 fn resolve_pointer(path: &Path, which: &str) -> Result<PathBuf> {
     if path.join("state.json").is_file() {
         return Ok(path.to_path_buf());
@@ -384,7 +396,7 @@ fn resolve_pointer(path: &Path, which: &str) -> Result<PathBuf> {
         };
         return read_pointer(&ckpt_dir, name).ok_or_else(|| CoreError::Checkpoint {
             path: path.to_path_buf(),
-            msg: format!("the `{name}` pointer names no complete checkpoint"),
+            msg: missing_pointer(&ckpt_dir, name),
         });
     }
     let ckpt_dir = if path.join("checkpoints").is_dir() {

@@ -109,6 +109,20 @@ pub fn preferred_preset(presets: &[&'static str], kind: &DataKind, quick: bool) 
         .unwrap_or(presets.first().copied().unwrap_or("default"))
 }
 
+/// Free parameters of a trained model: those its fit reports (the baselines), else its trainable
+/// tensors' elements.
+fn param_count(model: &dyn GenerativeModel, s: &crate::TrainSummary) -> usize {
+    match s.fit.as_ref().and_then(|f| f.get("params")) {
+        Some(p) => *p as usize,
+        None => model
+            .var_store()
+            .trainable_variables()
+            .iter()
+            .map(|t| t.numel())
+            .sum(),
+    }
+}
+
 /// Builds `name` of `specs` with its [`preferred_preset`], trains it for `opts.steps` steps (or
 /// fits it, for models with the `Fit` capability), evaluates it on `split.test` and times
 /// `opts.samples` samples; returns the row and the trained model (for pictures a caller draws). A run
@@ -193,15 +207,7 @@ pub fn compare_model(
         }
         r.metrics.extend(metrics);
     }
-    let params = match s.fit.as_ref().and_then(|f| f.get("params")) {
-        Some(p) => *p as usize,
-        None => model
-            .var_store()
-            .trainable_variables()
-            .iter()
-            .map(|t| t.numel())
-            .sum(),
-    };
+    let params = param_count(model.as_ref(), &s);
     let row = Row {
         model: name.into(),
         family: spec.family.into(),
@@ -222,6 +228,7 @@ pub use crate::quality::{CLASS_SAMPLES, RECON_EXAMPLES};
 
 /// Metrics shown in the Markdown table when present (all of them are in the JSON and CSV).
 const KEY_METRICS: &[&str] = &[
+    "too_few_samples",
     "mode_collapse",
     "class_consistency",
     "class_agreement",
@@ -251,6 +258,16 @@ fn metric_cell(r: &Row, k: &str, v: f64) -> String {
     if k == "mode_collapse" {
         return match v >= 1.0 {
             true => "MODE COLLAPSE (under 90% of the modes or classes covered)".into(),
+            false => String::new(),
+        };
+    }
+    if k == "too_few_samples" {
+        let n = r.metrics.get("quality_samples").copied().unwrap_or(0.0);
+        return match v >= 1.0 {
+            true => format!(
+                "TOO FEW SAMPLES ({n} < {}: fid-domain biased upward, recall inflated)",
+                crate::quality::scorer::MIN_QUALITY_SAMPLES
+            ),
             false => String::new(),
         };
     }

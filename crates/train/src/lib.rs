@@ -19,8 +19,8 @@ pub mod checkpoint;
 pub mod compare;
 pub mod config;
 pub mod ema;
-mod fused_adam;
 pub mod guard;
+pub mod heatmap;
 pub mod image;
 pub mod metrics;
 pub mod optim;
@@ -39,12 +39,6 @@ mod tests;
 #[cfg(feature = "plots")]
 pub mod text;
 pub mod trainer;
-
-/// Whether Adam and AdamW step through PyTorch's fused kernel (`fused_adam.cpp` compiled in)
-/// rather than the optimizer's own multi-kernel update.
-pub fn fused_adam_available() -> bool {
-    fused_adam::available()
-}
 
 pub use config::{BestMetric, EarlyStopping, MetricMode, RunConfig, TrainConfig};
 pub use ema::EmaConfig;

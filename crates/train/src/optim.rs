@@ -241,8 +241,7 @@ impl Optimizer {
             params,
             state,
             flat,
-            fused: crate::fused_adam::available()
-                && matches!(cfg_kind, OptimKind::Adam | OptimKind::AdamW),
+            fused: matches!(cfg_kind, OptimKind::Adam | OptimKind::AdamW),
             t: 0,
         }
     }
@@ -343,7 +342,13 @@ impl Optimizer {
         if self.fused && all_defined {
             match self.fused_step(&grads) {
                 Ok(()) => return,
-                Err(_) => self.fused = false, // e.g. a dtype the kernel lacks: the own update
+                Err(_) => {
+                    // not compiled in, or a dtype the kernel lacks: the own update from now on
+                    if !genzoo_core::kernels::compiled() {
+                        genzoo_core::kernels::note_fallback("fused Adam (own update)");
+                    }
+                    self.fused = false;
+                }
             }
         }
         if let (Some(flat), true) = (self.flat.as_mut(), all_defined) {
@@ -368,16 +373,15 @@ impl Optimizer {
     }
 
     /// Adam's step through PyTorch's fused kernel, from `grads` (all defined).
-    fn fused_step(&self, grads: &[Tensor]) -> std::result::Result<(), String> {
+    fn fused_step(&self, grads: &[Tensor]) -> Result<()> {
         let Some((_, first)) = self.params.first() else {
             return Ok(());
         };
-        let step = Tensor::f_full([], self.t as f64, (Kind::Float, first.device()))
-            .map_err(|e| e.to_string())?;
+        let step = Tensor::f_full([], self.t as f64, (Kind::Float, first.device()))?;
         let params: Vec<Tensor> = self.params.iter().map(|(_, p)| p.shallow_clone()).collect();
         let m: Vec<&Tensor> = self.state.iter().map(|s| &s[0]).collect();
         let v: Vec<&Tensor> = self.state.iter().map(|s| &s[1]).collect();
-        crate::fused_adam::FusedAdam {
+        genzoo_core::kernels::FusedAdam {
             lr: self.lr,
             betas: self.cfg.betas,
             eps: self.cfg.eps,
@@ -848,8 +852,8 @@ mod tests {
     #[test]
     fn fused_adam_matches_the_own_update() {
         assert!(
-            crate::fused_adam::available(),
-            "fused_adam.cpp was not compiled (see the build warnings)"
+            genzoo_core::kernels::compiled(),
+            "kernels.cpp was not compiled (see the build warnings)"
         );
         let shapes: [&[i64]; 3] = [&[30, 40], &[40], &[7, 3]];
         let make = || -> Vec<(String, Tensor)> {

@@ -136,22 +136,55 @@ pub fn plot_curves(path: &Path, title: &str, curves: &[(&str, &[(u64, f64)])]) -
         }
         root.present().map_err(|e| err(e.to_string()))?;
     }
-    let size = (w, h);
-    let (left, right) = (i64::from(xr.start), i64::from(xr.end));
-    let (mid, bottom) = ((left + right) / 2, i64::from(yr.end));
-    if curves.len() > 1 {
-        for (i, (name, _)) in curves.iter().enumerate() {
-            let y = i64::from(yr.start) + 6 + 12 * i as i64;
-            crate::text::draw_text(
-                &mut buf,
-                w,
-                h,
-                left + 8,
-                y,
-                name,
-                SERIES[i % SERIES.len()],
-                1,
-            );
+    let names: Vec<&str> = curves.iter().map(|c| c.0).collect();
+    let axes = Axes {
+        left: i64::from(xr.start),
+        right: i64::from(xr.end),
+        top: i64::from(yr.start),
+        bottom: i64::from(yr.end),
+        row_max: i64::from(row_max),
+        row_min: i64::from(row_min),
+    };
+    draw_labels(
+        &mut buf,
+        (w, h),
+        &axes,
+        &names,
+        title,
+        (vmin, vmax),
+        (smin, smax),
+    );
+    crate::image::save_png(path, w, h, png::ColorType::Rgb, &buf)
+}
+
+/// The pixel frame of a chart's plotting area and the rows of its largest and smallest values.
+struct Axes {
+    left: i64,
+    right: i64,
+    top: i64,
+    bottom: i64,
+    row_max: i64,
+    row_min: i64,
+}
+
+/// The legend (for more than one curve), the title, the value labels at `vmin`/`vmax` and the step
+/// labels at `smin`/`smax` of a chart, drawn into the RGB `buf` of `size`.
+fn draw_labels(
+    buf: &mut [u8],
+    size: (u32, u32),
+    axes: &Axes,
+    names: &[&str],
+    title: &str,
+    (vmin, vmax): (f64, f64),
+    (smin, smax): (u64, u64),
+) {
+    let (w, h) = size;
+    let (left, right) = (axes.left, axes.right);
+    let (mid, bottom) = ((left + right) / 2, axes.bottom);
+    if names.len() > 1 {
+        for (i, name) in names.iter().enumerate() {
+            let y = axes.top + 6 + 12 * i as i64;
+            crate::text::draw_text(buf, w, h, left + 8, y, name, SERIES[i % SERIES.len()], 1);
         }
     }
     // Scale 2 when the title fits, else scale 1 (clipped at the right edge if still too long).
@@ -162,7 +195,7 @@ pub fn plot_curves(path: &Path, title: &str, curves: &[(&str, &[(u64, f64)])]) -
     };
     let title_x = (i64::from(w) / 2).max(crate::text::text_width(title, scale) / 2 + 4);
     label(
-        &mut buf,
+        buf,
         size,
         title_x,
         16 - 4 * i64::from(scale),
@@ -170,32 +203,15 @@ pub fn plot_curves(path: &Path, title: &str, curves: &[(&str, &[(u64, f64)])]) -
         title,
         scale,
     );
-    label(
-        &mut buf,
-        size,
-        left - 6,
-        i64::from(row_max) - 4,
-        2,
-        &compact(vmax),
-        1,
-    );
+    label(buf, size, left - 6, axes.row_max - 4, 2, &compact(vmax), 1);
     if vmin < vmax {
-        label(
-            &mut buf,
-            size,
-            left - 6,
-            i64::from(row_min) - 4,
-            2,
-            &compact(vmin),
-            1,
-        );
+        label(buf, size, left - 6, axes.row_min - 4, 2, &compact(vmin), 1);
     }
-    label(&mut buf, size, left, bottom + 6, 0, &smin.to_string(), 1);
+    label(buf, size, left, bottom + 6, 0, &smin.to_string(), 1);
     if smax > smin {
-        label(&mut buf, size, right, bottom + 6, 2, &smax.to_string(), 1);
+        label(buf, size, right, bottom + 6, 2, &smax.to_string(), 1);
     }
-    label(&mut buf, size, mid, bottom + 22, 1, "step", 1);
-    crate::image::save_png(path, w, h, png::ColorType::Rgb, &buf)
+    label(buf, size, mid, bottom + 22, 1, "step", 1);
 }
 
 /// A 2-D scatter plot of samples `f32 [n, 2]` (toy data) on a white 480x480 RGB PNG: the points

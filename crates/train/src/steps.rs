@@ -457,6 +457,35 @@ impl Session<'_> {
         Ok(stop)
     }
 
+    /// The final evaluation counts for the best checkpoint like any other: when it improves on
+    /// the best so far (or is the run's first value of `best_metric`), the last checkpoint is
+    /// written again with that record and `best` points at it, so that every run that evaluates
+    /// has a `best` (the default metric, `nll`, is the test likelihood).
+    fn track_final(&mut self, report: &EvalReport, state: &mut RunState) -> Result<()> {
+        let Some(v) = tracked_value(report, self.cfg)? else {
+            return Ok(());
+        };
+        let better = state
+            .best
+            .as_ref()
+            .is_none_or(|b| match self.cfg.best_metric.mode {
+                MetricMode::Min => v < b.value,
+                MetricMode::Max => v > b.value,
+            });
+        if better {
+            state.best = Some(BestRecord {
+                metric: self.cfg.best_metric.name.clone(),
+                value: v,
+                step: state.step,
+                checkpoint: self.ckpt_dir.map(|_| ckpt::step_dir_name(state.step)),
+            });
+            if self.ckpt_dir.is_some() {
+                state.last_ckpt = self.save(state, true)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The end of a run: the last checkpoint is written first, then (for a finished run with
     /// `final_eval`) the final evaluation, reusing one made at this very step.
     pub fn finish(
@@ -474,7 +503,11 @@ impl Session<'_> {
         let final_eval = if finished && self.cfg.final_eval {
             match state.last_eval.take() {
                 Some((s, r)) if s == state.step => Some(r),
-                _ => Some(self.evaluate(&plan.test, state.step, log)?),
+                _ => {
+                    let r = self.evaluate(&plan.test, state.step, log)?;
+                    self.track_final(&r, state)?;
+                    Some(r)
+                }
             }
         } else {
             None

@@ -8,7 +8,7 @@
 //!
 //! Exactness of resume rests on three things: torch is reseeded from `(seed, "step", step)`
 //! before every step (and from `(seed, "eval", step)` before evaluation, so evaluating does not
-//! shift the training stream); the data order of epoch `e` is [`BatchIter`]'s permutation drawn
+//! shift the training stream); the data order of epoch `e` is [`BatchIter`](genzoo_core::data::BatchIter)'s permutation drawn
 //! from `(seed, "shuffle", e)`; and every piece of optimizer and EMA state is in the checkpoint.
 //! Batches keep the last partial batch of an epoch out (drop-last), so step `s` always reads
 //! batch `s % B` of epoch `s / B` with `B = max(1, n / batch_size)`.

@@ -4,7 +4,7 @@
 //! `cargo run --release -p genzoo-vae --example vae -- [STEPS] [OUT.png]` (defaults: 300 steps,
 //! `vae.png`).
 use genzoo_vae::genzoo_core::model::EvalOptions;
-use genzoo_vae::genzoo_core::{seed, tch::Device};
+use genzoo_vae::genzoo_core::seed;
 use genzoo_vae::genzoo_train::{image, TrainConfig, Trainer};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -259,6 +259,40 @@ pub fn mutual_information(mu: &Tensor, log_scale: &Tensor) -> Result<f64> {
     })
 }
 
+/// Active units (Burda et al. 2016): latent dimensions whose posterior mean varies over the
+/// examples (`mu [n, d]`) by more than [`ACTIVE_UNIT_THRESHOLD`]; none for a single example.
+fn active_units(mu: &Tensor) -> Result<i64> {
+    let var = if mu.size()[0] > 1 {
+        mu.f_var_dim(0, true, false)?
+    } else {
+        mu.f_zeros_like()?.f_select(0, 0)?
+    };
+    Ok(var
+        .f_gt(ACTIVE_UNIT_THRESHOLD)?
+        .f_sum(Kind::Int64)?
+        .f_int64_value(&[])?)
+}
+
+/// The KL of each latent dimension (`kl_dim/000`, ...), how many carry under 0.01 nats
+/// (`collapsed_dims`), and `posterior_collapse` (1 when the whole KL is under 0.1 nats).
+fn insert_kl_dims(
+    metrics: &mut BTreeMap<String, f64>,
+    kl_dims: &Tensor,
+    kl_nats: f64,
+) -> Result<()> {
+    let kl_vec: Vec<f64> = Vec::try_from(kl_dims)?;
+    let collapsed = kl_vec.iter().filter(|&&v| v < 0.01).count();
+    for (j, v) in kl_vec.iter().enumerate() {
+        metrics.insert(format!("kl_dim/{j:03}"), *v);
+    }
+    metrics.insert("collapsed_dims".to_string(), collapsed as f64);
+    metrics.insert(
+        "posterior_collapse".to_string(),
+        if kl_nats < 0.1 { 1.0 } else { 0.0 },
+    );
+    Ok(())
+}
+
 /// The full evaluation report of a latent-variable model on `data` (the test split): the IS
 /// estimate (the report's NLL), the ELBO and its parts, KL per dimension, active units, mutual
 /// information; every random choice seeded by `opts.seed`.
@@ -307,15 +341,7 @@ pub fn evaluate(
     let kl_dims = kl_all.f_mean_dim(0, false, Kind::Double)?;
     let kl_nats = kl_dims.f_sum(Kind::Double)?.f_double_value(&[])?;
     let mu_all = Tensor::f_cat(&mu, 0)?;
-    let au_var = if n > 1 {
-        mu_all.f_var_dim(0, true, false)?
-    } else {
-        mu_all.f_zeros_like()?.f_select(0, 0)?
-    };
-    let active = au_var
-        .f_gt(ACTIVE_UNIT_THRESHOLD)?
-        .f_sum(Kind::Int64)?
-        .f_int64_value(&[])?;
+    let active = active_units(&mu_all)?;
     let mi = mutual_information(&mu_all, &Tensor::f_cat(&ls, 0)?)?;
 
     let dims = model.data().dims() as usize;
@@ -343,16 +369,7 @@ pub fn evaluate(
             unit.from_nats(sd / (n as f64).sqrt(), dims),
         );
     }
-    let kl_vec: Vec<f64> = Vec::try_from(&kl_dims)?;
-    let collapsed = kl_vec.iter().filter(|&&v| v < 0.01).count();
-    for (j, v) in kl_vec.iter().enumerate() {
-        metrics.insert(format!("kl_dim/{j:03}"), *v);
-    }
-    metrics.insert("collapsed_dims".to_string(), collapsed as f64);
-    metrics.insert(
-        "posterior_collapse".to_string(),
-        if kl_nats < 0.1 { 1.0 } else { 0.0 },
-    );
+    insert_kl_dims(&mut metrics, &kl_dims, kl_nats)?;
     let cond_note = if model.cond_dim() > 0 {
         ", conditional log p(x|y)"
     } else {

@@ -8,6 +8,7 @@
 use tch::{Device, Kind, Tensor};
 
 pub mod batches;
+pub mod grid;
 pub mod mulaw;
 pub mod transforms;
 

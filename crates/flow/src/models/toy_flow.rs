@@ -1,7 +1,7 @@
 //! Small coupling flows for the 2-D toy densities (RealNVP, Dinh et al. 2017, fig. 1 style):
 //! alternating affine couplings (`s = exp(g) tanh(h)`) with MLP nets on `[b, 2]` vectors, optional
 //! ActNorm between them, a standard Gaussian prior. Exact NLL in nats; with a known true density,
-//! the KL to it on a grid (see [`crate::heatmap`]). Registry names `toy-flow` and `realnvp-2d`.
+//! the KL to it on a grid (see `genzoo_train::heatmap`). Registry names `toy-flow` and `realnvp-2d`.
 use tch::nn;
 
 use crate::bijector::Sequential;

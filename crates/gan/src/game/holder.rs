@@ -28,7 +28,7 @@ impl<N: Adversarial> Gan<N> {
     /// Wraps `net`, built under `p` (historical averaging's means go under `p / "hist"`).
     ///
     /// # Errors
-    /// [`CoreError::Config`] for invalid [`Game`] settings.
+    /// [`CoreError::Config`] for invalid [`Game`](super::Game) settings.
     pub fn new(p: &nn::Path, net: N) -> Result<Self> {
         net.game().validate()?;
         let history = (net.game().tricks.historical_averaging > 0.0).then(|| History {
@@ -246,7 +246,7 @@ impl<N: Adversarial> Gan<N> {
         self.generate_seeded(n, seed, 500, self.cycled_labels(n)?.as_ref())
     }
 
-    /// The labels [`Network::sample`] draws `n` examples of: `0, 1, ..., k - 1, 0, ...` for a
+    /// The labels [`Network::sample`](genzoo_core::model::Network::sample) draws `n` examples of: `0, 1, ..., k - 1, 0, ...` for a
     /// conditional pair of `k` classes, `None` otherwise.
     ///
     /// # Errors

@@ -10,7 +10,7 @@
 //! (`disc`, `gen`: the weights under `disc.` and `gen.`), so each has its own optimizer and
 //! learning rate (`[train.groups.disc]` and `[train.groups.gen]`: TTUR, Adam's betas).
 //!
-//! The [`Tricks`] switched on in the game act here: instance noise on every discriminator input,
+//! The [`Tricks`](crate::tricks::Tricks) switched on in the game act here: instance noise on every discriminator input,
 //! one-sided label smoothing of the discriminator's loss, feature matching as the generator's
 //! loss, and historical averaging's penalty on both players (with its running means in the
 //! variable store, `hist.disc.*` and `hist.gen.*`, so that a resume continues them).

@@ -4,6 +4,7 @@ use genzoo_core::data::{transforms, Split};
 use tch::Device;
 
 use super::classifier::{self, load_or_train};
+use super::scorer::MIN_QUALITY_SAMPLES;
 use super::{ImageScorer, QualityOptions, Scorer};
 
 /// 2,000 training and 500 test digits of the shipped `mnist10k`.
@@ -74,6 +75,15 @@ fn the_test_set_scored_against_itself_is_perfect() {
     let copies = transforms::scale_unit(&split.train.x.narrow(0, 0, 100));
     let r = s.score(&copies).unwrap();
     assert_eq!(r.metrics["memorized_share"], 1.0);
+    // 100 samples are too few for figures that drift with n: said, with the count
+    assert_eq!(r.metrics["too_few_samples"], 1.0);
+    assert_eq!(r.metrics["quality_samples"], 100.0);
+    let enough = transforms::scale_unit(&split.train.x.narrow(0, 0, MIN_QUALITY_SAMPLES));
+    assert!(!s
+        .score(&enough)
+        .unwrap()
+        .metrics
+        .contains_key("too_few_samples"));
     assert!(r.closest.iter().all(|(si, ti, _)| si == ti));
     // wrong shapes are named
     let e = s.score(&tch::Tensor::zeros(

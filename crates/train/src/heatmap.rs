@@ -1,13 +1,18 @@
-//! 2-D density heatmaps: a learned density on a grid, written as a PNG beside the true one (when
-//! the toy has a closed form), each panel scaled to its own maximum, colour map black -> red ->
-//! yellow -> white. Also the grid integral of a density (a check that it integrates to 1).
+//! 2-D density heatmaps for any model with a density (flows, baselines, the toys' truth): a
+//! learned density on a grid, written as a PNG beside the true one (when the toy has a closed
+//! form), each panel scaled to its own maximum, colour map black -> red -> yellow -> white. Also
+//! the grid integral of a density (a check that it integrates to 1).
 use std::path::Path;
 
 use tch::{Device, Kind, Tensor};
 
+use genzoo_core::data::grid::grid;
 use genzoo_core::{CoreError, Result};
-use genzoo_data::toy::{grid, TrueDensity};
-use genzoo_train::image;
+
+use crate::image;
+
+/// A log density of 2-D points, `[m, 2]` to `[m]`.
+pub type LogDensity<'a> = &'a mut dyn FnMut(&Tensor) -> Result<Tensor>;
 
 /// `log p` on the cell centres of a `res x res` grid over `[lo, hi]^2` in row-major order
 /// (row = first coordinate), `f64 [res * res]` on the CPU, and the cell area.
@@ -103,12 +108,12 @@ fn panel(lp: &Tensor, res: i64) -> Result<Vec<[u8; 3]>> {
 /// `res x res` pixels each to `path` (PNG).
 ///
 /// # Errors
-/// As [`log_density_grid`] for the model's and the true density, a true density that is not
-/// 2-D, or an I/O error writing `path`.
+/// As [`log_density_grid`] for the model's and the true density (`truth`, the log density of 2-D
+/// points `[m, 2]` as `[m]`), or an I/O error writing `path`.
 pub fn write_heatmap(
     path: &Path,
-    model_log_prob: &mut dyn FnMut(&Tensor) -> Result<Tensor>,
-    truth: Option<&dyn TrueDensity>,
+    model_log_prob: LogDensity<'_>,
+    truth: Option<LogDensity<'_>>,
     lo: f64,
     hi: f64,
     res: i64,
@@ -118,14 +123,7 @@ pub fn write_heatmap(
         res,
     )?];
     if let Some(t) = truth {
-        if t.dim() != 2 {
-            return Err(CoreError::Invalid(format!(
-                "heatmap: the true density is {}-D, not 2-D",
-                t.dim()
-            )));
-        }
-        let mut f = |x: &Tensor| t.log_prob(x);
-        panels.push(panel(&log_density_grid(&mut f, lo, hi, res)?.0, res)?);
+        panels.push(panel(&log_density_grid(t, lo, hi, res)?.0, res)?);
     }
     let gap = 4i64;
     let w = res * panels.len() as i64 + gap * (panels.len() as i64 - 1);
