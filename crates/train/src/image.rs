@@ -9,6 +9,18 @@ use tch::{Kind, Tensor};
 use genzoo_core::io::write_atomic;
 use genzoo_core::{CoreError, Result};
 
+/// `[n, c, h, w]` of `images`, checked to be a non-empty batch of 1- or 3-channel images.
+fn image_shape(images: &Tensor) -> Result<(i64, i64, i64, i64)> {
+    let size = images.size();
+    if size.len() != 4 || !(size[1] == 1 || size[1] == 3) || size[0] == 0 {
+        return Err(CoreError::shape(
+            "images",
+            format!("expected [n, 1|3, h, w] with n > 0, got {size:?}"),
+        ));
+    }
+    Ok((size[0], size[1], size[2], size[3]))
+}
+
 /// Lays `images` (`f32 [n, c, h, w]` in \[0,1\]) out in a grid, `nrow` images per row, and returns
 /// `(width, height, channels, bytes)` of the 8-bit grid.
 ///
@@ -28,14 +40,7 @@ use genzoo_core::{CoreError, Result};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn grid_bytes(images: &Tensor, nrow: i64) -> Result<(u32, u32, u8, Vec<u8>)> {
-    let size = images.size();
-    if size.len() != 4 || !(size[1] == 1 || size[1] == 3) || size[0] == 0 {
-        return Err(CoreError::shape(
-            "images",
-            format!("expected [n, 1|3, h, w] with n > 0, got {size:?}"),
-        ));
-    }
-    let (n, c, h, w) = (size[0], size[1], size[2], size[3]);
+    let (n, c, h, w) = image_shape(images)?;
     let nrow = nrow.clamp(1, n);
     let ncol_rows = (n + nrow - 1) / nrow;
     let pad = 2;
@@ -78,14 +83,7 @@ fn pixels(images: &Tensor) -> Result<Vec<u8>> {
 /// # Errors
 /// [`CoreError::Shape`] (`images`) as [`grid_bytes`]; [`CoreError::Io`] naming `dir` or a file.
 pub fn save_images(dir: &Path, images: &Tensor) -> Result<Vec<std::path::PathBuf>> {
-    let size = images.size();
-    if size.len() != 4 || !(size[1] == 1 || size[1] == 3) || size[0] == 0 {
-        return Err(CoreError::shape(
-            "images",
-            format!("expected [n, 1|3, h, w] with n > 0, got {size:?}"),
-        ));
-    }
-    let (n, c, h, w) = (size[0], size[1], size[2], size[3]);
+    let (n, c, h, w) = image_shape(images)?;
     std::fs::create_dir_all(dir).map_err(|e| CoreError::io(dir, e))?;
     let src = pixels(images)?;
     let color = if c == 1 {

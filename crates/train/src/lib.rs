@@ -15,6 +15,7 @@
 //! * [`quality`]: sample quality (the domain classifier, `fid-domain`, `kid-domain`, precision
 //!   and recall, memorization, modes covered), the same for every family.
 //! * [`runtime`]: process tuning for CPU training (glibc's allocator).
+mod brief;
 pub mod checkpoint;
 pub mod compare;
 pub mod config;
@@ -40,6 +41,7 @@ mod tests;
 pub mod text;
 pub mod trainer;
 
+pub use brief::fit_briefly;
 pub use config::{BestMetric, EarlyStopping, MetricMode, RunConfig, TrainConfig};
 pub use ema::EmaConfig;
 pub use optim::{OptimConfig, OptimKind, OptimOverride, Optimizer};

@@ -20,10 +20,10 @@ use super::classifier::Trained;
 /// The fewest samples whose image-quality figures are reported without a warning (the
 /// `too_few_samples` metric, shown in tables). Below it the figures drift with `n` alone: the
 /// Fréchet distance of `n` samples overestimates the population's by roughly `tr(S) / n` (its
-/// sample-covariance bias, Chong & Forsyth 2020), so it falls as `n` grows (80 with 20 real test
-/// digits, 4.6 with 200, 1.4 with 1,000 against mnist10k's test split); k-NN precision and
-/// recall with k = 3 judge each point by its 3 nearest of `n`, so small sets inflate recall; KID
-/// is unbiased but its spread grows as `1 / sqrt(n)`. clean-fid and torch-fidelity likewise warn
+/// sample-covariance bias, Chong & Forsyth 2020), so it falls as `n` grows (figures in
+/// `docs/sample-quality.md`); k-NN precision and recall with k = 3 judge each point by its 3
+/// nearest of `n`, so a handful of samples covers much of the test set; KID is unbiased but its
+/// spread grows as `1 / sqrt(n)`. clean-fid and torch-fidelity likewise warn
 /// below their feature dimension; the domain classifier's features are smaller, and 1,000 (the
 /// size of `mnist10k`'s test split, `compare --quick`'s default) is where the figures settle.
 pub const MIN_QUALITY_SAMPLES: i64 = 1000;
