@@ -5,6 +5,7 @@
 //!
 //! The model is a 784-H-H-784 ReLU autoencoder with a Bernoulli (sigmoid cross-entropy) decoder on
 //! pixels scaled to \[0,1\]; the data are MNIST-shaped `u8 [n, 1, 28, 28]` images.
+use genzoo_core::model::Family;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -131,8 +132,8 @@ impl GenerativeModel for BenchMlp {
     fn name(&self) -> &str {
         "bench-mlp"
     }
-    fn family(&self) -> &str {
-        "bench"
+    fn family(&self) -> Family {
+        Family::Vae
     }
     fn config_json(&self) -> serde_json::Value {
         serde_json::json!({ "hidden": self.hidden })

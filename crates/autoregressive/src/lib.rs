@@ -83,6 +83,7 @@ pub use genzoo_train;
 pub use genzoo_vae;
 
 use genzoo_core::data::{DataKind, Dataset};
+use genzoo_core::model::Family;
 use genzoo_core::model::{build_network, BuildArgs, GenerativeModel, ModelSpec, Presets};
 use genzoo_core::Result;
 
@@ -151,7 +152,7 @@ pub fn registry() -> Vec<ModelSpec> {
     vec![
         ModelSpec {
             name: "nade",
-            family: "autoregressive",
+            family: Family::Autoregressive,
             about: "NADE, tied weights, binarized images (Larochelle & Murray 2011)",
             presets: nade::PRESETS,
             accepts: grey,
@@ -167,7 +168,7 @@ pub fn registry() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "made",
-            family: "autoregressive",
+            family: Family::Autoregressive,
             about: "MADE, order-agnostic, mask ensemble, binarized images (Germain et al. 2015)",
             presets: made::PRESETS,
             accepts: grey,
@@ -183,7 +184,7 @@ pub fn registry() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "pixelcnn",
-            family: "autoregressive",
+            family: Family::Autoregressive,
             about: "PixelCNN, masked convolutions A/B, residual blocks (van den Oord et al. 2016)",
             presets: pixel_cnn::PRESETS,
             accepts: images,
@@ -199,7 +200,7 @@ pub fn registry() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "gated-pixelcnn",
-            family: "autoregressive",
+            family: Family::Autoregressive,
             about: "Gated PixelCNN, no blind spot, optional class conditioning (van den Oord et al. 2016)",
             presets: gated_pixel_cnn::PRESETS,
             accepts: images,
@@ -222,7 +223,7 @@ pub fn registry() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "pixelcnn++",
-            family: "autoregressive",
+            family: Family::Autoregressive,
             about: "PixelCNN++, shifted convolutions, U-net, logistic mixture (Salimans et al. 2017)",
             presets: pixel_cnn_pp::PRESETS,
             accepts: grey_or_rgb,
@@ -238,7 +239,7 @@ pub fn registry() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "pixelrnn-row",
-            family: "autoregressive",
+            family: Family::Autoregressive,
             about: "PixelRNN with Row LSTM layers (van den Oord et al. 2016, sec. 3.1)",
             presets: pixel_rnn::PRESETS,
             accepts: grey_or_rgb,
@@ -257,7 +258,7 @@ pub fn registry() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "pixelrnn-diag",
-            family: "autoregressive",
+            family: Family::Autoregressive,
             about: "PixelRNN with Diagonal BiLSTM layers (van den Oord et al. 2016, sec. 3.2)",
             presets: pixel_rnn::PRESETS,
             accepts: grey_or_rgb,
@@ -276,7 +277,7 @@ pub fn registry() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "vlae",
-            family: "autoregressive",
+            family: Family::Autoregressive,
             about: "VLAE / PixelVAE: VAE with a Gated PixelCNN decoder, free bits (Chen et al. 2017)",
             presets: vlae::PRESETS,
             accepts: grey,
@@ -292,7 +293,7 @@ pub fn registry() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "vq-vae-pixelcnn",
-            family: "autoregressive",
+            family: Family::Autoregressive,
             about: "VQ-VAE, then a Gated PixelCNN prior over its codes (two stages, one run)",
             presets: vq_prior::PRESETS,
             accepts: grey,
@@ -308,7 +309,7 @@ pub fn registry() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "vq-vae2-pixelcnn",
-            family: "autoregressive",
+            family: Family::Autoregressive,
             about: "VQ-VAE-2, then Gated PixelCNN priors p(top) p(bottom | top) (two stages, one run)",
             presets: vq_vae2_prior::PRESETS,
             accepts: grey,
@@ -324,7 +325,7 @@ pub fn registry() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "wavenet",
-            family: "autoregressive",
+            family: Family::Autoregressive,
             about: "WaveNet, dilated causal convolutions, mu-law audio, Fast WaveNet queues",
             presets: wavenet::PRESETS,
             accepts: mu_law,

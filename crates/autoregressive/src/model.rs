@@ -13,6 +13,7 @@
 //! naive sampler ([`sample_naive`]) runs the whole network for every position: 784 passes for a
 //! 28x28 digit. Models with caches ([`CachedSample`]) compute only what the next position needs,
 //! and draw the same samples from the same seed (see [`crate::sampling`]).
+use genzoo_core::model::Family;
 use tch::{Kind, Tensor};
 
 use crate::sampling::{self, check_temperature};
@@ -329,8 +330,8 @@ impl<N: Autoregressive> Network for Ar<N> {
         self.sampling.temperature = t;
         Ok(())
     }
-    fn family(&self) -> &str {
-        "autoregressive"
+    fn family(&self) -> Family {
+        Family::Autoregressive
     }
     fn config_json(&self) -> serde_json::Value {
         self.net.config_json()

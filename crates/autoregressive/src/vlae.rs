@@ -10,6 +10,7 @@
 //! evaluation reports how many nats the latent keeps (`kl_nats`, the rate) and its active units
 //! beside the importance-sampled NLL. Everything else (ELBO, IWAE bound, IS-NLL) is the VAE
 //! family's code, unchanged, through [`genzoo_vae::decoder::DecoderLikelihood`].
+use genzoo_core::model::Family;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
@@ -174,8 +175,8 @@ impl Network for Vlae {
     fn name(&self) -> &str {
         "vlae"
     }
-    fn family(&self) -> &str {
-        "autoregressive"
+    fn family(&self) -> Family {
+        Family::Autoregressive
     }
     fn config_json(&self) -> serde_json::Value {
         serde_json::to_value(&self.cfg).unwrap_or_default()

@@ -10,6 +10,7 @@
 //!   `prior`). The stage follows the trainer's global step, so a resumed run continues the right
 //!   stage. Evaluation reports the VQ-VAE's bound `-log p(x|z_q) - log p(z_q)` with this prior in
 //!   place of the per-position one, and samples decode codes drawn from the prior.
+use genzoo_core::model::Family;
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
@@ -271,8 +272,8 @@ impl Network for VqVaePixelCnn {
     fn name(&self) -> &str {
         "vq-vae-pixelcnn"
     }
-    fn family(&self) -> &str {
-        "autoregressive"
+    fn family(&self) -> Family {
+        Family::Autoregressive
     }
     fn config_json(&self) -> serde_json::Value {
         serde_json::to_value(&self.cfg).unwrap_or_default()

@@ -7,6 +7,7 @@
 //! does: the VQ-VAE-2 for `vq_steps` steps (group `vq`), then both priors with the VQ-VAE-2
 //! frozen (group `prior`). Evaluation reports the bound `-log p(x | z) - log p(top) -
 //! log p(bottom | top)`; samples draw the top codes, then the bottom codes given them, then decode.
+use genzoo_core::model::Family;
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
@@ -176,8 +177,8 @@ impl Network for VqVae2PixelCnn {
     fn name(&self) -> &str {
         "vq-vae2-pixelcnn"
     }
-    fn family(&self) -> &str {
-        "autoregressive"
+    fn family(&self) -> Family {
+        Family::Autoregressive
     }
     fn config_json(&self) -> serde_json::Value {
         serde_json::to_value(&self.cfg).unwrap_or_default()

@@ -11,6 +11,7 @@
 //!
 //! Cached sampling keeps, for every layer of dilation `d`, a queue of its last `d` inputs, so a
 //! step costs a few `[n, R]` matrix products per layer instead of a pass over the whole signal.
+use genzoo_core::model::Family;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
@@ -479,8 +480,8 @@ impl Network for WaveNet {
     fn name(&self) -> &str {
         "wavenet"
     }
-    fn family(&self) -> &str {
-        "autoregressive"
+    fn family(&self) -> Family {
+        Family::Autoregressive
     }
     fn config_json(&self) -> serde_json::Value {
         serde_json::to_value(&self.cfg).unwrap_or_default()

@@ -1,6 +1,7 @@
 //! The baselines by name: catalogue entries and [`build`] from a preset with overrides.
 
 use genzoo_core::data::DataKind;
+use genzoo_core::model::Family;
 use genzoo_core::model::{BuildArgs, GenerativeModel, ModelSpec};
 use genzoo_core::{CoreError, Result};
 
@@ -13,7 +14,7 @@ use genzoo_core::model::{config_from, Owned};
 pub fn registry() -> Vec<ModelSpec> {
     let spec = |name, about, presets, build| ModelSpec {
         name,
-        family: "baseline",
+        family: Family::Baseline,
         about,
         presets,
         accepts: images_or_vectors,

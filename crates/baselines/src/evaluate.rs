@@ -1,5 +1,6 @@
 //! Fitting on a train split and scoring a test split, saying what the number is: the library
 //! side of the baselines' rows in `cargo xtask compare`.
+use genzoo_core::model::Family;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -94,7 +95,7 @@ pub fn evaluate_against(
 
     Ok(BaselineResult {
         model: model.name().to_string(),
-        family: "baseline".into(),
+        family: Family::Baseline.to_string(),
         config: model.config_json(),
         params: model.num_params(),
         fit_seconds,

@@ -3,6 +3,7 @@
 //! [`Fit`] capability (closed form or EM on the whole training set) in place of gradient steps.
 //! The numbers are those of [`crate::evaluate`]: the same preparation (dequantization streams),
 //! units and kinds.
+use genzoo_core::model::Family;
 use std::collections::BTreeMap;
 
 use tch::{Kind, Tensor};
@@ -64,8 +65,8 @@ impl Network for BaselineModel {
     fn name(&self) -> &str {
         self.inner.name()
     }
-    fn family(&self) -> &str {
-        "baseline"
+    fn family(&self) -> Family {
+        Family::Baseline
     }
     fn config_json(&self) -> serde_json::Value {
         self.inner.config_json()

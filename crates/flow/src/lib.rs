@@ -52,6 +52,7 @@ pub use genzoo_data;
 pub use genzoo_train;
 
 use genzoo_core::data::{DataKind, Dataset};
+use genzoo_core::model::Family;
 use genzoo_core::model::{GenerativeModel, ModelSpec};
 use genzoo_core::Result;
 
@@ -84,13 +85,13 @@ fn any(d: &DataKind) -> bool {
 pub fn registry() -> Vec<ModelSpec> {
     use models::*;
     vec![
-        ModelSpec { name: "nice", family: "flow", about: "NICE: additive couplings, diagonal scaling, logistic prior (Dinh et al. 2015)", presets: nice::PRESETS, accepts: any, build: nice::build },
-        ModelSpec { name: "realnvp", family: "flow", about: "RealNVP: multi-scale affine couplings, logit input (Dinh et al. 2017)", presets: real_nvp::PRESETS, accepts: images, build: real_nvp::build },
-        ModelSpec { name: "cond-realnvp", family: "flow", about: "class-conditional RealNVP (class one-hot into the coupling nets)", presets: real_nvp::PRESETS, accepts: images, build: real_nvp::build_conditional },
-        ModelSpec { name: "glow", family: "flow", about: "Glow: ActNorm, invertible 1x1 conv, affine coupling, L levels of K steps (Kingma & Dhariwal 2018)", presets: glow::PRESETS, accepts: images, build: glow::build },
-        ModelSpec { name: "maf", family: "flow", about: "MAF: masked autoregressive flow on MADE (Papamakarios et al. 2017)", presets: maf::PRESETS, accepts: any, build: maf::build },
-        ModelSpec { name: "iaf", family: "flow", about: "IAF: inverse autoregressive flow as a density model on vectors (Kingma et al. 2016)", presets: iaf::PRESETS, accepts: vectors, build: iaf::build },
-        ModelSpec { name: "toy-flow", family: "flow", about: "small RealNVP coupling flow for 2-D toy densities", presets: toy_flow::PRESETS, accepts: vectors, build: toy_flow::build },
-        ModelSpec { name: "realnvp-2d", family: "flow", about: "alias of toy-flow", presets: toy_flow::PRESETS, accepts: vectors, build: toy_flow::build },
+        ModelSpec { name: "nice", family: Family::Flow, about: "NICE: additive couplings, diagonal scaling, logistic prior (Dinh et al. 2015)", presets: nice::PRESETS, accepts: any, build: nice::build },
+        ModelSpec { name: "realnvp", family: Family::Flow, about: "RealNVP: multi-scale affine couplings, logit input (Dinh et al. 2017)", presets: real_nvp::PRESETS, accepts: images, build: real_nvp::build },
+        ModelSpec { name: "cond-realnvp", family: Family::Flow, about: "class-conditional RealNVP (class one-hot into the coupling nets)", presets: real_nvp::PRESETS, accepts: images, build: real_nvp::build_conditional },
+        ModelSpec { name: "glow", family: Family::Flow, about: "Glow: ActNorm, invertible 1x1 conv, affine coupling, L levels of K steps (Kingma & Dhariwal 2018)", presets: glow::PRESETS, accepts: images, build: glow::build },
+        ModelSpec { name: "maf", family: Family::Flow, about: "MAF: masked autoregressive flow on MADE (Papamakarios et al. 2017)", presets: maf::PRESETS, accepts: any, build: maf::build },
+        ModelSpec { name: "iaf", family: Family::Flow, about: "IAF: inverse autoregressive flow as a density model on vectors (Kingma et al. 2016)", presets: iaf::PRESETS, accepts: vectors, build: iaf::build },
+        ModelSpec { name: "toy-flow", family: Family::Flow, about: "small RealNVP coupling flow for 2-D toy densities", presets: toy_flow::PRESETS, accepts: vectors, build: toy_flow::build },
+        ModelSpec { name: "realnvp-2d", family: Family::Flow, about: "alias of toy-flow", presets: toy_flow::PRESETS, accepts: vectors, build: toy_flow::build },
     ]
 }

@@ -4,6 +4,7 @@
 //! [`Owned`] with its variable store, it is a `GenerativeModel` with the capabilities every flow
 //! has: per-example NLL, reconstruction by the round trip, the exact density of vectors, and
 //! class-conditional sampling for conditional models.
+use genzoo_core::model::Family;
 use tch::{nn, Device, Tensor};
 
 use crate::density::FlowCore;
@@ -93,8 +94,8 @@ impl<C: FlowConfig> Network for Flow<C> {
         self.core.temperature = t;
         Ok(())
     }
-    fn family(&self) -> &str {
-        "flow"
+    fn family(&self) -> Family {
+        Family::Flow
     }
     fn config_json(&self) -> serde_json::Value {
         serde_json::to_value(&self.cfg).unwrap_or(serde_json::Value::Null)

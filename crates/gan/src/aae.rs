@@ -19,6 +19,7 @@
 //! rewards its spread), so the estimate can be loose: it is reported as an estimate, never as
 //! exact. The paper reported Parzen-window log-likelihoods instead, which are not comparable.
 //! Catalogue name `aae`.
+use genzoo_core::model::Family;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Kind, Tensor};
 
@@ -369,8 +370,8 @@ impl Network for Aae {
     fn name(&self) -> &str {
         "aae"
     }
-    fn family(&self) -> &str {
-        "gan"
+    fn family(&self) -> Family {
+        Family::Gan
     }
     fn config_json(&self) -> serde_json::Value {
         serde_json::to_value(&self.cfg).unwrap_or_default()

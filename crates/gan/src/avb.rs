@@ -21,6 +21,7 @@
 //! Networks: the VAE family's encoder with the noise entering where a label would
 //! (`gen.enc.*`), its decoder (`gen.dec.*`), an MLP `T` on `[x, z]` (`disc.fc1..`). Differences
 //! from the paper: no adaptive contrast (sec. 4), MLP `T`. Catalogue name `avb`.
+use genzoo_core::model::Family;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
@@ -291,8 +292,8 @@ impl Network for Avb {
     fn name(&self) -> &str {
         "avb"
     }
-    fn family(&self) -> &str {
-        "gan"
+    fn family(&self) -> Family {
+        Family::Gan
     }
     fn config_json(&self) -> serde_json::Value {
         serde_json::to_value(&self.cfg).unwrap_or_default()

@@ -30,6 +30,7 @@
 //! images (pixels in `[0, 1]`; vectors as stored) beside `recon_mse_mean`, that of the test
 //! set's mean example, the figure an encoder that ignored its input would reach. Catalogue name
 //! `bigan`.
+use genzoo_core::model::Family;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Kind, Tensor};
 
@@ -355,8 +356,8 @@ impl Network for Bigan {
     fn name(&self) -> &str {
         "bigan"
     }
-    fn family(&self) -> &str {
-        "gan"
+    fn family(&self) -> Family {
+        Family::Gan
     }
     fn config_json(&self) -> serde_json::Value {
         serde_json::to_value(&self.cfg).unwrap_or_default()

@@ -97,6 +97,7 @@ pub use genzoo_data;
 pub use genzoo_train;
 
 use genzoo_core::data::{DataKind, Dataset};
+use genzoo_core::model::Family;
 use genzoo_core::model::{build_network, GenerativeModel, ModelSpec};
 use genzoo_core::Result;
 
@@ -128,7 +129,7 @@ pub fn registry() -> Vec<ModelSpec> {
     vec![
         ModelSpec {
             name: "gan-mlp",
-            family: "gan",
+            family: Family::Gan,
             about: "GAN with MLP players on flattened images or 2-D toys (Goodfellow et al. 2014)",
             presets: mlp_gan::PRESETS,
             accepts: images_or_vectors,
@@ -144,7 +145,7 @@ pub fn registry() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "cgan",
-            family: "gan",
+            family: Family::Gan,
             about: "conditional GAN: the label into both players, concatenated or projected (Mirza & Osindero 2014; Miyato & Koyama 2018)",
             presets: cgan::PRESETS,
             accepts: images_or_vectors,
@@ -165,7 +166,7 @@ pub fn registry() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "dcgan",
-            family: "gan",
+            family: Family::Gan,
             about: "DCGAN: transposed/strided convolutions, batch norm (Radford et al. 2016)",
             presets: dcgan::PRESETS,
             accepts: dcgan_images,
@@ -181,7 +182,7 @@ pub fn registry() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "infogan",
-            family: "gan",
+            family: Family::Gan,
             about: "InfoGAN: categorical and continuous codes the samples vary with, without labels (Chen et al. 2016)",
             presets: infogan::PRESETS,
             accepts: dcgan_images,
@@ -197,7 +198,7 @@ pub fn registry() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "aae",
-            family: "gan",
+            family: Family::Gan,
             about: "adversarial autoencoder: codes matched to a Gaussian or mixture prior by a discriminator (Makhzani et al. 2016)",
             presets: aae::PRESETS,
             accepts: images_or_vectors,
@@ -213,7 +214,7 @@ pub fn registry() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "avb",
-            family: "gan",
+            family: Family::Gan,
             about: "adversarial variational Bayes: an implicit encoder, its KL estimated by a discriminator T(x, z) (Mescheder et al. 2017)",
             presets: avb::PRESETS,
             accepts: images_or_vectors,
@@ -229,7 +230,7 @@ pub fn registry() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "bigan",
-            family: "gan",
+            family: Family::Gan,
             about: "BiGAN / ALI: an encoder learned by a discriminator on (x, z) pairs (Donahue et al. 2017; Dumoulin et al. 2017)",
             presets: bigan::PRESETS,
             accepts: images_or_vectors,

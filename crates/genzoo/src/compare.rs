@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use genzoo_core::data::{transforms, DataKind, Split};
-use genzoo_core::model::{EvalReport, GenerativeModel};
+use genzoo_core::model::{EvalReport, Family, GenerativeModel};
 use genzoo_core::Result;
 use genzoo_train::compare::{compare_model, write_tables, CompareOptions, Row};
 use genzoo_train::quality::Scorer;
@@ -39,7 +39,7 @@ pub fn default_models(split: &Split, quick: bool) -> Vec<String> {
         QUICK_VECTOR_MODELS
     };
     for s in crate::catalogue() {
-        let deep = s.family != "baseline";
+        let deep = s.family != Family::Baseline;
         if deep && (s.accepts)(&split.train.kind) && (!quick || quick_deep.contains(&s.name)) {
             v.push(s.name.to_string());
         }
@@ -134,7 +134,7 @@ pub fn run_grid(
                 let family = specs
                     .iter()
                     .find(|s| s.name == name)
-                    .map_or("?", |s| s.family);
+                    .map_or("?", |s| s.family.as_str());
                 Row {
                     error: Some(e.to_string()),
                     ..Row::empty(name, family)

@@ -210,7 +210,7 @@ pub fn compare_model(
     let params = param_count(model.as_ref(), &s);
     let row = Row {
         model: name.into(),
-        family: spec.family.into(),
+        family: spec.family.to_string(),
         preset: preset.into(),
         params,
         train_seconds: s.seconds,

@@ -26,8 +26,8 @@ pub const CONFIG_JSON: &str = "config.json";
 pub struct RunMeta {
     /// Catalogue name (`vae-mlp`, `realnvp`, ...).
     pub model: String,
-    /// `vae`, `flow`, `autoregressive`, `gan` or `baseline`.
-    pub family: String,
+    /// The model's family (`vae`, `flow`, `autoregressive`, `gan` or `baseline` in the file).
+    pub family: genzoo_core::model::Family,
     /// The model's full configuration (preset plus overrides).
     pub model_config: serde_json::Value,
     /// The preset the configuration started from, when known.
@@ -135,7 +135,7 @@ pub fn load_model(
     ema: bool,
 ) -> Result<(Box<dyn GenerativeModel>, RunMeta)> {
     let meta = read_meta(path)?;
-    if meta.family == "baseline" {
+    if meta.family == genzoo_core::model::Family::Baseline {
         return Err(CoreError::Checkpoint {
             path: path.to_path_buf(),
             msg: format!(

@@ -55,8 +55,8 @@ impl GenerativeModel for Tiny {
     fn name(&self) -> &str {
         "tiny-test"
     }
-    fn family(&self) -> &str {
-        "test"
+    fn family(&self) -> Family {
+        Family::Vae
     }
     fn config_json(&self) -> serde_json::Value {
         serde_json::json!({ "hidden": self.hidden })
@@ -290,7 +290,7 @@ fn fill_state(model: &Tiny, step: u64) -> (TrainState, CheckpointTensors) {
         batch_in_epoch: step,
         rng: String::new(),
         model: model.name().into(),
-        family: model.family().into(),
+        family: model.family().to_string(),
         model_config: model.config_json(),
         train: TrainConfig::quick(1, 1, 1e-3),
         groups: vec![],
@@ -608,8 +608,8 @@ impl GenerativeModel for TwoPlayer {
     fn name(&self) -> &str {
         "two-player-test"
     }
-    fn family(&self) -> &str {
-        "test"
+    fn family(&self) -> Family {
+        Family::Gan
     }
     fn config_json(&self) -> serde_json::Value {
         self.inner.config_json()

@@ -6,6 +6,7 @@
 //! so its report has no likelihood (`LikelihoodKind::None`) but the reconstruction errors, and
 //! its "samples" decode codes drawn from N(0, I): nothing ties the code distribution to that
 //! (or any) prior, which is why an autoencoder is no generator and what the VAE's KL fixes.
+use genzoo_core::model::Family;
 use std::collections::BTreeMap;
 
 use genzoo_core::data::{transforms, Batch, DataKind, Dataset};
@@ -161,8 +162,8 @@ impl Autoencoder {
 }
 
 impl Network for Autoencoder {
-    fn family(&self) -> &str {
-        "vae"
+    fn family(&self) -> Family {
+        Family::Vae
     }
     fn name(&self) -> &str {
         &self.name

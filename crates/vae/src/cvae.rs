@@ -5,6 +5,7 @@
 //! IS-estimated conditional NLL -log p(x|y). Samples cycle through the classes (row i has
 //! label i mod classes), so a grid with `nrow = classes` shows one class per column.
 use genzoo_core::data::{Batch, DataKind, Dataset};
+use genzoo_core::model::Family;
 use genzoo_core::model::{EvalOptions, EvalReport, Losses, Optimize};
 use genzoo_core::{CoreError, Result};
 use serde::{Deserialize, Serialize};
@@ -130,8 +131,8 @@ impl Cvae {
 }
 
 impl Network for Cvae {
-    fn family(&self) -> &str {
-        "vae"
+    fn family(&self) -> Family {
+        Family::Vae
     }
     fn name(&self) -> &str {
         "cvae"

@@ -5,6 +5,7 @@
 //! Gradients are pathwise through the reparameterized draws (eq. 14).
 use genzoo_core::data::{Batch, DataKind, Dataset};
 use genzoo_core::estimators;
+use genzoo_core::model::Family;
 use genzoo_core::model::{EvalOptions, EvalReport, Losses, Optimize};
 use genzoo_core::{CoreError, Result};
 use serde::{Deserialize, Serialize};
@@ -109,8 +110,8 @@ impl Iwae {
 }
 
 impl Network for Iwae {
-    fn family(&self) -> &str {
-        "vae"
+    fn family(&self) -> Family {
+        Family::Vae
     }
     fn name(&self) -> &str {
         "iwae"

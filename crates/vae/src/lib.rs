@@ -78,6 +78,7 @@ pub use genzoo_data;
 pub use genzoo_train;
 
 use genzoo_core::data::{DataKind, Dataset};
+use genzoo_core::model::Family;
 use genzoo_core::model::{build_network as build_net, GenerativeModel, ModelSpec};
 use genzoo_core::Result;
 
@@ -109,7 +110,7 @@ pub fn registry() -> Vec<ModelSpec> {
     vec![
         ModelSpec {
             name: "ae-mlp",
-            family: "vae",
+            family: Family::Vae,
             about: "deterministic MLP autoencoder (reconstruction error, no likelihood)",
             presets: ae::MLP_PRESETS,
             accepts: any,
@@ -125,7 +126,7 @@ pub fn registry() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "ae-conv",
-            family: "vae",
+            family: Family::Vae,
             about: "deterministic convolutional autoencoder",
             presets: ae::CONV_PRESETS,
             accepts: images,
@@ -141,7 +142,7 @@ pub fn registry() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "vae-mlp",
-            family: "vae",
+            family: Family::Vae,
             about: "VAE, MLP 784-400-20 (Kingma & Welling 2014; pytorch/examples)",
             presets: vae::MLP_PRESETS,
             accepts: any,
@@ -157,7 +158,7 @@ pub fn registry() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "vae-conv",
-            family: "vae",
+            family: Family::Vae,
             about: "VAE with a convolutional encoder/decoder",
             presets: vae::CONV_PRESETS,
             accepts: images,
@@ -173,7 +174,7 @@ pub fn registry() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "beta-vae",
-            family: "vae",
+            family: Family::Vae,
             about: "beta-VAE, KL warm-up and free bits (Higgins et al. 2017)",
             presets: vae::BETA_PRESETS,
             accepts: images,
@@ -189,7 +190,7 @@ pub fn registry() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "iwae",
-            family: "vae",
+            family: Family::Vae,
             about: "importance-weighted autoencoder trained on L_k (Burda et al. 2016)",
             presets: iwae::PRESETS,
             accepts: any,
@@ -205,7 +206,7 @@ pub fn registry() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "cvae",
-            family: "vae",
+            family: Family::Vae,
             about: "conditional VAE on class labels (Sohn et al. 2015)",
             presets: cvae::PRESETS,
             accepts: any,
@@ -226,7 +227,7 @@ pub fn registry() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "vq-vae",
-            family: "vae",
+            family: Family::Vae,
             about: "VQ-VAE with EMA codebook (van den Oord et al. 2017)",
             presets: vq_vae::PRESETS,
             accepts: images,
@@ -242,7 +243,7 @@ pub fn registry() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "vq-vae2",
-            family: "vae",
+            family: Family::Vae,
             about: "two-level VQ-VAE-2 adapted to 28x28 (Razavi et al. 2019)",
             presets: vq_vae2::PRESETS,
             accepts: images,

@@ -13,6 +13,7 @@
 use genzoo_core::data::{Batch, DataKind, Dataset};
 use genzoo_core::dist::Distribution;
 use genzoo_core::estimators::{self, Baseline as SfBaseline};
+use genzoo_core::model::Family;
 use genzoo_core::model::{EvalOptions, EvalReport, Losses, Optimize};
 use genzoo_core::{CoreError, Result};
 use serde::{Deserialize, Serialize};
@@ -437,8 +438,8 @@ impl Reconstruct for GaussianLatent {
 }
 
 impl Network for Vae {
-    fn family(&self) -> &str {
-        "vae"
+    fn family(&self) -> Family {
+        Family::Vae
     }
     fn name(&self) -> &str {
         &self.name

@@ -10,6 +10,7 @@
 //! with the one-hot posterior of VQ-VAE the ELBO is `log p(x|z_q(x)) + log pi(z_q(x))`, and
 //! since `p(x) = sum_z p(x|z) pi(z) >= p(x|z_q) pi(z_q)` it is a true bound on the likelihood of
 //! the model (decoder + fitted prior), reported as `LikelihoodKind::Bound`.
+use genzoo_core::model::Family;
 use std::collections::BTreeMap;
 
 use genzoo_core::data::{Batch, DataKind, Dataset};
@@ -378,8 +379,8 @@ pub fn vq_report(
 }
 
 impl Network for VqVae {
-    fn family(&self) -> &str {
-        "vae"
+    fn family(&self) -> Family {
+        Family::Vae
     }
     fn name(&self) -> &str {
         "vq-vae"

@@ -11,6 +11,7 @@
 //! summed over the code maps). Priors: independent per-position categoricals over top and bottom
 //! codes fitted to the training codes (the paper's PixelCNN priors belong to the autoregressive
 //! family), giving the bound `-log p(x) <= -log p(x|q) - log pi_t(top) - log pi_b(bottom)`.
+use genzoo_core::model::Family;
 use std::collections::BTreeMap;
 
 use genzoo_core::data::{Batch, Dataset};
@@ -351,8 +352,8 @@ impl LevelPriors for IndependentPriors {
 }
 
 impl Network for VqVae2 {
-    fn family(&self) -> &str {
-        "vae"
+    fn family(&self) -> Family {
+        Family::Vae
     }
     fn name(&self) -> &str {
         "vq-vae2"

@@ -26,7 +26,8 @@ pub use losses::{Losses, Optimize, ParamGroup};
 pub use owned::{Network, Owned};
 pub use report::{EvalOptions, EvalReport, ExampleNll, LikelihoodKind, Nll};
 pub use spec::{
-    build_for, build_model, build_network, config_from, find_spec, BuildArgs, ModelSpec, Presets,
+    build_for, build_model, build_network, config_from, find_spec, BuildArgs, Family, ModelSpec,
+    Presets,
 };
 
 use crate::data::{Batch, Dataset};
@@ -44,8 +45,8 @@ pub(crate) fn no_temperature(model: &str) -> crate::CoreError {
 pub trait GenerativeModel {
     /// Catalogue name (`vae-mlp`, `realnvp`, `gmm-full`).
     fn name(&self) -> &str;
-    /// `autoregressive`, `vae`, `gan`, `flow` or `baseline`.
-    fn family(&self) -> &str;
+    /// The model's [`Family`].
+    fn family(&self) -> Family;
     /// The model's configuration, written to every run directory as `config.json`.
     fn config_json(&self) -> serde_json::Value;
     /// The variables (saved in checkpoints).

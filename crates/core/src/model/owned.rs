@@ -2,6 +2,7 @@
 //! `new(p: &nn::Path, cfg: &Config)`, weights named by path), and [`Owned`] pairs it with the
 //! `nn::VarStore` of its weights. `Owned<N>` is the one implementation of
 //! [`GenerativeModel`] in genzoo.
+use super::Family;
 use tch::{nn, Device, Tensor};
 
 use super::capability::{
@@ -18,8 +19,8 @@ use crate::Result;
 pub trait Network {
     /// Catalogue name (`vae-mlp`, `realnvp`, `gmm-full`).
     fn name(&self) -> &str;
-    /// `autoregressive`, `vae`, `gan`, `flow` or `baseline`.
-    fn family(&self) -> &str;
+    /// The model's [`Family`].
+    fn family(&self) -> Family;
     /// The configuration, written to every run directory as `config.json`.
     fn config_json(&self) -> serde_json::Value;
     /// Parameter groups; `None` for the default single group `model` of all trainable variables.
@@ -116,7 +117,7 @@ impl<N: Network> GenerativeModel for Owned<N> {
     fn name(&self) -> &str {
         self.net.name()
     }
-    fn family(&self) -> &str {
+    fn family(&self) -> Family {
         self.net.family()
     }
     fn config_json(&self) -> serde_json::Value {

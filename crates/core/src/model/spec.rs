@@ -20,10 +20,62 @@ pub struct BuildArgs<'a> {
     pub device: Device,
 }
 
+/// The family a model belongs to: the crate that holds it, and the column of every table.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// The classical baselines (`genzoo-baselines`): fitted, not stepped.
+    Baseline,
+    /// Exact likelihoods by the chain rule (`genzoo-autoregressive`).
+    Autoregressive,
+    /// Autoencoders and VAEs (`genzoo-vae`).
+    Vae,
+    /// Normalizing flows (`genzoo-flow`).
+    Flow,
+    /// Two-player games (`genzoo-gan`).
+    Gan,
+}
+
+impl Family {
+    /// Every family, in table order.
+    pub const ALL: [Family; 5] = [
+        Family::Baseline,
+        Family::Autoregressive,
+        Family::Vae,
+        Family::Flow,
+        Family::Gan,
+    ];
+
+    /// The name written in tables, `config.json` and checkpoints (`vae`, `gan`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Baseline => "baseline",
+            Family::Autoregressive => "autoregressive",
+            Family::Vae => "vae",
+            Family::Flow => "flow",
+            Family::Gan => "gan",
+        }
+    }
+}
+
+impl std::fmt::Display for Family {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for Family {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// A registry entry: how the CLI finds, describes and builds a model.
 pub struct ModelSpec {
     pub name: &'static str,
-    pub family: &'static str,
+    pub family: Family,
     /// One line for `--help` and tables.
     pub about: &'static str,
     /// Preset names; the first is the default.

@@ -1,5 +1,6 @@
 //! [`Gan`] as a `genzoo_core::model::Network`: training through its two steps, evaluation
 //! without a likelihood ([`crate::eval`]), sampling, class-conditional sampling and traversals.
+use genzoo_core::model::Family;
 use tch::{nn, Tensor};
 
 use super::adversarial::Adversarial;
@@ -15,8 +16,8 @@ impl<N: Adversarial> Network for Gan<N> {
     fn name(&self) -> &str {
         self.net.name()
     }
-    fn family(&self) -> &str {
-        "gan"
+    fn family(&self) -> Family {
+        Family::Gan
     }
     fn config_json(&self) -> serde_json::Value {
         self.net.config_json()

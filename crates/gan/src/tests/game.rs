@@ -1,6 +1,7 @@
 //! The game through the engine's `Trainer`: each player's update touches its own group only,
 //! `n_critic` sets the group step ratio, a diverging player stops the run before its update
 //! naming the step and every loss part, and WGAN's clipping bounds the critic.
+use genzoo_core::model::Family;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -83,7 +84,7 @@ impl GenerativeModel for Spy {
     fn name(&self) -> &str {
         self.inner.name()
     }
-    fn family(&self) -> &str {
+    fn family(&self) -> Family {
         self.inner.family()
     }
     fn config_json(&self) -> serde_json::Value {

@@ -28,7 +28,7 @@ fn every_model_and_preset_trains_one_step_and_samples() {
             let what = format!("{}/{preset}", spec.name);
             assert!((spec.accepts)(&split.train.kind), "{what}");
             let mut m = build(spec.name, preset, serde_json::json!({}), split.train.kind);
-            assert_eq!((m.name(), m.family()), (spec.name, "gan"));
+            assert_eq!((m.name(), m.family().as_str()), (spec.name, "gan"));
             let groups: Vec<String> = m.param_groups().into_iter().map(|g| g.name).collect();
             assert_eq!(groups, ["disc", "gen"], "{what}");
             let s = Trainer::new(quick(1, 4), None)

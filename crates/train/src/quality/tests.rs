@@ -1,6 +1,7 @@
 //! The domain classifier learns (a floor a broken one cannot reach), caches by checksum, and the
 //! image scorer gives the exact values a set scored against itself must give.
 use genzoo_core::data::{transforms, Split};
+use genzoo_core::model::Family;
 use tch::Device;
 
 use super::classifier::{self, load_or_train};
@@ -199,8 +200,8 @@ impl genzoo_core::model::Network for Shifted {
     fn name(&self) -> &str {
         "shifted"
     }
-    fn family(&self) -> &str {
-        "test"
+    fn family(&self) -> Family {
+        Family::Vae
     }
     fn config_json(&self) -> serde_json::Value {
         serde_json::json!({})
