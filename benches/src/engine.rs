@@ -6,6 +6,7 @@
 //! The model is a 784-H-H-784 ReLU autoencoder with a Bernoulli (sigmoid cross-entropy) decoder on
 //! pixels scaled to \[0,1\]; the data are MNIST-shaped `u8 [n, 1, 28, 28]` images.
 use genzoo_core::model::Family;
+use genzoo_core::model::MODEL_GROUP;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -146,7 +147,7 @@ impl GenerativeModel for BenchMlp {
     }
     fn train_step(&mut self, batch: &Batch, opt: &mut dyn Optimize) -> Result<Losses> {
         let loss = self.loss(&batch.x);
-        opt.minimize("model", &loss)?;
+        opt.minimize(MODEL_GROUP, &loss)?;
         Ok(Losses::new(loss))
     }
     fn evaluate(&self, data: &Dataset, _opts: &EvalOptions) -> Result<EvalReport> {

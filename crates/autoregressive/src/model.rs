@@ -14,6 +14,7 @@
 //! 28x28 digit. Models with caches ([`CachedSample`]) compute only what the next position needs,
 //! and draw the same samples from the same seed (see [`crate::sampling`]).
 use genzoo_core::model::Family;
+use genzoo_core::model::MODEL_GROUP;
 use tch::{Kind, Tensor};
 
 use crate::sampling::{self, check_temperature};
@@ -344,7 +345,7 @@ impl<N: Autoregressive> Network for Ar<N> {
         let prep = self.net.likelihood().prepare(&batch.x, Mode::Train)?;
         let labels = self.labels(batch.y.as_ref())?;
         if let Some(StepGrads { nll, grads }) = self.net.nll_and_grads(&prep, labels)? {
-            opt.apply_grads("model", &grads)?;
+            opt.apply_grads(MODEL_GROUP, &grads)?;
             return Ok(Losses::new(nll.shallow_clone()).with("nll", nll));
         }
         let nll = self
@@ -352,7 +353,7 @@ impl<N: Autoregressive> Network for Ar<N> {
             .log_prob(&prep, labels, true)?
             .f_mean(Kind::Float)?
             .f_neg()?;
-        opt.minimize("model", &nll)?;
+        opt.minimize(MODEL_GROUP, &nll)?;
         Ok(Losses::new(nll.detach()).with("nll", nll.detach()))
     }
     fn evaluate(&self, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {

@@ -12,6 +12,7 @@
 //! Cached sampling keeps, for every layer of dilation `d`, a queue of its last `d` inputs, so a
 //! step costs a few `[n, R]` matrix products per layer instead of a pass over the whole signal.
 use genzoo_core::model::Family;
+use genzoo_core::model::MODEL_GROUP;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
@@ -492,7 +493,7 @@ impl Network for WaveNet {
             .log_prob(&batch.x, labels)?
             .f_mean(Kind::Float)?
             .f_neg()?;
-        opt.minimize("model", &nll)?;
+        opt.minimize(MODEL_GROUP, &nll)?;
         let per_sample = nll.f_div_scalar(self.length as f64)?;
         Ok(Losses::new(nll.detach())
             .with("nll", nll.detach())

@@ -5,6 +5,7 @@
 //! has: per-example NLL, reconstruction by the round trip, the exact density of vectors, and
 //! class-conditional sampling for conditional models.
 use genzoo_core::model::Family;
+use genzoo_core::model::MODEL_GROUP;
 use tch::{nn, Device, Tensor};
 
 use crate::density::FlowCore;
@@ -105,7 +106,7 @@ impl<C: FlowConfig> Network for Flow<C> {
     }
     fn train_step(&mut self, batch: &Batch, opt: &mut dyn Optimize) -> Result<Losses> {
         let losses = self.core.losses(batch)?;
-        opt.minimize("model", losses.total()?)?;
+        opt.minimize(MODEL_GROUP, losses.total()?)?;
         Ok(losses)
     }
     fn evaluate(&self, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {

@@ -23,7 +23,7 @@ use genzoo_core::model::Family;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Kind, Tensor};
 
-use crate::game::{player_groups, GEN};
+use crate::game::{player_groups, DISC, GEN};
 use crate::latent_game::{
     check_n, decode_prior_samples, disc_update, gen_update, Critic, LatentGame,
 };
@@ -263,12 +263,7 @@ impl Aae {
             0,
         )?;
         Ok(Aae {
-            disc: Critic::new(
-                &(p / "disc"),
-                cfg.latent_dim,
-                &cfg.disc_hidden,
-                "disc_hidden",
-            )?,
+            disc: Critic::new(&(p / DISC), cfg.latent_dim, &cfg.disc_hidden, "disc_hidden")?,
             lat,
             cfg: cfg.clone(),
         })

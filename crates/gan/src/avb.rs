@@ -25,7 +25,7 @@ use genzoo_core::model::Family;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
-use crate::game::{player_groups, GEN};
+use crate::game::{player_groups, DISC, GEN};
 use crate::latent_game::{
     check_n, decode_prior_samples, disc_update, gen_update, Critic, LatentGame,
 };
@@ -159,7 +159,7 @@ impl Avb {
             )?,
             lik: Box::new(lik),
             t: Critic::new(
-                &(p / "disc"),
+                &(p / DISC),
                 cfg.data.dims() + cfg.latent_dim,
                 &cfg.disc_hidden,
                 "disc_hidden",

@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Kind, Tensor};
 
 use crate::eval::auc;
-use crate::game::{model_space, player_groups, GEN};
+use crate::game::{model_space, player_groups, DISC, GEN};
 use crate::latent_game::{check_n, disc_update, gen_update, Critic, LatentGame};
 use crate::nets::{Act, Mlp};
 use crate::objective::Objective;
@@ -210,7 +210,7 @@ impl Bigan {
                 )?,
                 &ep,
             ),
-            disc: Critic::new(&(p / "disc"), d + z, &cfg.disc_hidden, "disc_hidden")?
+            disc: Critic::new(&(p / DISC), d + z, &cfg.disc_hidden, "disc_hidden")?
                 .with_dropout(cfg.disc_dropout)?,
             device: p.device(),
             cfg: cfg.clone(),

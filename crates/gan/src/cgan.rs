@@ -7,6 +7,7 @@
 //! (ReLU generator, LeakyReLU 0.2 discriminator; the paper's maxout units and dropout are not
 //! used). Catalogue name `cgan`: flattened labelled images (`mnist10k`, `fashion-mnist`, ...) or
 //! labelled vectors.
+use crate::game::DISC;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Kind, Tensor};
 
@@ -122,7 +123,7 @@ impl Cgan {
         let players = MlpPlayers::new(p, "cgan", sizes, &cfg.game.tricks)?;
         let features = cfg.disc_hidden.last().copied().unwrap_or(1);
         let embed = (!concat).then(|| {
-            (p / "disc").var(
+            (p / DISC).var(
                 "embed",
                 &[k, features],
                 nn::Init::Randn {

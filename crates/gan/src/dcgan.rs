@@ -13,6 +13,7 @@
 //! 28, 32x32 RGB goes 4 -> 8 -> 16 -> 32, 64x64 goes 4 -> ... -> 64 (the paper's). WGAN-GP's
 //! penalty is per example, which batch norm in the critic breaks (Gulrajani et al. 2017, sec. 4):
 //! `disc_norm = "layer"` (their choice) or `"none"` there. Catalogue name `dcgan`.
+use crate::game::{DISC, GEN};
 use serde::{Deserialize, Serialize};
 use tch::nn::{ConvConfig, ConvTransposeConfig, Module};
 use tch::{nn, Device, Tensor};
@@ -398,8 +399,8 @@ impl Dcgan {
         let sizes = check(cfg)?;
         Ok(Dcgan {
             cfg: cfg.clone(),
-            gen: DcGenerator::new(&(p / "gen"), cfg, sizes),
-            disc: DcDiscriminator::new(&(p / "disc"), cfg, sizes)?,
+            gen: DcGenerator::new(&(p / GEN), cfg, sizes),
+            disc: DcDiscriminator::new(&(p / DISC), cfg, sizes)?,
             device: p.device(),
         })
     }

@@ -24,6 +24,7 @@
 //! categorical part is at most `sum ln K`, its continuous part uses differential entropies and,
 //! with Q's scale learned, can pass `H(c)`), `q_cat_ce` and `q_cont_nll` (nats). `wgan-clip` is refused (clipping Q's
 //! weights with the critic's would silence the information term). Catalogue name `infogan`.
+use crate::game::DISC;
 use serde::{Deserialize, Serialize};
 use tch::nn::Module;
 use tch::{nn, Device, Kind, Tensor};
@@ -292,7 +293,7 @@ impl InfoGan {
             players.gen.set_vbn_reference(&Tensor::f_cat(&[z, c], 1)?)?;
         }
         let features = players.disc.features();
-        let q = p / "disc" / "q";
+        let q = p / DISC / "q";
         Ok(InfoGan {
             q1: nn::linear(&q / "fc1", features, cfg.q_hidden, Default::default()),
             q2: nn::linear(

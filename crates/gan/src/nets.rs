@@ -2,6 +2,7 @@
 //! (its layers spectrally normalized on request, [`crate::spectral_norm`]), LeakyReLU with a
 //! chosen slope (0.2 in DCGAN, Radford et al. 2016, sec. 3), and DCGAN's initialization (weights
 //! from N(0, 0.02), batch-norm scales from N(1, 0.02)).
+use crate::game::{DISC, GEN};
 use tch::{nn, Tensor};
 
 use crate::head::DiscHead;
@@ -237,9 +238,9 @@ impl MlpPlayers {
         let body: Vec<i64> = std::iter::once(d + s.disc_extra_in)
             .chain(s.disc_hidden.iter().copied())
             .collect();
-        let dp = p / "disc";
+        let dp = p / DISC;
         Ok(MlpPlayers {
-            gen: Mlp::new(&(p / "gen"), &gen, Act::Relu, "gen_hidden")?,
+            gen: Mlp::new(&(p / GEN), &gen, Act::Relu, "gen_hidden")?,
             disc: Mlp::body(
                 &dp,
                 &body,

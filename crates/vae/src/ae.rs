@@ -7,6 +7,7 @@
 //! its "samples" decode codes drawn from N(0, I): nothing ties the code distribution to that
 //! (or any) prior, which is why an autoencoder is no generator and what the VAE's KL fixes.
 use genzoo_core::model::Family;
+use genzoo_core::model::MODEL_GROUP;
 use std::collections::BTreeMap;
 
 use genzoo_core::data::{transforms, Batch, DataKind, Dataset};
@@ -177,7 +178,7 @@ impl Network for Autoencoder {
         let losses = Losses::new(total.shallow_clone())
             .with("recon", total)
             .with("mse", se.f_mean(Kind::Float)?.detach());
-        opt.minimize("model", losses.total()?)?;
+        opt.minimize(MODEL_GROUP, losses.total()?)?;
         Ok(losses)
     }
     fn evaluate(&self, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {

@@ -6,6 +6,7 @@
 //! label i mod classes), so a grid with `nrow = classes` shows one class per column.
 use genzoo_core::data::{Batch, DataKind, Dataset};
 use genzoo_core::model::Family;
+use genzoo_core::model::MODEL_GROUP;
 use genzoo_core::model::{EvalOptions, EvalReport, Losses, Optimize};
 use genzoo_core::{CoreError, Result};
 use serde::{Deserialize, Serialize};
@@ -142,7 +143,7 @@ impl Network for Cvae {
     }
     fn train_step(&mut self, batch: &Batch, opt: &mut dyn Optimize) -> Result<Losses> {
         let losses = self.loss(&batch.x, batch.y.as_ref(), opt.step())?;
-        opt.minimize("model", losses.total()?)?;
+        opt.minimize(MODEL_GROUP, losses.total()?)?;
         Ok(losses)
     }
     fn evaluate(&self, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {

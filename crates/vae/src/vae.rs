@@ -14,6 +14,7 @@ use genzoo_core::data::{Batch, DataKind, Dataset};
 use genzoo_core::dist::Distribution;
 use genzoo_core::estimators::{self, Baseline as SfBaseline};
 use genzoo_core::model::Family;
+use genzoo_core::model::MODEL_GROUP;
 use genzoo_core::model::{EvalOptions, EvalReport, Losses, Optimize};
 use genzoo_core::{CoreError, Result};
 use serde::{Deserialize, Serialize};
@@ -449,7 +450,7 @@ impl Network for Vae {
     }
     fn train_step(&mut self, batch: &Batch, opt: &mut dyn Optimize) -> Result<Losses> {
         let losses = self.loss(&batch.x, opt.step())?;
-        opt.minimize("model", losses.total()?)?;
+        opt.minimize(MODEL_GROUP, losses.total()?)?;
         Ok(losses)
     }
     fn evaluate(&self, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {

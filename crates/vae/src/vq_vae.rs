@@ -11,6 +11,7 @@
 //! since `p(x) = sum_z p(x|z) pi(z) >= p(x|z_q) pi(z_q)` it is a true bound on the likelihood of
 //! the model (decoder + fitted prior), reported as `LikelihoodKind::Bound`.
 use genzoo_core::model::Family;
+use genzoo_core::model::MODEL_GROUP;
 use std::collections::BTreeMap;
 
 use genzoo_core::data::{Batch, DataKind, Dataset};
@@ -391,7 +392,7 @@ impl Network for VqVae {
     fn train_step(&mut self, batch: &Batch, opt: &mut dyn Optimize) -> Result<Losses> {
         let prep = self.lik.prepare(&batch.x, Mode::Train)?;
         let (losses, _) = self.loss(&prep, true)?;
-        opt.minimize("model", losses.total()?)?;
+        opt.minimize(MODEL_GROUP, losses.total()?)?;
         Ok(losses)
     }
     fn evaluate(&self, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {

@@ -12,6 +12,7 @@
 //! codes fitted to the training codes (the paper's PixelCNN priors belong to the autoregressive
 //! family), giving the bound `-log p(x) <= -log p(x|q) - log pi_t(top) - log pi_b(bottom)`.
 use genzoo_core::model::Family;
+use genzoo_core::model::MODEL_GROUP;
 use std::collections::BTreeMap;
 
 use genzoo_core::data::{Batch, Dataset};
@@ -364,7 +365,7 @@ impl Network for VqVae2 {
     fn train_step(&mut self, batch: &Batch, opt: &mut dyn Optimize) -> Result<Losses> {
         let prep = self.lik.prepare(&batch.x, Mode::Train)?;
         let losses = self.loss(&prep, true)?;
-        opt.minimize("model", losses.total()?)?;
+        opt.minimize(MODEL_GROUP, losses.total()?)?;
         Ok(losses)
     }
     fn evaluate(&self, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {

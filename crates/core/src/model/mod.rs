@@ -148,7 +148,11 @@ pub trait GenerativeModel {
     }
 }
 
-/// One group `model` of all trainable variables of `vs`.
+/// The parameter group of a model with one optimizer (every family but the GANs, whose players
+/// are `disc` and `gen`): `[train.groups.model]` in a run config.
+pub const MODEL_GROUP: &str = "model";
+
+/// One group [`MODEL_GROUP`] of all trainable variables of `vs`.
 pub(crate) fn default_groups(vs: &nn::VarStore) -> Vec<ParamGroup> {
     let vars = vs
         .variables()
@@ -156,7 +160,7 @@ pub(crate) fn default_groups(vs: &nn::VarStore) -> Vec<ParamGroup> {
         .filter(|(_, t)| t.requires_grad())
         .collect();
     vec![ParamGroup {
-        name: "model".into(),
+        name: MODEL_GROUP.into(),
         vars,
     }]
 }
