@@ -44,8 +44,9 @@ pub struct CompareArgs {
     /// Seed of every model's initial weights, training, evaluation and samples
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Samples drawn, timed and scored per model (default 10,000; 1,000 with --quick; models
-    /// that sample one pixel at a time without a cache take minutes per 1,000).
+    /// Samples drawn, timed and scored per model (default 10,000; 1,000 with --quick). A model
+    /// whose sampler would take over 2 minutes for them (one pixel at a time without a cache:
+    /// PixelCNN++, PixelRNN, the VLAE) draws as many as fit, at least 1,000, and its row says so.
     #[arg(long)]
     samples: Option<i64>,
     /// Sampling temperature of the models that have one (flows, autoregressive models); the

@@ -109,6 +109,31 @@ pub fn preferred_preset(presets: &[&'static str], kind: &DataKind, quick: bool) 
         .unwrap_or(presets.first().copied().unwrap_or("default"))
 }
 
+/// Seconds a table spends drawing one model's samples before it draws fewer (see
+/// [`sample_count`]).
+pub const SAMPLE_BUDGET_SECONDS: f64 = 120.0;
+
+/// How many of `wanted` samples a table draws from `model`: all of them, unless a timed probe of
+/// 16 (seeded apart from the samples themselves) says they would take over
+/// [`SAMPLE_BUDGET_SECONDS`] (the autoregressive models that sample one pixel at a time without a
+/// cache: PixelCNN++, PixelRNN, the VLAE); then as many as fit the budget, but never fewer than
+/// [`crate::quality::scorer::MIN_QUALITY_SAMPLES`] (nor more than `wanted`).
+///
+/// # Errors
+/// A sampling error of the model.
+pub fn sample_count(model: &dyn GenerativeModel, wanted: i64, seed: u64) -> Result<i64> {
+    let floor = crate::quality::scorer::MIN_QUALITY_SAMPLES;
+    if wanted <= floor {
+        return Ok(wanted);
+    }
+    let probe = 16;
+    let t = std::time::Instant::now();
+    let _ = model.sample(probe, seed::derive(seed, "sample-probe", 0))?;
+    let per_sample = t.elapsed().as_secs_f64() / probe as f64;
+    let fits = (SAMPLE_BUDGET_SECONDS / per_sample.max(1e-12)) as i64;
+    Ok(wanted.min(fits.max(floor)))
+}
+
 /// Free parameters of a trained model: those its fit reports (the baselines), else its trainable
 /// tensors' elements.
 fn param_count(model: &dyn GenerativeModel, s: &crate::TrainSummary) -> usize {
@@ -188,7 +213,10 @@ pub fn compare_model(
             r.metrics.insert("temperature".into(), t);
         }
     }
-    let n = opts.samples.max(1);
+    let n = sample_count(model.as_ref(), opts.samples.max(1), opts.seed)?;
+    if n < opts.samples {
+        r.metrics.insert("samples_capped".into(), n as f64);
+    }
     let (samples, sps) = crate::quality::draw_samples(model.as_ref(), n, opts.seed)?;
     if let (Some(d), true) = (&run_dir, samples.dim() == 4) {
         let shown = samples.narrow(0, 0, n.min(64));
@@ -228,6 +256,7 @@ pub use crate::quality::{CLASS_SAMPLES, RECON_EXAMPLES};
 
 /// Metrics shown in the Markdown table when present (all of them are in the JSON and CSV).
 const KEY_METRICS: &[&str] = &[
+    "samples_capped",
     "too_few_samples",
     "mode_collapse",
     "class_consistency",
@@ -260,6 +289,9 @@ fn metric_cell(r: &Row, k: &str, v: f64) -> String {
             true => "MODE COLLAPSE (under 90% of the modes or classes covered)".into(),
             false => String::new(),
         };
+    }
+    if k == "samples_capped" {
+        return format!("{v} samples (its sampler is too slow for the table's count)");
     }
     if k == "too_few_samples" {
         let n = r.metrics.get("quality_samples").copied().unwrap_or(0.0);

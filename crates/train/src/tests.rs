@@ -25,6 +25,8 @@ struct Tiny {
     evals: Cell<u64>,
     /// Evaluation number (1-based) that fails, as a late evaluation error would.
     fail_eval: Option<u64>,
+    /// Seconds each sample takes, as a naive autoregressive sampler's would.
+    sample_seconds: f64,
 }
 
 impl Tiny {
@@ -41,6 +43,7 @@ impl Tiny {
             nan_at: None,
             evals: Cell::new(0),
             fail_eval: None,
+            sample_seconds: 0.0,
         }
     }
     fn recon(&self, x: &Tensor) -> Tensor {
@@ -123,6 +126,9 @@ impl GenerativeModel for Tiny {
         })
     }
     fn sample(&self, n: i64, s: u64) -> Result<Tensor> {
+        std::thread::sleep(std::time::Duration::from_secs_f64(
+            self.sample_seconds * n as f64,
+        ));
         seed::seed_torch(s);
         let z = Tensor::randn([n, self.hidden], (Kind::Float, Device::Cpu));
         Ok(self.dec.forward(&z).sigmoid().reshape([n, 1, 2, 2])) // tiny 2x2 "images" in [0,1]
@@ -981,4 +987,21 @@ fn resume_applies_a_longer_run_and_a_new_learning_rate() {
         .filter_map(|v| v.as_f64())
         .collect();
     assert!(lrs.iter().all(|&v| v <= 0.005 + 1e-12), "{last}");
+}
+
+/// A table draws every sample it asks for from a fast sampler, and from one too slow for its
+/// budget as many as fit (never under the quality floor): 0.1 s a sample fits 1,200 in 120 s.
+#[test]
+fn a_slow_sampler_draws_what_fits_the_budget() {
+    use crate::compare::{sample_count, SAMPLE_BUDGET_SECONDS};
+    let mut m = Tiny::new(4, 0);
+    assert_eq!(sample_count(&m, 10_000, 0).unwrap(), 10_000);
+    m.sample_seconds = 0.1;
+    let n = sample_count(&m, 10_000, 0).unwrap();
+    let fits = (SAMPLE_BUDGET_SECONDS / 0.1) as i64;
+    assert!(n <= fits && n > fits * 8 / 10, "{n}");
+    // never fewer than the quality floor, nor more than asked
+    m.sample_seconds = 0.2; // 600 fit
+    assert_eq!(sample_count(&m, 10_000, 0).unwrap(), 1000);
+    assert_eq!(sample_count(&m, 500, 0).unwrap(), 500);
 }
