@@ -259,7 +259,12 @@ impl Trainer {
     /// run can be evaluated and resumed from any working directory).
     pub fn set_dataset(&mut self, dataset: &str) {
         let path = Path::new(dataset);
-        let stored = if path.is_dir() && !path.is_absolute() {
+        // A relative folder (`data/my-digits`, `./clips`), not a dataset's name that happens to
+        // be a folder here too (`mnist10k` run from `datasets/`).
+        let relative_folder = !path.is_absolute()
+            && path.is_dir()
+            && (dataset.contains(std::path::MAIN_SEPARATOR) || dataset.starts_with('.'));
+        let stored = if relative_folder {
             std::fs::canonicalize(path)
                 .map_or_else(|_| dataset.to_string(), |p| p.display().to_string())
         } else {
