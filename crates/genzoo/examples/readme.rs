@@ -14,6 +14,7 @@ fn main() -> genzoo::Result<()> {
         sample_count: 0,
         ..TrainConfig::quick(300, 64, 1e-3)
     };
+    // A new run directory (one that already holds a run is refused: `Trainer::resume` goes on).
     Trainer::new(cfg, Some("runs/my-vae".as_ref()))?.fit(model.as_mut(), &split)?;
 
     let opts = EvalOptions {
