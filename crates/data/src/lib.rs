@@ -7,8 +7,8 @@
 //! * [`registry`]: datasets by name: the shipped `mnist10k` and `piano`, downloaded `mnist`,
 //!   `fashion-mnist` and `cifar10`, any folder of IDX or audio files, and the 2-D toys.
 //! * [`toy`]: 2-D and 1-D toy densities with their true log-densities.
-//! * [`audio`]: WAV, Ogg Vorbis and FLAC decoding, resampling, mu-law clip datasets, the shipped
-//!   `piano` set, WAV writing.
+//! * `audio` (feature `audio`): WAV, Ogg Vorbis and FLAC decoding, resampling, mu-law clip
+//!   datasets, the shipped `piano` set, WAV writing.
 //! * [`arrays`]: datasets from `ndarray` arrays, and tensors (samples, scores) back to arrays.
 //! * [`download`]: checksummed files of named datasets; fetching over HTTP needs the `download`
 //!   feature, everything else (verification, local copies) works without it.

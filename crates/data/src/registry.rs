@@ -8,7 +8,7 @@
 //!   `$GENZOO_DATASETS/mnist10k`, else `datasets/mnist10k` of the workspace this crate was built
 //!   in (`CARGO_MANIFEST_DIR/../../datasets`), else `datasets/mnist10k` in the current directory
 //!   or one of its parents. Its SHA-256 sums are checked on every load. The shipped `piano`
-//!   (`datasets/piano/README.md`, [`crate::audio::piano`]) is looked for the same way.
+//!   (`datasets/piano/README.md`, `audio::piano`, behind the `audio` feature) is looked for the same way.
 //! * downloaded datasets: in `DATA_ROOT/NAME/`, where `DATA_ROOT` is the caller's choice
 //!   (`default_data_root()`: `$GENZOO_DATA`, else `data/` in the current directory). Fashion-MNIST
 //!   is also taken from Debian's `/usr/share/datasets/fashion-mnist` when installed. Files are
@@ -16,7 +16,7 @@
 //! * `--data DIR`: `train-*` and `t10k-*` (or `test-*`) IDX files, raw or gzip: one file with
 //!   `images` (or `idx3`/`idx4`) in its name and optionally one with `labels` (or `idx1`) per
 //!   split; any count, height and width, one or three channels. A folder holding `.wav`, `.ogg`
-//!   or `.flac` files is read as audio instead ([`crate::audio::load_audio_dir`]).
+//!   or `.flac` files is read as audio instead (`audio::load_audio_dir`).
 use std::path::{Path, PathBuf};
 
 use tch::Tensor;
@@ -83,7 +83,7 @@ pub fn default_data_root() -> PathBuf {
 
 /// Loads a dataset by name (`mnist10k`, `mnist10k-colour`, `piano`, `mnist`, `fashion-mnist`, `cifar10`, a toy set)
 /// or, when `name_or_dir` is an existing folder, from the audio files in it (when it holds any:
-/// [`audio::load_audio_dir`]) or else from its IDX files. Downloaded datasets are looked for under
+/// `audio::load_audio_dir`) or else from its IDX files. Downloaded datasets are looked for under
 /// `data_root`; nothing is downloaded here.
 ///
 /// # Errors
